@@ -62,7 +62,7 @@ def _pow2(typingctx, n):
     return n(n), codegen
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _exp_neg(a):
     """exp(-a) for a >= 0 (a is clamped at 80, where exp(-a) ~ 1.8e-35)."""
     dt = type(a)
@@ -78,7 +78,7 @@ def _exp_neg(a):
     return e * _pow2(-n)
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _sigmoid(x):
     dt = type(x)
     z = _exp_neg(abs(x))
@@ -86,7 +86,7 @@ def _sigmoid(x):
     return r if x >= dt(0.0) else z * r
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def _tanh(x):
     dt = type(x)
     ax = abs(x)
@@ -151,46 +151,57 @@ def _layer_forward(theta, row, x2, T, Bc, H, reverse, G, c, h, tc, tmp):
     """One direction of one layer over the whole window for one chunk.
 
     x2 is the layer input as (T*Bc, In); G receives the activated gates (T,Bc,4H).
+    Hot loops index flat per-step views with unsigned integers: with signed indices
+    Numba emits a negative-index wraparound that stops LLVM from vectorising.
     """
     dt = theta.dtype.type
     In = row[4]
     Wih = theta[row[0]:row[0] + 4 * H * In].reshape((4 * H, In))
     Whh = theta[row[1]:row[1] + 4 * H * H].reshape((4 * H, H))
-    bih = theta[row[2]:row[2] + 4 * H]
-    bhh = theta[row[3]:row[3] + 4 * H]
+    bias = theta[row[2]:row[2] + 4 * H] + theta[row[3]:row[3] + 4 * H]
     G2 = G.reshape((T * Bc, 4 * H))
     np.dot(x2, Wih.T, G2)  # input projection for all time steps in one GEMM
-    bias = bih + bhh
+    u4H = np.uint64(4 * H)
+    u3H = np.uint64(3 * H)
+    u2H = np.uint64(2 * H)
+    uH = np.uint64(H)
     for r in range(T * Bc):
-        for j in range(4 * H):
-            G2[r, j] += bias[j]
+        g = G2[r]
+        for j in range(u4H):
+            g[j] += bias[j]
     zero = dt(0.0)
-    if reverse:
-        h[T, :, :] = zero
-        c[T, :, :] = zero
-    else:
-        h[0, :, :] = zero
-        c[0, :, :] = zero
+    first = T if reverse else 0
+    h[first, :, :] = zero
+    c[first, :, :] = zero
+    tm = tmp.reshape(Bc * 4 * H)
     for s in range(T):
         t = T - 1 - s if reverse else s
         tp = t + 1 if reverse else t  # slot of the previous state
         tn = t if reverse else t + 1  # slot this step writes
         np.dot(h[tp], Whh.T, tmp)
-        for b in range(Bc):
-            for j in range(H):
-                gi = _sigmoid(G[t, b, j] + tmp[b, j])
-                gf = _sigmoid(G[t, b, H + j] + tmp[b, H + j])
-                gg = _tanh(G[t, b, 2 * H + j] + tmp[b, 2 * H + j])
-                go = _sigmoid(G[t, b, 3 * H + j] + tmp[b, 3 * H + j])
-                cc = gf * c[tp, b, j] + gi * gg
-                th = _tanh(cc)
-                G[t, b, j] = gi
-                G[t, b, H + j] = gf
-                G[t, b, 2 * H + j] = gg
-                G[t, b, 3 * H + j] = go
-                c[tn, b, j] = cc
-                tc[t, b, j] = th
-                h[tn, b, j] = go * th
+        gt = G[t].reshape(Bc * 4 * H)
+        cp = c[tp].reshape(Bc * H)
+        cn = c[tn].reshape(Bc * H)
+        tcr = tc[t].reshape(Bc * H)
+        hn = h[tn].reshape(Bc * H)
+        for r in range(Bc):
+            a = np.uint64(r) * u4H
+            for j in range(a, a + u2H):
+                gt[j] = _sigmoid(gt[j] + tm[j])
+            for j in range(a + u2H, a + u3H):
+                gt[j] = _tanh(gt[j] + tm[j])
+            for j in range(a + u3H, a + u4H):
+                gt[j] = _sigmoid(gt[j] + tm[j])
+            o = np.uint64(r) * uH
+            for j in range(uH):
+                cn[o + j] = gt[a + uH + j] * cp[o + j] + gt[a + j] * gt[a + u2H + j]
+        for k in range(np.uint64(Bc) * uH):
+            tcr[k] = _tanh(cn[k])
+        for r in range(Bc):
+            a = np.uint64(r) * u4H + u3H
+            o = np.uint64(r) * uH
+            for j in range(uH):
+                hn[o + j] = gt[a + j] * tcr[o + j]
 
 
 @njit(**_JIT)
@@ -209,27 +220,44 @@ def _layer_backward(theta, grad, row, x2, T, Bc, H, reverse, G, c, h, tc,
     Whh = theta[row[1]:row[1] + 4 * H * H].reshape((4 * H, H))
     dh[:, :] = dfinal
     dc[:, :] = dt(0.0)
+    u4H = np.uint64(4 * H)
+    u3H = np.uint64(3 * H)
+    u2H = np.uint64(2 * H)
+    uH = np.uint64(H)
+    DH = np.uint64(dout.shape[2])
+    ucol = np.uint64(dcol)
+    dhf = dh.reshape(Bc * H)
+    dcf = dc.reshape(Bc * H)
     for s in range(T):
         t = s if reverse else T - 1 - s  # reverse of the forward order
         tp = t + 1 if reverse else t
         if has_dout:
-            for b in range(Bc):
-                for j in range(H):
-                    dh[b, j] += dout[t, b, dcol + j]
-        for b in range(Bc):
-            for j in range(H):
-                gi = G[t, b, j]
-                gf = G[t, b, H + j]
-                gg = G[t, b, 2 * H + j]
-                go = G[t, b, 3 * H + j]
-                th = tc[t, b, j]
-                dhv = dh[b, j]
-                dcv = dc[b, j] + dhv * go * (one - th * th)
-                dG[t, b, j] = dcv * gg * gi * (one - gi)
-                dG[t, b, H + j] = dcv * c[tp, b, j] * gf * (one - gf)
-                dG[t, b, 2 * H + j] = dcv * gi * (one - gg * gg)
-                dG[t, b, 3 * H + j] = dhv * th * go * (one - go)
-                dc[b, j] = dcv * gf
+            do = dout[t].reshape(Bc * dout.shape[2])
+            for r in range(Bc):
+                o = np.uint64(r) * uH
+                a = np.uint64(r) * DH + ucol
+                for j in range(uH):
+                    dhf[o + j] += do[a + j]
+        gt = G[t].reshape(Bc * 4 * H)
+        dg = dG[t].reshape(Bc * 4 * H)
+        cp = c[tp].reshape(Bc * H)
+        tcr = tc[t].reshape(Bc * H)
+        for r in range(Bc):
+            a = np.uint64(r) * u4H
+            o = np.uint64(r) * uH
+            for j in range(uH):
+                gi = gt[a + j]
+                gf = gt[a + uH + j]
+                gg = gt[a + u2H + j]
+                go = gt[a + u3H + j]
+                th = tcr[o + j]
+                dhv = dhf[o + j]
+                dcv = dcf[o + j] + dhv * go * (one - th * th)
+                dg[a + j] = dcv * gg * gi * (one - gi)
+                dg[a + uH + j] = dcv * cp[o + j] * gf * (one - gf)
+                dg[a + u2H + j] = dcv * gi * (one - gg * gg)
+                dg[a + u3H + j] = dhv * th * go * (one - go)
+                dcf[o + j] = dcv * gf
         if s < T - 1:
             np.dot(dG[t], Whh, dh)
     dG2 = dG.reshape((T * Bc, 4 * H))
@@ -239,8 +267,9 @@ def _layer_backward(theta, grad, row, x2, T, Bc, H, reverse, G, c, h, tc,
     gb = grad[row[2]:row[2] + 4 * H]
     gb[:] = dt(0.0)
     for r in range(T * Bc):
-        for j in range(4 * H):
-            gb[j] += dG2[r, j]
+        g = dG2[r]
+        for j in range(u4H):
+            gb[j] += g[j]
     grad[row[3]:row[3] + 4 * H] = gb
     if want_dx:
         np.dot(dG2, Wih, dx2)
