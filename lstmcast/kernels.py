@@ -12,10 +12,12 @@ int64 table ``layout`` has one row per (layer, direction) with the offsets of
 the input size ``In``. Gate order inside the 4H rows is PyTorch's: input, forget, cell
 candidate, output.
 
-Work is split over the batch: ``step`` runs one ``prange`` iteration per batch chunk,
-and each iteration does the whole forward pass and BPTT for its rows with single-
-threaded BLAS (``np.dot``) and its own workspace row, so two cores never wait for each
-other inside a sequence. Per-chunk gradients are summed afterwards in a fixed order.
+Work is split over the batch: ``step`` does the whole forward pass and BPTT for one
+chunk of rows with single-threaded BLAS (``np.dot``) and its own workspace row, and
+releases the GIL, so the caller runs one chunk per core on plain threads; the cores
+never wait for each other inside a sequence. Per-chunk gradients are summed afterwards
+in a fixed order. (Numba's ``parallel=True`` did the same job but added ~10 s to the
+first compilation and an OpenMP runtime that spins against other libraries' threads.)
 
 Inside a chunk, buffers are time-major, ``(T, Bc, .)``. For a direction's hidden and
 cell states the buffer has T+1 slots: the forward direction reads its previous state
@@ -35,7 +37,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange
+from numba import njit
 from numba.core import types
 from numba.extending import intrinsic
 
@@ -62,7 +64,7 @@ def _pow2(typingctx, n):
     return n(n), codegen
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _exp_neg(a):
     """exp(-a) for a >= 0 (a is clamped at 80, where exp(-a) ~ 1.8e-35)."""
     dt = type(a)
@@ -78,7 +80,7 @@ def _exp_neg(a):
     return e * _pow2(-n)
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _sigmoid(x):
     dt = type(x)
     z = _exp_neg(abs(x))
@@ -86,7 +88,7 @@ def _sigmoid(x):
     return r if x >= dt(0.0) else z * r
 
 
-@njit(inline="always", **_JIT)
+@njit(**_JIT)
 def _tanh(x):
     dt = type(x)
     ax = abs(x)
@@ -440,23 +442,23 @@ def _chunk(theta, grad, layout, H, L, D, head_w, head_b, O, x, y, b0, b1, nrm,
     return total / nrm
 
 
-@njit(parallel=True, **_JIT)
-def step(theta, grads, losses, layout, H, L, D, head_w, head_b, O, x, y,
+@njit(**_JIT)
+def step(ci, theta, grads, losses, layout, H, L, D, head_w, head_b, O, x, y,
          loss_code, delta, masks, use_masks, ws, off, pred_out, want_grad):
-    """Forward (+ backward) over a batch, one prange iteration per chunk of rows.
+    """Forward (+ backward) for chunk ci of the batch: rows [ci*B/n, (ci+1)*B/n).
 
     grads (nchunks, P) and ws (nchunks, W) are per-chunk; losses (nchunks,) receives
-    each chunk's share of the mean loss. pred_out (B, O) receives the predictions.
+    each chunk's share of the mean loss; pred_out (B, O) the predictions. Releases
+    the GIL, so the caller runs chunks on several Python threads at once.
     """
     B = x.shape[0]
     nch = ws.shape[0]
     nrm = theta.dtype.type(B * O)
-    for ci in prange(nch):
-        b0 = (ci * B) // nch
-        b1 = ((ci + 1) * B) // nch
-        losses[ci] = _chunk(theta, grads[ci], layout, H, L, D, head_w, head_b, O, x, y,
-                            b0, b1, nrm, loss_code, delta, masks, use_masks, ws[ci], off,
-                            pred_out, want_grad)
+    b0 = (ci * B) // nch
+    b1 = ((ci + 1) * B) // nch
+    losses[ci] = _chunk(theta, grads[ci], layout, H, L, D, head_w, head_b, O, x, y,
+                        b0, b1, nrm, loss_code, delta, masks, use_masks, ws[ci], off,
+                        pred_out, want_grad)
 
 
 # --------------------------------------------------------------------------- optimiser

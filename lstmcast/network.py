@@ -19,7 +19,9 @@ workspace, which is what the training loop uses.
 
 from __future__ import annotations
 
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,6 +158,27 @@ def _check_dtype(dtype) -> type:
 
 _BLAS_LOCK = threading.Lock()
 _BLAS_LIMITER = None
+_POOL: ThreadPoolExecutor | None = None
+
+
+def num_threads() -> int:
+    """Threads the kernels use: LSTMCAST_THREADS, else the CPUs this process may run on."""
+    env = os.environ.get("LSTMCAST_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _BLAS_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=max(1, num_threads() - 1),
+                                       thread_name_prefix="lstmcast")
+    return _POOL
 
 
 def _single_threaded_blas():
@@ -211,9 +234,7 @@ class Net:
     # ------------------------------------------------------------------ running
 
     def _workspace(self, B: int, T: int):
-        import numba
-
-        nch = max(1, min(numba.get_num_threads(), B))
+        nch = max(1, min(num_threads(), B))
         key = (B, T, nch)
         if self._ws_key != key:
             s = self.spec
@@ -243,11 +264,17 @@ class Net:
             masks = np.zeros((0, 0, 0, 0), dtype=self.dtype)
         head_w = self._offsets["head.weight"]
         head_b = self._offsets["head.bias"]
+        args = (self.theta, self._grads, self._losses, self._layout, s.hidden_size,
+                s.num_layers, s.directions, head_w, head_b, s.output_size, x, y,
+                loss_code, self.dtype(delta), masks, use_masks, ws, self._off,
+                self._pred, want_grad)
+        nch = ws.shape[0]
         with _single_threaded_blas():
-            kernels.step(self.theta, self._grads, self._losses, self._layout, s.hidden_size,
-                         s.num_layers, s.directions, head_w, head_b, s.output_size, x, y,
-                         loss_code, self.dtype(delta), masks, use_masks, ws, self._off,
-                         self._pred, want_grad)
+            # chunks 1.. on worker threads, chunk 0 on this one; the kernels release the GIL
+            futures = [_pool().submit(kernels.step, ci, *args) for ci in range(1, nch)]
+            kernels.step(0, *args)
+            for f in futures:
+                f.result()
 
     def predict(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Predictions (batch, output_size), computed in batches of ``batch_size``."""
