@@ -115,6 +115,8 @@ class _StopSignals:
     def __exit__(self, *exc):
         for s, h in self._old.items():
             signal.signal(s, h)
+        if self.code is not None:  # stopping: a further Ctrl-C must not raise mid-exit
+            signal.signal(signal.SIGINT, lambda *_: os._exit(self.code))
 
     def _handle(self, signum, frame):
         if self.code is not None and signum == signal.SIGINT:
@@ -281,6 +283,8 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("LSTMCAST_DEBUG", "") not in ("", "0")
     code = 0
+    signal.signal(signal.SIGTERM, _terminated)  # fit replaces both while training
+    signal.signal(signal.SIGINT, _interrupted)
     try:
         app(args=args, prog_name="lstmcast", standalone_mode=False)
     except (Exception, KeyboardInterrupt) as e:
@@ -289,7 +293,23 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_broken_pipe()
+    if code in (130, 143):
+        # Interpreter shutdown restores the default SIGINT action, so another Ctrl-C there
+        # would kill us with a signal instead of this code. Everything is written and
+        # fsynced already; leave without the shutdown.
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
+
+
+def _terminated(signum, frame):
+    signal.signal(signal.SIGINT, lambda *_: os._exit(143))
+    raise Interrupted("terminated", exit_code=143)
+
+
+def _interrupted(signum, frame):
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))  # a second Ctrl-C: out at once
+    raise KeyboardInterrupt
 
 
 def _handle(e: BaseException, debug: bool) -> int:
