@@ -15,6 +15,10 @@ the first, concatenated: ``torch.cat([h_n[-2], h_n[-1]], 1)``).
 Plain functions (``init_params``, ``forward``, ``loss_and_grad``) take and return dicts
 of arrays. :class:`Net` keeps the parameters in one flat vector with a reusable
 workspace, which is what the training loop uses.
+
+The Numba kernels are imported on first use: a forecast of a few windows runs the
+plain-numpy forward pass (:meth:`Net.predict`), so ``lstmcast forecast`` never loads
+Numba or SciPy.
 """
 
 from __future__ import annotations
@@ -26,9 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstmcast import kernels
-
-LOSSES = {"mse": kernels.LOSS_MSE, "mae": kernels.LOSS_MAE, "huber": kernels.LOSS_HUBER}
+LOSSES = {"mse": 0, "mae": 1, "huber": 2}  # the codes of kernels.LOSS_MSE, LOSS_MAE, LOSS_HUBER
+NUMPY_PREDICT_MAX = 16  # predict() batches up to this size run in numpy, not the kernels
 DTYPES = (np.float32, np.float64)
 
 
@@ -149,6 +152,12 @@ def loss_and_grad(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
     return value, net.unflatten(flat.copy())
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """Logistic function without overflow: 0.5 * (1 + tanh(z / 2)), in z's dtype."""
+    half = z.dtype.type(0.5)
+    return half + half * np.tanh(half * z)
+
+
 def _check_dtype(dtype) -> type:
     dtype = np.dtype(dtype).type
     if dtype not in DTYPES:
@@ -234,6 +243,8 @@ class Net:
     # ------------------------------------------------------------------ running
 
     def _workspace(self, B: int, T: int):
+        from lstmcast import kernels
+
         nch = max(1, min(num_threads(), B))
         key = (B, T, nch)
         if self._ws_key != key:
@@ -257,6 +268,8 @@ class Net:
         return x
 
     def _run(self, x, y, loss_code, delta, masks, want_grad):
+        from lstmcast import kernels
+
         s = self.spec
         ws = self._workspace(x.shape[0], x.shape[1])
         use_masks = masks is not None
@@ -276,9 +289,17 @@ class Net:
             for f in futures:
                 f.result()
 
-    def predict(self, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Predictions (batch, output_size), computed in batches of ``batch_size``."""
+    def predict(self, x: np.ndarray, batch_size: int = 1024, engine: str = "auto") -> np.ndarray:
+        """Predictions (batch, output_size), computed in batches of ``batch_size``.
+
+        ``engine``: "numpy", "kernels", or "auto": numpy for up to NUMPY_PREDICT_MAX
+        windows (nothing to JIT-load), the kernels for more.
+        """
         x = self._check_x(x)
+        if engine not in ("auto", "numpy", "kernels"):
+            raise ValueError(f"engine must be auto, numpy or kernels, got {engine!r}")
+        if engine == "numpy" or (engine == "auto" and len(x) <= NUMPY_PREDICT_MAX):
+            return self.predict_numpy(x)
         out = np.empty((x.shape[0], self.spec.output_size), dtype=self.dtype)
         dummy = np.zeros((1, 1), dtype=self.dtype)
         for start in range(0, x.shape[0], batch_size):
@@ -286,6 +307,35 @@ class Net:
             self._run(xb, dummy, 0, 1.0, None, False)
             out[start:start + len(xb)] = self._pred
         return out
+
+    def predict_numpy(self, x: np.ndarray) -> np.ndarray:
+        """The forward pass in plain numpy, step by step (for a few windows)."""
+        s, p = self.spec, self.params
+        dt = self.dtype
+        x = np.asarray(x, dtype=dt)
+        B, T, _ = x.shape
+        H = s.hidden_size
+        layer_in, finals = x, []
+        for k in range(s.num_layers):
+            outs, finals = [], []
+            for suffix, steps in (("", range(T)), ("_reverse", range(T - 1, -1, -1)))[:s.directions]:
+                w_hh = p[f"weight_hh_l{k}{suffix}"].T
+                proj = layer_in @ p[f"weight_ih_l{k}{suffix}"].T + (
+                    p[f"bias_ih_l{k}{suffix}"] + p[f"bias_hh_l{k}{suffix}"])
+                h = np.zeros((B, H), dt)
+                c = np.zeros((B, H), dt)
+                seq = np.empty((B, T, H), dt)
+                for t in steps:
+                    g = proj[:, t] + h @ w_hh
+                    gi, gf, go = (_sigmoid(g[:, a * H:(a + 1) * H]) for a in (0, 1, 3))
+                    c = gf * c + gi * np.tanh(g[:, 2 * H:3 * H])
+                    h = go * np.tanh(c)
+                    seq[:, t] = h
+                outs.append(seq)
+                finals.append(h)
+            layer_in = np.concatenate(outs, axis=2) if len(outs) > 1 else outs[0]
+        last = np.concatenate(finals, axis=1) if len(finals) > 1 else finals[0]
+        return (last @ p["head.weight"].T + p["head.bias"]).astype(dt)
 
     def loss_and_grad(self, x: np.ndarray, y: np.ndarray, loss: str = "mse", *,
                       dropout: float = 0.0, rng: np.random.Generator | None = None,
@@ -307,5 +357,7 @@ class Net:
             keep = rng.random((s.num_layers - 1, x.shape[1], x.shape[0], s.directions * s.hidden_size))
             masks = ((keep >= dropout) / (1.0 - dropout)).astype(self.dtype)
         self._run(x, y, LOSSES[loss], huber_delta, masks, True)
+        from lstmcast import kernels
+
         kernels.sum_rows_and_norm(self._grads, self._grad)
         return float(self._losses.astype(np.float64).sum()), self._grad

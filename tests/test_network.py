@@ -27,12 +27,21 @@ def tolerance(dtype):
 # ----------------------------------------------------------------- PyTorch equivalence
 
 
+@pytest.mark.parametrize("engine", ("kernels", "numpy"))
 @pytest.mark.parametrize("case", CASES)
-def test_forward_matches_pytorch(case):
+def test_forward_matches_pytorch(case, engine):
     params, x, _ = fixture_case(case)
-    out = network.forward(params, x)
+    out = Net.from_params(params).predict(x, engine=engine)
     assert out.dtype == x.dtype
     np.testing.assert_allclose(out, FIXTURE[case + "/out"], rtol=0, atol=tolerance(x.dtype))
+
+
+def test_numpy_and_kernel_forward_agree_on_larger_batches():
+    params = network.init_params(3, 12, 2, 4, seed=2, dtype=np.float64, bidirectional=True)
+    x = np.random.default_rng(0).normal(size=(40, 9, 3)) * 2
+    net = Net.from_params(params)
+    np.testing.assert_allclose(net.predict(x, engine="numpy"), net.predict(x, engine="kernels"),
+                               rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
