@@ -51,7 +51,7 @@ def fit_and_signal(d, model, delays, sig):
 @pytest.mark.parametrize("when,sig,code", [
     (0.0, signal.SIGTERM, 143),   # still starting up (0.2 s in)
     (0.55, signal.SIGINT, 130),   # training (as a share of an uninterrupted fit's time)
-    (0.8, signal.SIGTERM, 143),   # training, later
+    (0.7, signal.SIGTERM, 143),   # training, later
 ])
 def test_interrupted_fit_keeps_the_old_model_and_resumes_exactly(setup, when, sig, code, tmp_path):
     d = setup
