@@ -26,7 +26,10 @@ So a layer's output for time t sits at ``h[t+1]`` (forward) or ``h[t]`` (reverse
 weight gradients are single GEMMs over contiguous slices after the backward sweep.
 
 Compiled code is cached (``cache=True``) beside the package, or, when that folder is
-not writable, in a user cache folder chosen by :func:`cache_dir` before Numba loads.
+not writable, in a user cache folder (:mod:`lstmcast.jitcache`). All jitted functions
+live in this one file on purpose: Numba invalidates its cache per source file, so a
+jitted function inlined from another file would survive that file's edits in stale
+cache entries.
 
 The gate nonlinearities are written so that LLVM vectorises them (no SVML needed):
 ``exp(-a)`` by Cody-Waite reduction, a Pade approximant and an exponent built with a
@@ -37,39 +40,10 @@ the working dtype so float32 code never promotes to float64.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 
+from lstmcast import jitcache
 
-def cache_dir(package_dir: str, writable=lambda d: os.access(d, os.W_OK)) -> str | None:
-    """Where Numba should cache: None (beside the package) when that is writable, else
-    ``$XDG_CACHE_HOME/lstmcast/numba`` (``~/.cache/...``), else a per-user temp folder.
-
-    Numba's own fallback needs a writable home; without one (a cron job as a system
-    user, a read-only install) every ``cache=True`` function fails at import.
-    """
-    pycache = os.path.join(package_dir, "__pycache__")
-    if writable(pycache if os.path.isdir(pycache) else package_dir):
-        return None
-    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    for candidate in (os.path.join(home, "lstmcast", "numba"),
-                      os.path.join(tempfile.gettempdir(), f"lstmcast-numba-{os.getuid()}")):
-        try:
-            os.makedirs(candidate, mode=0o700, exist_ok=True)
-        except OSError:
-            continue
-        if writable(candidate):
-            return candidate
-    return None
-
-
-if "NUMBA_CACHE_DIR" not in os.environ:
-    _dir = cache_dir(os.path.dirname(os.path.abspath(__file__)))
-    if _dir:
-        os.environ["NUMBA_CACHE_DIR"] = _dir
-        import numba.core.config
-
-        numba.core.config.CACHE_DIR = _dir  # in case Numba was imported before us
+jitcache.configure()  # before Numba loads: where compiled code is cached
 
 import numpy as np  # noqa: E402
 from llvmlite import ir  # noqa: E402

@@ -67,7 +67,7 @@ def write(frame: pd.DataFrame, fmt: str, output: str | None, title: str | None =
     """Print to stdout, or write ``output`` atomically."""
     text = render(frame, fmt, title)
     if output and output != "-":
-        from lstmcast.store import atomic_open
+        from lstmcast.atomic import atomic_open
 
         with atomic_open(output, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)

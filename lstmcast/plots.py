@@ -25,7 +25,7 @@ def _pyplot():
 
 
 def _save(fig, path: str) -> None:
-    from lstmcast.store import atomic_write_bytes
+    from lstmcast.atomic import atomic_write_bytes
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmcast.kernels import cache_dir
+from lstmcast.jitcache import cache_dir
 from test_cli import EXE, run
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lstmcast"

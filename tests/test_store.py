@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from safetensors import safe_open
 
 import lstmcast
-from lstmcast import network, store
+from lstmcast import atomic, network, store
 from lstmcast.errors import InputMissingError, ModelFileError, OutputError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -199,7 +199,7 @@ def test_torch_file_without_our_metadata_is_refused():
 
 def test_atomic_open_writes_text_and_leaves_nothing_behind(tmp_path):
     path = tmp_path / "out.csv"
-    with store.atomic_open(path, "w", newline="") as fh:
+    with atomic.atomic_open(path, "w", newline="") as fh:
         fh.write("a,b\r\n1,ü\r\n")
     assert path.read_bytes() == "a,b\r\n1,ü\r\n".encode()
     assert os.listdir(tmp_path) == ["out.csv"]
@@ -231,7 +231,7 @@ def test_failing_writer_keeps_old_file(saved):
     path, _, _ = saved
     before = path.read_bytes()
     with pytest.raises(RuntimeError):
-        with store.atomic_open(path, "wb") as fh:
+        with atomic.atomic_open(path, "wb") as fh:
             fh.write(b"half a model")
             raise RuntimeError("writer failed")
     assert path.read_bytes() == before
@@ -242,7 +242,7 @@ def test_keyboard_interrupt_mid_write_keeps_old_file(saved, monkeypatch):
     path, arrays, meta = saved
     before = path.read_bytes()
     with pytest.raises(KeyboardInterrupt):
-        with store.atomic_open(path, "wb") as fh:
+        with atomic.atomic_open(path, "wb") as fh:
             fh.write(b"half")
             raise KeyboardInterrupt
     assert path.read_bytes() == before and os.listdir(path.parent) == [path.name]
