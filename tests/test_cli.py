@@ -196,3 +196,31 @@ def test_long_format_forecasts_every_series(tmp_path):
     assert sorted(out["symbol"].unique()) == ["AAPL", "AMZN", "GOOG", "IBM", "MSFT"]
     assert (out.groupby("symbol").size() == 3).all()
     assert set(out["date"]) == {"2010-04-01", "2010-05-01", "2010-06-01"}
+
+
+def test_diverged_fit_exits_65_and_keeps_the_old_model(trained):
+    before = (trained / "lstmcast-model.safetensors").read_bytes()
+    r = run("fit", "data.csv", *FAST, "--lr", "1e30", cwd=trained)
+    err = one_line_error(r, 65)
+    assert "diverged" in err and "--lr" in err
+    assert (trained / "lstmcast-model.safetensors").read_bytes() == before
+
+
+def test_shell_completion_script():
+    r = run("--show-completion", "bash")
+    assert r.returncode == 0 and b"complete" in r.stdout
+
+
+def test_a_bug_exits_1_with_one_line(monkeypatch, capsys):
+    from lstmcast import cli, commands
+
+    def broken(path):
+        raise RuntimeError("something impossible")
+
+    monkeypatch.setattr(commands, "info", broken)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["info", "whatever.safetensors"])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: something impossible" in err and "--debug" in err
+    assert "Traceback" not in err
