@@ -318,6 +318,24 @@ def _layer_backward(theta, grad, row, x2, T, Bc, H, reverse, G, c, h, tc,
 
 
 @njit(**_JIT)
+def _state_views(ws, off, j, T, Bc, H):
+    """Gates (T,Bc,4H), cell (T+1,Bc,H), hidden (T+1,Bc,H), tanh(cell) (T,Bc,H) of layer-direction j."""
+    G = ws[off[4 * j]:off[4 * j] + T * Bc * 4 * H].reshape((T, Bc, 4 * H))
+    c = ws[off[4 * j + 1]:off[4 * j + 1] + (T + 1) * Bc * H].reshape((T + 1, Bc, H))
+    h = ws[off[4 * j + 2]:off[4 * j + 2] + (T + 1) * Bc * H].reshape((T + 1, Bc, H))
+    tc = ws[off[4 * j + 3]:off[4 * j + 3] + T * Bc * H].reshape((T, Bc, H))
+    return G, c, h, tc
+
+
+@njit(**_JIT)
+def _layer_input(ws, off, xin, k, L, D, T, Bc, DH):
+    """Layer k's input as (T*Bc, In): the chunk's data for k = 0, else the layer below's output."""
+    if k == 0:
+        return xin.reshape((T * Bc, xin.shape[2]))
+    return ws[off[L * D * 4 + k]:off[L * D * 4 + k] + T * Bc * DH].reshape((T * Bc, DH))
+
+
+@njit(**_JIT)
 def _chunk(theta, grad, layout, H, L, D, head_w, head_b, O, x, y, b0, b1, nrm,
            loss_code, delta, masks, use_masks, ws, off, pred_out, want_grad):
     """Forward (and, if want_grad, backward) for batch rows b0:b1. Returns the loss sum / nrm."""
@@ -346,18 +364,10 @@ def _chunk(theta, grad, layout, H, L, D, head_w, head_b, O, x, y, b0, b1, nrm,
 
     # ---- forward, layer by layer
     for k in range(L):
-        if k == 0:
-            In = I
-            x2 = xin.reshape((T * Bc, I))
-        else:
-            In = DH
-            x2 = ws[off[L * D * 4 + k]:off[L * D * 4 + k] + T * Bc * DH].reshape((T * Bc, DH))
+        x2 = _layer_input(ws, off, xin, k, L, D, T, Bc, DH)
         for d in range(D):
             j = k * D + d
-            G = ws[off[4 * j]:off[4 * j] + T * Bc * 4 * H].reshape((T, Bc, 4 * H))
-            c = ws[off[4 * j + 1]:off[4 * j + 1] + (T + 1) * Bc * H].reshape((T + 1, Bc, H))
-            h = ws[off[4 * j + 2]:off[4 * j + 2] + (T + 1) * Bc * H].reshape((T + 1, Bc, H))
-            tc = ws[off[4 * j + 3]:off[4 * j + 3] + T * Bc * H].reshape((T, Bc, H))
+            G, c, h, tc = _state_views(ws, off, j, T, Bc, H)
             _layer_forward(theta, layout[j], x2, T, Bc, H, d == 1, G, c, h, tc, tmp)
             if k + 1 < L:  # the next layer's input: this layer's outputs, maybe dropped out
                 nxt = ws[off[L * D * 4 + k + 1]:off[L * D * 4 + k + 1] + T * Bc * DH].reshape((T, Bc, DH))
@@ -416,20 +426,14 @@ def _chunk(theta, grad, layout, H, L, D, head_w, head_b, O, x, y, b0, b1, nrm,
     zero_final = tmp[:, :H]  # tmp is free during the backward sweep
     for k in range(L - 1, -1, -1):
         In = I if k == 0 else DH
-        if k == 0:
-            x2 = xin.reshape((T * Bc, I))
-        else:
-            x2 = ws[off[L * D * 4 + k]:off[L * D * 4 + k] + T * Bc * DH].reshape((T * Bc, DH))
+        x2 = _layer_input(ws, off, xin, k, L, D, T, Bc, DH)
         # the gradient from the layer above sits in dxa as (T, Bc, DH), already masked
         dout = dxa[:T * Bc * DH].reshape((T, Bc, DH))
         acc = dxb[:T * Bc * In].reshape((T * Bc, In))
         part = dxc[:T * Bc * In].reshape((T * Bc, In))
         for d in range(D):
             j = k * D + d
-            G = ws[off[4 * j]:off[4 * j] + T * Bc * 4 * H].reshape((T, Bc, 4 * H))
-            c = ws[off[4 * j + 1]:off[4 * j + 1] + (T + 1) * Bc * H].reshape((T + 1, Bc, H))
-            h = ws[off[4 * j + 2]:off[4 * j + 2] + (T + 1) * Bc * H].reshape((T + 1, Bc, H))
-            tc = ws[off[4 * j + 3]:off[4 * j + 3] + T * Bc * H].reshape((T, Bc, H))
+            G, c, h, tc = _state_views(ws, off, j, T, Bc, H)
             final = hfin[:, d * H:(d + 1) * H] if k == L - 1 else zero_final
             _layer_backward(theta, grad, layout[j], x2, T, Bc, H, d == 1, G, c, h, tc,
                             dout, d * H, k < L - 1, final, dG, dh, dc,
