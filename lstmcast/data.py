@@ -78,6 +78,8 @@ def load_csv(source, *, date_col=None, targets=None, features=None, id_col=None,
     date_name = _resolve(df, date_col, label) if date_col else None
     date_name, times, time_notes = time_column(df, date_name, id_name, label, dayfirst)
     notes = [f"{label}: {n}" for n in time_notes]
+    if id_name is None and dedupe is None:
+        id_name = _guess_id(df, times, date_name, label, notes)
     tnames, fnames = _choose_columns(df, targets, features, date_name, id_name, label, notes)
     if date_name.startswith("Unnamed: ") and "date" not in df.columns:  # an index without a name
         date_name = "date"
@@ -177,6 +179,27 @@ def _split_by_id(df: pd.DataFrame, id_name: str, lines: np.ndarray, label: str) 
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
     return {str(k): order[bounds[j]:bounds[j + 1]] for j, k in enumerate(keys)}
+
+
+def _guess_id(df: pd.DataFrame, times: np.ndarray, date_name: str, label: str, notes: list):
+    """A long-format file's series column: when timestamps repeat and exactly one text
+    column makes every (id, time) pair unique, that column (with a note); else None."""
+    if not pd.Series(times).duplicated().any():
+        return None
+    found = []
+    for c in df.columns:
+        if c == date_name or column_kind(df[c]) != "text":
+            continue
+        ids = df[c].astype(str).to_numpy()
+        n = len(set(ids))
+        if 2 <= n <= len(df) // 2 and not pd.DataFrame({"i": ids, "t": times}).duplicated().any():
+            found.append((c, n))
+    if len(found) != 1:
+        return None
+    name, n = found[0]
+    notes.append(f"{label}: timestamps repeat, so column {name!r} is taken as the series id "
+                 f"({n} series; choose with --id-col)")
+    return name
 
 
 def _n(count: int, word: str) -> str:

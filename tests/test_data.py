@@ -400,8 +400,15 @@ def test_stocks_sample_in_long_format():
                                                          "GOOG": 68, "AAPL": 123}
     assert ds.series["GOOG"].index[0] == pd.Timestamp("2004-08-01")
     assert ds.series["MSFT"]["price"].iloc[0] == 39.81 and ds.n_rows == 560
+
+
+def test_ambiguous_long_format_asks_for_id_col(tmp_path):
+    # two text columns could each name the series: no guess, the error names --id-col
+    p = tmp_path / "two.csv"
+    p.write_text("date,symbol,ticker,price\n2020-01-01,A,x,1\n2020-01-01,B,y,2\n"
+                 "2020-01-02,A,x,3\n2020-01-02,B,y,4\n")
     with pytest.raises(DataError, match="--id-col"):
-        load_csv(SAMPLES / "stocks.csv")
+        load_csv(p)
 
 
 def test_seattle_weather_sample():
@@ -494,3 +501,16 @@ def test_any_csv_loads_or_raises_data_error(file, fill, dedupe):
         assert (frame.dtypes == np.float64).all() and not frame.isna().to_numpy().any()
         assert frame.index.freqstr == ds.freq and frame.index.is_monotonic_increasing
         assert frame.index.equals(pd.date_range(frame.index[0], periods=len(frame), freq=ds.freq))
+
+
+def test_long_format_id_column_is_found_without_id_col():
+    ds = load_csv(SAMPLES / "stocks.csv")
+    assert ds.id_col == "symbol" and sorted(ds.series) == ["AAPL", "AMZN", "GOOG", "IBM", "MSFT"]
+    assert any("'symbol' is taken as the series id (5 series" in n for n in ds.notes)
+
+
+def test_repeated_timestamps_without_an_id_column_are_still_an_error(tmp_path):
+    p = tmp_path / "dup.csv"
+    p.write_text("date,kind,value\n2020-01-01,a,1\n2020-01-01,a,2\n2020-01-02,a,3\n2020-01-02,b,4\n")
+    with pytest.raises(DataError, match="--dedupe"):
+        load_csv(str(p))
