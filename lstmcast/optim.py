@@ -1,8 +1,8 @@
 """Adam with decoupled weight decay (AdamW) and gradient clipping by global norm.
 
 Works on the flat parameter vector of :class:`lstmcast.network.Net`; the update itself
-is one fused Numba loop (:func:`lstmcast.kernels.adam_update`). The state (step count
-and both moment vectors) is plain arrays so checkpoints can store it.
+is one fused Numba loop (:func:`adam_update`, compiled on first use and cached). The
+state (step count and both moment vectors) is plain arrays so checkpoints can store it.
 """
 
 from __future__ import annotations
@@ -39,9 +39,7 @@ class Adam:
         if self.clip_norm is not None and grad_norm > self.clip_norm:
             scale = self.clip_norm / (grad_norm + 1e-6)  # as torch.nn.utils.clip_grad_norm_
         self.steps += 1
-        from lstmcast import kernels
-
-        kernels.adam_update(theta, grad, self.m, self.v, self.lr, self.betas[0], self.betas[1],
+        _kernel()(theta, grad, self.m, self.v, self.lr, self.betas[0], self.betas[1],
                             self.eps, self.weight_decay, self.steps, scale)
         return grad_norm
 
@@ -56,3 +54,43 @@ class Adam:
         self.m[:] = state["adam.m"]
         self.v[:] = state["adam.v"]
         self.steps = int(state["adam.steps"][0])
+
+
+_ADAM = None
+
+
+def _kernel():
+    """The jitted update, built on first use (so importing optim needs no Numba)."""
+    global _ADAM
+    if _ADAM is None:
+        from lstmcast import jitcache
+
+        jitcache.configure()
+        from numba import njit
+
+        _ADAM = njit(cache=True, error_model="numpy", nogil=True)(adam_update)
+    return _ADAM
+
+
+def adam_update(theta, grad, m, v, lr, beta1, beta2, eps, weight_decay, step_no, gscale):
+    """One AdamW step in place (decoupled weight decay), gradient pre-scaled by gscale.
+
+    Written for Numba (see :func:`_kernel`); every constant in the working dtype.
+    """
+    dt = theta.dtype.type
+    b1 = dt(beta1)
+    b2 = dt(beta2)
+    c1 = dt(1.0 - beta1 ** step_no)
+    c2 = dt(math.sqrt(1.0 - beta2 ** step_no))
+    a = dt(lr) * c2 / c1
+    e = dt(eps) * c2
+    decay = dt(1.0 - lr * weight_decay)
+    gs = dt(gscale)
+    one = dt(1.0)
+    for i in range(theta.size):
+        g = grad[i] * gs
+        mi = b1 * m[i] + (one - b1) * g
+        vi = b2 * v[i] + (one - b2) * g * g
+        m[i] = mi
+        v[i] = vi
+        theta[i] = theta[i] * decay - a * mi / (math.sqrt(vi) + e)

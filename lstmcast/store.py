@@ -3,21 +3,8 @@
 A model (or a training checkpoint) is one safetensors file. Its arrays keep their own
 names; the network's are stored under the exact PyTorch names of
 ``torch.nn.LSTM(batch_first=True)`` followed by ``torch.nn.Linear`` called ``head``
-(see :mod:`lstmcast.network`), so PyTorch can use the weights directly::
-
-    import torch
-    from safetensors.torch import load_file
-
-    state = load_file("lstmcast-model.safetensors")
-    I, H = state["weight_ih_l0"].shape[1], state["weight_hh_l0"].shape[1]
-    L = sum(1 for k in state if k.startswith("weight_ih_l") and not k.endswith("_reverse"))
-    bidir, O, dtype = "weight_ih_l0_reverse" in state, state["head.bias"].shape[0], state["head.bias"].dtype
-    lstm = torch.nn.LSTM(I, H, num_layers=L, batch_first=True, bidirectional=bidir, dtype=dtype)
-    head = torch.nn.Linear(H * (2 if bidir else 1), O, dtype=dtype)
-    lstm.load_state_dict({k: v for k, v in state.items() if k in lstm.state_dict()})
-    head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")})
-    _, (h_n, _) = lstm(x)                                   # x: (batch, time, I), scaled inputs
-    y = head(torch.cat([h_n[-2], h_n[-1]], 1) if bidir else h_n[-1])
+(see :mod:`lstmcast.network`), so PyTorch can use the weights directly (the README's
+"Use the weights in PyTorch" shows how).
 
 Format ``lstmcast-model`` 1.x, on top of safetensors (8-byte little-endian header length,
 JSON header, raw little-endian data):
