@@ -1,8 +1,13 @@
 """LSTMForecaster: fit on a Dataset, forecast any horizon with conformal intervals.
 
-Owns the modelling choices: defaults derived from the data, per-window normalisation,
-direct multi-horizon output (recursive only beyond the trained horizon), the stored
-history tail, and the conformal calibration residuals. Hyperparameters are set in
+Owns the modelling choices: defaults derived from the data (lookback and horizon from
+the frequency and length, hidden size from the number of windows), per-window
+normalisation (the network predicts a correction to the last value or to the window's
+seasonal profile, chosen from the data), a zero-initialised output layer and a
+validation-fitted shrinkage of it, direct multi-horizon output (recursive only beyond
+the trained horizon), the stored history tail, and the conformal calibration residuals
+(scaled by each window's volatility). The evidence for each choice is in
+``benchmarks/defaults.py``. Hyperparameters are set in
 ``__init__`` and only stored there; learned state lives in attributes ending in ``_``.
 Converts to and from plain arrays + JSON (:meth:`to_arrays`, :meth:`from_arrays`) for
 :mod:`lstmcast.store`.
@@ -16,7 +21,7 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from lstmcast import conformal
+from lstmcast import baselines, conformal
 from lstmcast.data import Dataset, check_length, future_index
 from lstmcast.errors import DataError, ModelFileError, UsageError
 from lstmcast.network import Net, Spec, init_params
@@ -25,7 +30,29 @@ from lstmcast.timeparse import period
 from lstmcast.train import TrainConfig, Trainer
 from lstmcast.windows import min_rows, prepare
 
-NORMALIZE = ("last", "none")
+NORMALIZE = ("auto", "last", "season", "none")
+
+# The network's output layer starts at zero, so an untrained model forecasts exactly the
+# normalisation's base (the last value, or the seasonal profile) and training learns
+# the correction to it. "random" is PyTorch's uniform initialisation. Evidence:
+# benchmarks/defaults.py.
+HEAD_INIT = "zeros"
+# normalize="auto" considers the seasonal profile only below this many training windows.
+SEASON_MAX_WINDOWS = 1000
+# Seasons averaged into the seasonal profile of --normalize season (None: every whole
+# season in the lookback; 1: the seasonal naive forecast). Evidence: benchmarks/defaults.py.
+SEASONS_AVERAGED: int | None = None
+# After training, scale the network's output (its head) by the factor in [0, 1] that
+# minimises the squared error on the validation windows: the forecast is base + factor *
+# correction, so a network whose corrections do not hold up out of sample falls back
+# towards the base.
+SHRINK = True
+# Conformal scores: "change" divides each validation residual by its window's typical
+# step-to-step change (mean |x[t] - x[t-1]| over the lookback, scaled units), and a
+# forecast's band is the quantile times its own window's change, so bands widen in
+# volatile stretches and narrow in calm ones (normalised conformal prediction).
+# "none": plain absolute residuals. Evidence: benchmarks/defaults.py --intervals.
+INTERVAL_SCALE = "change"
 
 # Defaults by the length of one step: (lookback, horizon). Chosen on the evidence in
 # benchmarks/defaults.py; lookback is then capped by the length of the data.
@@ -38,6 +65,84 @@ _BY_STEP = [  # (step at most, lookback, horizon)
     (pd.Timedelta(days=92), 12, 8),
     (pd.Timedelta(days=10000), 8, 4),
 ]
+
+
+def window_offsets(x: np.ndarray, nt: int, horizon: int, normalize: str,
+                   season: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-window normalisation of windows ``x`` (batch, lookback, inputs), targets first.
+
+    Returns ``(shift, base)``: ``shift`` (batch, nt) is subtracted from the window's
+    target columns before the network reads them, and ``base`` (batch, horizon, nt) is
+    what the network's output is added to (so it is subtracted from the training
+    targets).
+
+    * ``last``: both are the window's last value; the network predicts the change from it.
+    * ``season``: the inputs lose the last value too, but the base is the seasonal
+      profile of the window: the mean of each position over the last ``k`` whole
+      seasons in the window (``k = lookback // season``, at most :data:`SEASONS_AVERAGED`),
+      moved to the level of the last season and repeated. With ``k = 1`` this is the
+      seasonal naive forecast. The network predicts the correction to it.
+    * ``none``: zeros.
+    """
+    b = x.shape[0]
+    if normalize == "none":
+        return np.zeros((b, nt), x.dtype), np.zeros((b, horizon, nt), x.dtype)
+    last = x[:, -1, :nt].copy()
+    if normalize == "last":
+        return last, np.broadcast_to(last[:, None, :], (b, horizon, nt))
+    if normalize == "season":
+        lookback = x.shape[1]
+        if not 1 <= season <= lookback:
+            raise UsageError(f"--normalize season needs a lookback of at least one season "
+                             f"({season} steps), not {lookback}")
+        k = max(1, min(lookback // season, SEASONS_AVERAGED or lookback))
+        seasons = x[:, lookback - k * season:, :nt].reshape(b, k, season, nt)
+        profile = seasons.mean(axis=1)                                   # (b, season, nt)
+        level = seasons[:, -1].mean(axis=1) - seasons.mean(axis=(1, 2))  # (b, nt)
+        rows = np.arange(horizon) % season
+        return last, profile[:, rows] + level[:, None, :]
+    raise UsageError(f"--normalize must be auto, last, season or none, not {normalize!r}")
+
+
+def window_change(x: np.ndarray, nt: int) -> np.ndarray:
+    """Mean absolute step-to-step change of the target columns of each window: (batch, nt)."""
+    if x.shape[1] < 2:
+        return np.ones((x.shape[0], nt))
+    return np.abs(np.diff(x[:, :, :nt].astype(np.float64), axis=1)).mean(axis=1)
+
+
+def choose_normalize(windows, train_idx: np.ndarray, nt: int, horizon: int, season: int) -> str:
+    """``normalize="auto"``: ``season`` when there are fewer than
+    :data:`SEASON_MAX_WINDOWS` training windows and the seasonal profile is closer than
+    the last value to their targets (mean absolute error over all steps, in scaled
+    units), else ``last``. Non-seasonal data (season 1, or a season longer than the
+    lookback) always gets ``last``. With many windows the network learns the seasonal
+    pattern from a last-value anchor by itself, and does better than by correcting the
+    profile; with few it cannot, and the profile is the better start."""
+    if not 2 <= season <= windows.lookback or not 0 < len(train_idx) < SEASON_MAX_WINDOWS:
+        return "last"
+    idx = train_idx if len(train_idx) <= 20000 else \
+        train_idx[np.linspace(0, len(train_idx) - 1, 20000).astype(np.int64)]
+    errors = {}
+    for mode in ("last", "season"):
+        total = 0.0
+        for start in range(0, len(idx), 4096):
+            x, y = windows.take(idx[start:start + 4096])
+            total += float(np.abs(y - window_offsets(x, nt, horizon, mode, season)[1]).sum())
+        errors[mode] = total
+    return "season" if errors["season"] < errors["last"] else "last"
+
+
+# Hidden size by the number of training windows: (fewer than, hidden); 64 beyond.
+# Small data overfits a large network. Evidence: benchmarks/defaults.py.
+HIDDEN_BY_WINDOWS = [(1000, 16), (3000, 32)]
+
+
+def default_hidden(train_windows: int) -> int:
+    for limit, hidden in HIDDEN_BY_WINDOWS:
+        if train_windows < limit:
+            return hidden
+    return 64
 
 
 def frequency_defaults(freq: str) -> tuple[int, int]:
@@ -53,13 +158,13 @@ class LSTMForecaster:
     """An LSTM that maps the last ``lookback`` steps to the next ``horizon`` steps."""
 
     def __init__(self, lookback: int | None = None, horizon: int | None = None,
-                 hidden: int = 64, layers: int = 1, dropout: float = 0.0,
+                 hidden: int | None = None, layers: int = 1, dropout: float = 0.0,
                  bidirectional: bool = False, epochs: int | None = None,
                  batch_size: int | None = None, lr: float = 3e-3, patience: int = 10,
                  val_fraction: float = 0.2, seed: int = 0, loss: str = "mse",
                  transform: str | None = None, scaler: str = "standard",
-                 normalize: str = "last", calendar: bool = True, stride: int = 1,
-                 weight_decay: float = 0.0):
+                 normalize: str = "auto", calendar: bool = True, stride: int = 1,
+                 weight_decay: float = 0.0, season: int | None = None):
         self.lookback = lookback
         self.horizon = horizon
         self.hidden = hidden
@@ -79,12 +184,13 @@ class LSTMForecaster:
         self.calendar = calendar
         self.stride = stride
         self.weight_decay = weight_decay
+        self.season = season
 
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in (
             "lookback", "horizon", "hidden", "layers", "dropout", "bidirectional", "epochs",
             "batch_size", "lr", "patience", "val_fraction", "seed", "loss", "transform",
-            "scaler", "normalize", "calendar", "stride", "weight_decay")}
+            "scaler", "normalize", "calendar", "stride", "weight_decay", "season")}
 
     # ------------------------------------------------------------------ fitting
 
@@ -92,9 +198,13 @@ class LSTMForecaster:
         """The options with every default filled in from the data."""
         p = self.get_params()
         if p["normalize"] not in NORMALIZE:
-            raise UsageError(f"--normalize must be last or none, not {p['normalize']!r}")
+            raise UsageError(f"--normalize must be auto, last, season or none, not {p['normalize']!r}")
+        if p["season"] is None:
+            p["season"] = baselines.season_length(dataset.freq)
+        if int(p["season"]) != p["season"] or p["season"] < 1:
+            raise UsageError(f"--season must be a whole number of 1 or more, not {p['season']}")
         for name in ("hidden", "layers", "patience", "stride"):
-            if int(p[name]) != p[name] or p[name] < 1:
+            if p[name] is not None and (int(p[name]) != p[name] or p[name] < 1):
                 raise UsageError(f"--{name} must be a whole number of 1 or more, not {p[name]}")
         if not 0 <= p["val_fraction"] < 1:
             raise UsageError(f"--val-fraction must be at least 0 and below 1, not {p['val_fraction']}")
@@ -106,7 +216,17 @@ class LSTMForecaster:
             # leave room for enough training and validation windows in the shortest series
             room = int((shortest - p["horizon"]) * (1 - p["val_fraction"]) / 2)
             p["lookback"] = max(2, min(base_lookback, room))
+        if p["hidden"] is None:
+            p["hidden"] = default_hidden(self._train_windows(dataset, p))
         return p
+
+    @staticmethod
+    def _train_windows(dataset: Dataset, p: dict) -> int:
+        """About how many training windows the data gives (before the validation split)."""
+        shift = 1 if p["transform"] in ("diff", "pct") else 0
+        total = sum(max(0, (len(f) - shift - p["lookback"] - p["horizon"]) // int(p["stride"]) + 1)
+                    for f in dataset.series.values())
+        return int(total * (1 - p["val_fraction"]))
 
     def fit(self, dataset: Dataset, *, on_epoch=None, on_batch=None, should_stop=None,
             resume: tuple[dict, dict] | None = None) -> "LSTMForecaster":
@@ -127,9 +247,12 @@ class LSTMForecaster:
         nt = len(self.targets_)
         spec = Spec(windows.n_inputs, int(opts["hidden"]), int(opts["layers"]), H * nt,
                     bool(opts["bidirectional"]))
-        net = Net.from_params(init_params(spec.input_size, spec.hidden_size, spec.num_layers,
-                                          spec.output_size, seed=opts["seed"],
-                                          bidirectional=spec.bidirectional))
+        params = init_params(spec.input_size, spec.hidden_size, spec.num_layers,
+                             spec.output_size, seed=opts["seed"], bidirectional=spec.bidirectional)
+        if HEAD_INIT == "zeros":
+            params["head.weight"][:] = 0.0
+            params["head.bias"][:] = 0.0
+        net = Net.from_params(params)
         config = TrainConfig(epochs=int(opts["epochs"]), batch_size=int(opts["batch_size"]),
                              lr=float(opts["lr"]), patience=int(opts["patience"]),
                              loss=opts["loss"], dropout=float(opts["dropout"]),
@@ -137,11 +260,14 @@ class LSTMForecaster:
         trainer = Trainer(net, config, on_epoch=on_epoch, on_batch=on_batch, should_stop=should_stop)
         if resume is not None:
             trainer.load_state(*resume)
-        take = self._taker(windows, nt, opts["normalize"])
+        if opts["normalize"] == "auto":
+            opts["normalize"] = choose_normalize(windows, train_idx, nt, H, int(opts["season"]))
+        take = self._taker(windows, nt, opts["normalize"], int(opts["season"]))
         self.trainer_ = trainer
         result = trainer.fit(take, train_idx, val_idx)
         self.options_ = opts
         self.net_ = net
+        self.shrink_ = self._shrink(take, val_idx) if SHRINK and result.stopped != "interrupted" else 1.0
         self.pipeline_ = pipe
         self.freq_ = dataset.freq
         self.features_ = list(dataset.features)
@@ -153,28 +279,62 @@ class LSTMForecaster:
                       "series": {k: [str(f.index[0]), str(f.index[-1]), len(f)]
                                  for k, f in dataset.series.items()}}
         self.windows_ = {"train": int(len(train_idx)), "validation": int(len(val_idx))}
-        self.training_ = {**asdict(result), "windows": self.windows_}
+        self.training_ = {**asdict(result), "windows": self.windows_, "shrink": self.shrink_}
         return self
 
     @staticmethod
-    def _taker(windows, nt: int, normalize: str):
-        """take(idx) -> (X, Y) with per-window normalisation applied."""
+    def _taker(windows, nt: int, normalize: str, season: int):
+        """take(idx) -> (X, Y) with per-window normalisation applied (:func:`window_offsets`)."""
+        if normalize == "none":
+            return windows.take
+        horizon = windows.horizon
+
         def take(idx):
             x, y = windows.take(idx)
-            if normalize == "last":
-                last = x[:, -1, :nt].copy()
-                x[:, :, :nt] -= last[:, None, :]
-                y = y - last[:, None, :]
-            return x, y
+            shift, base = window_offsets(x, nt, horizon, normalize, season)
+            x[:, :, :nt] -= shift[:, None, :]
+            return x, y - base
         return take
 
+    def _shrink(self, take, val_idx: np.ndarray) -> float:
+        """Scale the head by the least-squares factor in [0, 1] on the validation windows."""
+        if len(val_idx) == 0:
+            return 1.0
+        x, y = take(val_idx)
+        pred = self.net_.predict(x).astype(np.float64)
+        target = y.reshape(len(y), -1).astype(np.float64)
+        denom = float((pred * pred).sum())
+        factor = 1.0 if denom <= 0 else float(np.clip((pred * target).sum() / denom, 0.0, 1.0))
+        if factor < 1.0:
+            self.net_.params["head.weight"][:] *= factor
+            self.net_.params["head.bias"][:] *= factor
+        return factor
+
     def _residuals(self, take, val_idx, H: int, nt: int) -> np.ndarray:
-        """Validation residuals (n, horizon, targets) in scaled units, for conformal intervals."""
+        """Validation residuals (n, horizon, targets) for conformal intervals: in scaled
+        units, divided by each window's change (see :data:`INTERVAL_SCALE`); sets
+        ``calibration_``."""
+        self.calibration_ = {"scale": "none"}
         if len(val_idx) == 0:
             return np.zeros((0, H, nt), dtype=np.float32)
         x, y = take(val_idx)
         pred = self.net_.predict(x).reshape(len(val_idx), H, nt)
-        return (y - pred).astype(np.float32)
+        r = y - pred
+        if INTERVAL_SCALE == "change":
+            change = window_change(x, nt)                       # (n, nt)
+            # a floor, so that a flat stretch does not get a zero-width band
+            floor = np.maximum(0.1 * np.median(change, axis=0), 1e-6)
+            self.calibration_ = {"scale": "change", "floor": [float(v) for v in floor]}
+            r = r / np.maximum(change, floor)[:, None, :]
+        return r.astype(np.float32)
+
+    def _band_scale(self, key: str, frame: pd.DataFrame) -> np.ndarray:
+        """What the calibrated half-widths are multiplied by for this series: (nt,)."""
+        nt = len(self.targets_)
+        if self.calibration_.get("scale") != "change":
+            return np.ones(nt)
+        x = self.pipeline_.to_array(key, frame)[-int(self.options_["lookback"]):][None]
+        return np.maximum(window_change(x, nt)[0], np.asarray(self.calibration_["floor"]))
 
     @staticmethod
     def _tails(dataset: Dataset, lookback: int, transform: str | None) -> dict[str, pd.DataFrame]:
@@ -216,6 +376,7 @@ class LSTMForecaster:
         frames = []
         for key, frame in tails.items():
             scaled = self._predict_scaled(key, frame, horizon)  # (horizon, targets)
+            band = q * self._band_scale(key, frame)[None, None, :] if len(q) else q
             idx = future_index(frame.index[-1], self.freq_, horizon)
             anchor = self.pipeline_.anchor(frame)
             out = pd.DataFrame(index=idx)
@@ -223,8 +384,8 @@ class LSTMForecaster:
             for j, t in enumerate(self.targets_):
                 out[t] = point[:, j]
             for li, level in enumerate(levels):
-                lo = self.pipeline_.inverse(key, scaled - q[li], anchor)
-                hi = self.pipeline_.inverse(key, scaled + q[li], anchor)
+                lo = self.pipeline_.inverse(key, scaled - band[li], anchor)
+                hi = self.pipeline_.inverse(key, scaled + band[li], anchor)
                 name = f"{level:g}"
                 for j, t in enumerate(self.targets_):
                     out[f"{t}_lower_{name}"] = np.minimum(lo[:, j], point[:, j])
@@ -264,11 +425,12 @@ class LSTMForecaster:
         hist = self.pipeline_.to_array(key, frame)[-L:]
         index = frame.index[-len(hist):]
         out = []
+        normalize, season = self.options_["normalize"], int(self.options_["season"])
         while sum(len(o) for o in out) < horizon:
             x = hist[None, -L:].copy()
-            last = x[0, -1, :nt].copy() if self.options_["normalize"] == "last" else np.zeros(nt, np.float32)
-            x[0, :, :nt] -= last
-            pred = self.net_.predict(x).reshape(H, nt).astype(np.float64) + last
+            shift, base = window_offsets(x, nt, H, normalize, season)
+            x[0, :, :nt] -= shift[0]
+            pred = self.net_.predict(x).reshape(H, nt).astype(np.float64) + base[0]
             out.append(pred)
             if sum(len(o) for o in out) >= horizon:
                 break
@@ -314,9 +476,10 @@ class LSTMForecaster:
         keys = list(self.history_)
         arrays["history.values"] = np.stack([
             f[[*self.targets_, *self.features_]].to_numpy(np.float64) for f in self.history_.values()])
-        meta = {"options": self.options_, "pipeline": pmeta, "data": self.data_,
+        meta = {"options": dict(self.options_), "pipeline": pmeta, "data": self.data_,
                 "targets": self.targets_, "features": self.features_, "freq": self.freq_,
                 "history": {"series": keys, "last": [str(self.history_[k].index[-1]) for k in keys]},
+                "calibration": self.calibration_,
                 "training": self.training_}
         spec = self.net_.spec
         return arrays, {"forecaster": meta, "network": asdict(spec),
@@ -328,6 +491,8 @@ class LSTMForecaster:
         try:
             fm = meta["forecaster"]
             opts = dict(fm["options"])
+            if "season" not in opts:  # written before --normalize season existed
+                opts["season"] = baselines.season_length(str(fm["freq"]))
             self = cls(**{k: opts[k] for k in cls().get_params()})
             self.options_ = opts
             self.targets_ = [str(t) for t in fm["targets"]]
@@ -336,6 +501,12 @@ class LSTMForecaster:
             self.data_ = dict(fm["data"])
             self.windows_ = dict(fm["training"]["windows"])
             self.training_ = dict(fm["training"])
+            self.calibration_ = dict(fm.get("calibration", {"scale": "none"}))
+            if self.calibration_["scale"] not in ("none", "change") or (
+                    self.calibration_["scale"] == "change"
+                    and (len(self.calibration_["floor"]) != len(self.targets_)
+                         or not all(math.isfinite(v) and v > 0 for v in self.calibration_["floor"]))):
+                raise ValueError(f"calibration {self.calibration_}")
             spec = Spec(**meta["network"])
             params = {name: arrays[name] for name in spec.shapes()}
             self.pipeline_ = Pipeline.from_arrays(arrays, fm["pipeline"])
