@@ -121,7 +121,6 @@ def _tanh(x):
 _N_SHARED = 10
 
 
-@njit(**_JIT)
 def workspace_offsets(T, Bc, I, H, L, D, O):
     """Offsets of every region in one chunk's workspace; the last entry is the size.
 
@@ -129,7 +128,7 @@ def workspace_offsets(T, Bc, I, H, L, D, O):
     tanh(cell) (T,Bc,H). Per layer k >= 1: its input (T,Bc,D*H). Shared: layer-0 input
     (T,Bc,I), recurrent product (Bc,4H), gate gradients (T,Bc,4H), dh and dc (Bc,H),
     three input-gradient buffers (T,Bc,max In): from above, accumulated, one direction's,
-    final hidden (Bc,D*H), prediction (Bc,O).
+    final hidden (Bc,D*H), prediction (Bc,O). Plain Python: it runs once per batch shape.
     """
     DH = D * H
     n = L * D * 4 + L + _N_SHARED + 1
@@ -248,7 +247,11 @@ def _layer_backward(theta, grad, row, x2, T, Bc, H, reverse, G, c, h, tc,
     In = row[4]
     Wih = theta[row[0]:row[0] + 4 * H * In].reshape((4 * H, In))
     Whh = theta[row[1]:row[1] + 4 * H * H].reshape((4 * H, H))
-    dh[:, :] = dfinal
+    # element loops, not slice assignment: Numba's shape-mismatch message for an array
+    # assignment costs ~3 s of first compilation (string formatting code)
+    for r in range(Bc):
+        for j in range(H):
+            dh[r, j] = dfinal[r, j]
     dc[:, :] = dt(0.0)
     u4H = np.uint64(4 * H)
     u3H = np.uint64(3 * H)
@@ -309,12 +312,15 @@ def _layer_backward(theta, grad, row, x2, T, Bc, H, reverse, G, c, h, tc,
         g = dG2[r]
         for j in range(u4H):
             gb[j] += g[j]
-    grad[row[3]:row[3] + 4 * H] = gb
+    gbh = grad[row[3]:row[3] + 4 * H]
+    for j in range(u4H):
+        gbh[j] = gb[j]
     if want_dx:
         np.dot(dG2, Wih, dx2)
 
 
 # --------------------------------------------------------------------------- one chunk
+
 
 
 @njit(**_JIT)
@@ -336,13 +342,27 @@ def _layer_input(ws, off, xin, k, L, D, T, Bc, DH):
 
 
 @njit(**_JIT)
-def _chunk(theta, grad, layout, H, L, D, head_w, head_b, O, x, y, b0, b1, nrm,
-           loss_code, delta, masks, use_masks, ws, off, pred_out, want_grad):
-    """Forward (and, if want_grad, backward) for batch rows b0:b1. Returns the loss sum / nrm."""
+def step(ci, theta, grads, losses, layout, H, L, D, head_w, head_b, O, x, y,
+         loss_code, delta, masks, use_masks, wss, off, pred_out, want_grad):
+    """Forward (and, if want_grad, backward) for chunk ci of the batch: rows [ci*B/n, (ci+1)*B/n).
+
+    grads (nchunks, P) and wss (nchunks, W) are per-chunk; losses (nchunks,) receives
+    each chunk's share of the mean loss; pred_out (B, O) the predictions. Releases
+    the GIL, so the caller runs chunks on several Python threads at once. (One entry
+    point with no wrapper: every jitted caller level recompiles its callees' machine
+    code, about 2 s of the first compilation per level.)
+    """
     dt = theta.dtype.type
+    B = x.shape[0]
     T = x.shape[1]
     I = x.shape[2]
+    nch = wss.shape[0]
+    nrm = dt(B * O)
+    b0 = (ci * B) // nch
+    b1 = ((ci + 1) * B) // nch
     Bc = b1 - b0
+    grad = grads[ci]
+    ws = wss[ci]
     DH = D * H
     in_max = max(I, DH)
     base = L * D * 4 + L
@@ -381,7 +401,9 @@ def _chunk(theta, grad, layout, H, L, D, head_w, head_b, O, x, y, b0, b1, nrm,
                             nxt[t, b, d * H + f] = v
             else:
                 slot = 0 if d == 1 else T
-                hfin[:, d * H:(d + 1) * H] = h[slot]
+                for b in range(Bc):
+                    for f in range(H):
+                        hfin[b, d * H + f] = h[slot, b, f]
 
     # ---- head and loss
     Wo = theta[head_w:head_w + O * DH].reshape((O, DH))
@@ -411,7 +433,8 @@ def _chunk(theta, grad, layout, H, L, D, head_w, head_b, O, x, y, b0, b1, nrm,
                         g = delta if e > dt(0.0) else -delta
                 pred[b, o] = g / nrm  # pred now holds d loss / d pred
     if not want_grad:
-        return dt(0.0)
+        losses[ci] = dt(0.0)
+        return
 
     # ---- backward
     dpred = pred
@@ -453,23 +476,4 @@ def _chunk(theta, grad, layout, H, L, D, head_w, head_b, O, x, y, b0, b1, nrm,
                         if use_masks:
                             v *= masks[k - 1, t, b0 + b, f]
                         nd[t, b, f] = v
-    return total / nrm
-
-
-@njit(**_JIT)
-def step(ci, theta, grads, losses, layout, H, L, D, head_w, head_b, O, x, y,
-         loss_code, delta, masks, use_masks, ws, off, pred_out, want_grad):
-    """Forward (+ backward) for chunk ci of the batch: rows [ci*B/n, (ci+1)*B/n).
-
-    grads (nchunks, P) and ws (nchunks, W) are per-chunk; losses (nchunks,) receives
-    each chunk's share of the mean loss; pred_out (B, O) the predictions. Releases
-    the GIL, so the caller runs chunks on several Python threads at once.
-    """
-    B = x.shape[0]
-    nch = ws.shape[0]
-    nrm = theta.dtype.type(B * O)
-    b0 = (ci * B) // nch
-    b1 = ((ci + 1) * B) // nch
-    losses[ci] = _chunk(theta, grads[ci], layout, H, L, D, head_w, head_b, O, x, y,
-                        b0, b1, nrm, loss_code, delta, masks, use_masks, ws[ci], off,
-                        pred_out, want_grad)
+    losses[ci] = total / nrm
