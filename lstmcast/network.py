@@ -166,7 +166,7 @@ def _check_dtype(dtype) -> type:
 
 
 _BLAS_LOCK = threading.Lock()
-_BLAS_LIMITER = None
+_BLAS_LIMITED = False
 _POOL: ThreadPoolExecutor | None = None
 
 
@@ -190,15 +190,23 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def _single_threaded_blas():
-    """Context manager: BLAS on one thread while the kernels run their own threads."""
-    global _BLAS_LIMITER
+def _one_blas_thread() -> None:
+    """Make every BLAS library in the process run one thread, once, for good.
+
+    The kernels split each batch over their own threads, each calling single-threaded
+    BLAS; a multithreaded BLAS would oversubscribe the cores, and a BLAS thread pool
+    woken by any numpy call busy-waits on the core a kernel thread needs (measured:
+    a 2-thread step took as long as a 1-thread one). Set once, not per batch:
+    threadpoolctl's per-call bookkeeping cost ~4% of a step in garbage collection.
+    """
+    global _BLAS_LIMITED
     with _BLAS_LOCK:
-        if _BLAS_LIMITER is None:
-            import scipy.linalg.cython_blas  # noqa: F401  (the BLAS Numba calls)
-            from threadpoolctl import ThreadpoolController
-            _BLAS_LIMITER = ThreadpoolController()
-    return _BLAS_LIMITER.limit(limits=1, user_api="blas")
+        if not _BLAS_LIMITED:
+            import scipy.linalg.cython_blas  # noqa: F401  (load the BLAS Numba calls first)
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(limits=1, user_api="blas")
+            _BLAS_LIMITED = True
 
 
 class Net:
@@ -282,12 +290,12 @@ class Net:
                 loss_code, self.dtype(delta), masks, use_masks, ws, self._off,
                 self._pred, want_grad)
         nch = ws.shape[0]
-        with _single_threaded_blas():
-            # chunks 1.. on worker threads, chunk 0 on this one; the kernels release the GIL
-            futures = [_pool().submit(kernels.step, ci, *args) for ci in range(1, nch)]
-            kernels.step(0, *args)
-            for f in futures:
-                f.result()
+        _one_blas_thread()
+        # chunks 1.. on worker threads, chunk 0 on this one; the kernels release the GIL
+        futures = [_pool().submit(kernels.step, ci, *args) for ci in range(1, nch)]
+        kernels.step(0, *args)
+        for f in futures:
+            f.result()
 
     def predict(self, x: np.ndarray, batch_size: int = 1024, engine: str = "auto") -> np.ndarray:
         """Predictions (batch, output_size), computed in batches of ``batch_size``.

@@ -12,7 +12,6 @@ import math
 import numpy as np
 
 
-
 class Adam:
     """AdamW as in ``torch.optim.AdamW`` (or plain Adam with weight_decay=0)."""
 
@@ -34,12 +33,14 @@ class Adam:
     def step(self, theta: np.ndarray, grad: np.ndarray, grad_norm: float | None = None) -> float:
         """Update theta in place from grad; returns the gradient's global norm before clipping."""
         if grad_norm is None:
-            grad_norm = float(np.sqrt(np.dot(grad.astype(np.float64), grad.astype(np.float64))))
+            # a jitted loop, not np.dot: numpy's multithreaded BLAS would wake its thread
+            # pool, which then busy-waits on the core the kernels' second thread needs
+            grad_norm = math.sqrt(_kernel(sum_squares)(grad))
         scale = 1.0
         if self.clip_norm is not None and grad_norm > self.clip_norm:
             scale = self.clip_norm / (grad_norm + 1e-6)  # as torch.nn.utils.clip_grad_norm_
         self.steps += 1
-        _kernel()(theta, grad, self.m, self.v, self.lr, self.betas[0], self.betas[1],
+        _kernel(adam_update)(theta, grad, self.m, self.v, self.lr, self.betas[0], self.betas[1],
                             self.eps, self.weight_decay, self.steps, scale)
         return grad_norm
 
@@ -56,20 +57,42 @@ class Adam:
         self.steps = int(state["adam.steps"][0])
 
 
-_ADAM = None
+_JITTED: dict = {}
 
 
-def _kernel():
-    """The jitted update, built on first use (so importing optim needs no Numba)."""
-    global _ADAM
-    if _ADAM is None:
+def _kernel(fn):
+    """The jitted version of fn, built on first use (so importing optim needs no Numba)."""
+    if fn not in _JITTED:
         from lstmcast import jitcache
 
         jitcache.configure()
         from numba import njit
 
-        _ADAM = njit(cache=True, error_model="numpy", nogil=True)(adam_update)
-    return _ADAM
+        _JITTED[fn] = njit(cache=True, error_model="numpy", nogil=True)(fn)
+    return _JITTED[fn]
+
+
+def sum_squares(x):
+    """The sum of x**2 in float64, with four running sums (a fixed order: deterministic).
+
+    Written for Numba (see :func:`_kernel`).
+    """
+    s0 = s1 = s2 = s3 = 0.0
+    n = x.size
+    full = n - n % 4
+    for i in range(0, full, 4):
+        a = np.float64(x[i])
+        b = np.float64(x[i + 1])
+        c = np.float64(x[i + 2])
+        d = np.float64(x[i + 3])
+        s0 += a * a
+        s1 += b * b
+        s2 += c * c
+        s3 += d * d
+    for i in range(full, n):
+        a = np.float64(x[i])
+        s0 += a * a
+    return (s0 + s1) + (s2 + s3)
 
 
 def adam_update(theta, grad, m, v, lr, beta1, beta2, eps, weight_decay, step_no, gscale):
