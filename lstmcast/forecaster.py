@@ -138,6 +138,9 @@ def choose_normalize(windows, train_idx: np.ndarray, nt: int, horizon: int, seas
 HIDDEN_BY_WINDOWS = [(1000, 16), (3000, 32)]
 
 
+PREDICT_BATCH = 4096  # windows per slice when predicting all validation windows
+
+
 def default_hidden(train_windows: int) -> int:
     for limit, hidden in HIDDEN_BY_WINDOWS:
         if train_windows < limit:
@@ -296,15 +299,21 @@ class LSTMForecaster:
             return x, y - base
         return take
 
+    def _predicted(self, take, idx: np.ndarray):
+        """(x, y, prediction) for idx in slices of PREDICT_BATCH windows: bounded memory
+        however long the series (a 1M-row fit has ~200k validation windows)."""
+        for start in range(0, len(idx), PREDICT_BATCH):
+            x, y = take(idx[start:start + PREDICT_BATCH])
+            yield x, y, self.net_.predict(x).reshape(y.shape)
+
     def _shrink(self, take, val_idx: np.ndarray) -> float:
         """Scale the head by the least-squares factor in [0, 1] on the validation windows."""
-        if len(val_idx) == 0:
-            return 1.0
-        x, y = take(val_idx)
-        pred = self.net_.predict(x).astype(np.float64)
-        target = y.reshape(len(y), -1).astype(np.float64)
-        denom = float((pred * pred).sum())
-        factor = 1.0 if denom <= 0 else float(np.clip((pred * target).sum() / denom, 0.0, 1.0))
+        pp = pt = 0.0
+        for _, y, pred in self._predicted(take, val_idx):
+            p64 = pred.astype(np.float64)
+            pp += float((p64 * p64).sum())
+            pt += float((p64 * y).sum())
+        factor = 1.0 if pp <= 0 else float(np.clip(pt / pp, 0.0, 1.0))
         if factor < 1.0:
             self.net_.params["head.weight"][:] *= factor
             self.net_.params["head.bias"][:] *= factor
@@ -315,18 +324,19 @@ class LSTMForecaster:
         units, divided by each window's change (see :data:`INTERVAL_SCALE`); sets
         ``calibration_``."""
         self.calibration_ = {"scale": "none"}
-        if len(val_idx) == 0:
-            return np.zeros((0, H, nt), dtype=np.float32)
-        x, y = take(val_idx)
-        pred = self.net_.predict(x).reshape(len(val_idx), H, nt)
-        r = y - pred
-        if INTERVAL_SCALE == "change":
-            change = window_change(x, nt)                       # (n, nt)
+        r = np.zeros((len(val_idx), H, nt), dtype=np.float32)
+        change = np.zeros((len(val_idx), nt))
+        pos = 0
+        for x, y, pred in self._predicted(take, val_idx):
+            r[pos:pos + len(x)] = y - pred
+            change[pos:pos + len(x)] = window_change(x, nt)
+            pos += len(x)
+        if INTERVAL_SCALE == "change" and len(val_idx):
             # a floor, so that a flat stretch does not get a zero-width band
             floor = np.maximum(0.1 * np.median(change, axis=0), 1e-6)
             self.calibration_ = {"scale": "change", "floor": [float(v) for v in floor]}
-            r = r / np.maximum(change, floor)[:, None, :]
-        return r.astype(np.float32)
+            r /= np.maximum(change, floor)[:, None, :].astype(np.float32)
+        return r
 
     def _band_scale(self, key: str, frame: pd.DataFrame) -> np.ndarray:
         """What the calibrated half-widths are multiplied by for this series: (nt,)."""

@@ -260,3 +260,16 @@ def test_hidden_size_grows_with_the_number_of_windows(tmp_path):
     assert p["hidden"] == 32 and LSTMForecaster._train_windows(big, p) >= 1000
     with pytest.raises(UsageError, match="--hidden"):
         LSTMForecaster(hidden=0).resolved(small)
+
+
+def test_validation_passes_in_slices_match_one_pass(tmp_path, monkeypatch):
+    """The shrink factor and residuals are computed slice by slice (bounded memory);
+    slices of 7 windows must give what one slice of everything gives."""
+    ds = walk_csv(tmp_path / "w.csv", n=300)
+    whole = LSTMForecaster(**TINY).fit(ds)
+    monkeypatch.setattr(fc, "PREDICT_BATCH", 7)
+    sliced = LSTMForecaster(**TINY).fit(ds)
+    assert whole.windows_["validation"] > 7 * 3
+    assert sliced.shrink_ == pytest.approx(whole.shrink_, rel=1e-9)
+    np.testing.assert_allclose(sliced.residuals_, whole.residuals_, rtol=1e-6, atol=1e-6)
+    assert sliced.calibration_["floor"] == pytest.approx(whole.calibration_["floor"], rel=1e-9)
