@@ -79,10 +79,10 @@ GROUPS: dict[str, list[tuple[str, dict, tuple | None]]] = {
         ("normalize=last", {"normalize": "last"}, None),
         ("normalize=season", {"normalize": "season"}, None),
         ("normalize=none", {"normalize": "none"}, None),
-        ("season base = seasonal naive (1 season)", {},
-         ("lstmcast.forecaster", "SEASONS_AVERAGED", 1)),
+        ("season base = seasonal naive (1 season, not chosen)", {"seasons": 1}, None),
+        ("season base = 2 seasons averaged (not chosen)", {"seasons": 2}, None),
         ("auto: season at any number of windows", {},
-         ("lstmcast.forecaster", "SEASON_MAX_WINDOWS", 10**9)),
+         ("lstmcast.normalize", "SEASON_MAX_WINDOWS", 10**9)),
     ],
     "transform": [
         ("transform=log", {"transform": "log"}, None),
@@ -96,6 +96,10 @@ GROUPS: dict[str, list[tuple[str, dict, tuple | None]]] = {
         ("hidden=16", {"hidden": 16}, None),
         ("hidden=32", {"hidden": 32}, None),
         ("hidden=64", {"hidden": 64}, None),
+    ],
+    "validation": [
+        ("val_fraction=0.2 always", {"val_fraction": 0.2}, None),
+        ("val_fraction=0.3 always", {"val_fraction": 0.3}, None),
     ],
     "lr": [
         ("lr=0.001", {"lr": 1e-3}, None),

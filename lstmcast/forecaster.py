@@ -25,23 +25,17 @@ from lstmcast import baselines, conformal
 from lstmcast.data import Dataset, check_length, future_index
 from lstmcast.errors import DataError, ModelFileError, UsageError
 from lstmcast.network import Net, Spec, init_params
+from lstmcast.normalize import NORMALIZE, choose_normalize, window_change, window_offsets
 from lstmcast.scaling import Pipeline, calendar_features
 from lstmcast.timeparse import period
 from lstmcast.train import TrainConfig, Trainer
 from lstmcast.windows import min_rows, prepare
-
-NORMALIZE = ("auto", "last", "season", "none")
 
 # The network's output layer starts at zero, so an untrained model forecasts exactly the
 # normalisation's base (the last value, or the seasonal profile) and training learns
 # the correction to it. "random" is PyTorch's uniform initialisation. Evidence:
 # benchmarks/defaults.py.
 HEAD_INIT = "zeros"
-# normalize="auto" considers the seasonal profile only below this many training windows.
-SEASON_MAX_WINDOWS = 1000
-# Seasons averaged into the seasonal profile of --normalize season (None: every whole
-# season in the lookback; 1: the seasonal naive forecast). Evidence: benchmarks/defaults.py.
-SEASONS_AVERAGED: int | None = None
 # After training, scale the network's output (its head) by the factor in [0, 1] that
 # minimises the squared error on the validation windows: the forecast is base + factor *
 # correction, so a network whose corrections do not hold up out of sample falls back
@@ -67,78 +61,24 @@ _BY_STEP = [  # (step at most, lookback, horizon)
 ]
 
 
-def window_offsets(x: np.ndarray, nt: int, horizon: int, normalize: str,
-                   season: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-window normalisation of windows ``x`` (batch, lookback, inputs), targets first.
-
-    Returns ``(shift, base)``: ``shift`` (batch, nt) is subtracted from the window's
-    target columns before the network reads them, and ``base`` (batch, horizon, nt) is
-    what the network's output is added to (so it is subtracted from the training
-    targets).
-
-    * ``last``: both are the window's last value; the network predicts the change from it.
-    * ``season``: the inputs lose the last value too, but the base is the seasonal
-      profile of the window: the mean of each position over the last ``k`` whole
-      seasons in the window (``k = lookback // season``, at most :data:`SEASONS_AVERAGED`),
-      moved to the level of the last season and repeated. With ``k = 1`` this is the
-      seasonal naive forecast. The network predicts the correction to it.
-    * ``none``: zeros.
-    """
-    b = x.shape[0]
-    if normalize == "none":
-        return np.zeros((b, nt), x.dtype), np.zeros((b, horizon, nt), x.dtype)
-    last = x[:, -1, :nt].copy()
-    if normalize == "last":
-        return last, np.broadcast_to(last[:, None, :], (b, horizon, nt))
-    if normalize == "season":
-        lookback = x.shape[1]
-        if not 1 <= season <= lookback:
-            raise UsageError(f"--normalize season needs a lookback of at least one season "
-                             f"({season} steps), not {lookback}")
-        k = max(1, min(lookback // season, SEASONS_AVERAGED or lookback))
-        seasons = x[:, lookback - k * season:, :nt].reshape(b, k, season, nt)
-        profile = seasons.mean(axis=1)                                   # (b, season, nt)
-        level = seasons[:, -1].mean(axis=1) - seasons.mean(axis=(1, 2))  # (b, nt)
-        rows = np.arange(horizon) % season
-        return last, profile[:, rows] + level[:, None, :]
-    raise UsageError(f"--normalize must be auto, last, season or none, not {normalize!r}")
-
-
-def window_change(x: np.ndarray, nt: int) -> np.ndarray:
-    """Mean absolute step-to-step change of the target columns of each window: (batch, nt)."""
-    if x.shape[1] < 2:
-        return np.ones((x.shape[0], nt))
-    return np.abs(np.diff(x[:, :, :nt].astype(np.float64), axis=1)).mean(axis=1)
-
-
-def choose_normalize(windows, train_idx: np.ndarray, nt: int, horizon: int, season: int) -> str:
-    """``normalize="auto"``: ``season`` when there are fewer than
-    :data:`SEASON_MAX_WINDOWS` training windows and the seasonal profile is closer than
-    the last value to their targets (mean absolute error over all steps, in scaled
-    units), else ``last``. Non-seasonal data (season 1, or a season longer than the
-    lookback) always gets ``last``. With many windows the network learns the seasonal
-    pattern from a last-value anchor by itself, and does better than by correcting the
-    profile; with few it cannot, and the profile is the better start."""
-    if not 2 <= season <= windows.lookback or not 0 < len(train_idx) < SEASON_MAX_WINDOWS:
-        return "last"
-    idx = train_idx if len(train_idx) <= 20000 else \
-        train_idx[np.linspace(0, len(train_idx) - 1, 20000).astype(np.int64)]
-    errors = {}
-    for mode in ("last", "season"):
-        total = 0.0
-        for start in range(0, len(idx), 4096):
-            x, y = windows.take(idx[start:start + 4096])
-            total += float(np.abs(y - window_offsets(x, nt, horizon, mode, season)[1]).sum())
-        errors[mode] = total
-    return "season" if errors["season"] < errors["last"] else "last"
-
-
 # Hidden size by the number of training windows: (fewer than, hidden); 64 beyond.
 # Small data overfits a large network. Evidence: benchmarks/defaults.py.
 HIDDEN_BY_WINDOWS = [(1000, 16), (3000, 32)]
-
-
+# Share of windows held out for validation: (fewer windows than, share), else the last.
+# Small data needs the larger share: early stopping and the shrinkage are fitted on it,
+# and on a handful of windows they are noise. Evidence: benchmarks/defaults.py.
+VAL_FRACTION_BY_WINDOWS = [(1000, 0.3), (None, 0.2)]
 PREDICT_BATCH = 4096  # windows per slice when predicting all validation windows
+
+
+def default_val_fraction(dataset: Dataset, lookback: int, horizon: int) -> float:
+    """The validation share for this data, by its number of windows at the frequency's
+    default lookback and horizon."""
+    windows = sum(max(0, len(f) - lookback - horizon + 1) for f in dataset.series.values())
+    for limit, share in VAL_FRACTION_BY_WINDOWS:
+        if limit is None or windows < limit:
+            return share
+    return VAL_FRACTION_BY_WINDOWS[-1][1]
 
 
 def default_hidden(train_windows: int) -> int:
@@ -164,10 +104,11 @@ class LSTMForecaster:
                  hidden: int | None = None, layers: int = 1, dropout: float = 0.0,
                  bidirectional: bool = False, epochs: int | None = None,
                  batch_size: int | None = None, lr: float = 3e-3, patience: int = 10,
-                 val_fraction: float = 0.2, seed: int = 0, loss: str = "mse",
+                 val_fraction: float | None = None, seed: int = 0, loss: str = "mse",
                  transform: str | None = None, scaler: str = "standard",
                  normalize: str = "auto", calendar: bool = True, stride: int = 1,
-                 weight_decay: float = 0.0, season: int | None = None):
+                 weight_decay: float = 0.0, season: int | None = None,
+                 seasons: int | None = None):
         self.lookback = lookback
         self.horizon = horizon
         self.hidden = hidden
@@ -188,12 +129,13 @@ class LSTMForecaster:
         self.stride = stride
         self.weight_decay = weight_decay
         self.season = season
+        self.seasons = seasons
 
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in (
             "lookback", "horizon", "hidden", "layers", "dropout", "bidirectional", "epochs",
             "batch_size", "lr", "patience", "val_fraction", "seed", "loss", "transform",
-            "scaler", "normalize", "calendar", "stride", "weight_decay", "season")}
+            "scaler", "normalize", "calendar", "stride", "weight_decay", "season", "seasons")}
 
     # ------------------------------------------------------------------ fitting
 
@@ -206,12 +148,16 @@ class LSTMForecaster:
             p["season"] = baselines.season_length(dataset.freq)
         if int(p["season"]) != p["season"] or p["season"] < 1:
             raise UsageError(f"--season must be a whole number of 1 or more, not {p['season']}")
+        if p["seasons"] is not None and (int(p["seasons"]) != p["seasons"] or p["seasons"] < 1):
+            raise UsageError(f"seasons must be a whole number of 1 or more, not {p['seasons']}")
         for name in ("hidden", "layers", "patience", "stride"):
             if p[name] is not None and (int(p[name]) != p[name] or p[name] < 1):
                 raise UsageError(f"--{name} must be a whole number of 1 or more, not {p[name]}")
+        base_lookback, base_horizon = frequency_defaults(dataset.freq)
+        if p["val_fraction"] is None:
+            p["val_fraction"] = default_val_fraction(dataset, base_lookback, base_horizon)
         if not 0 <= p["val_fraction"] < 1:
             raise UsageError(f"--val-fraction must be at least 0 and below 1, not {p['val_fraction']}")
-        base_lookback, base_horizon = frequency_defaults(dataset.freq)
         shortest = min(len(f) for f in dataset.series.values())
         if p["horizon"] is None:
             p["horizon"] = max(1, min(base_horizon, shortest // 8))
@@ -263,9 +209,9 @@ class LSTMForecaster:
         trainer = Trainer(net, config, on_epoch=on_epoch, on_batch=on_batch, should_stop=should_stop)
         if resume is not None:
             trainer.load_state(*resume)
-        if opts["normalize"] == "auto":
-            opts["normalize"] = choose_normalize(windows, train_idx, nt, H, int(opts["season"]))
-        take = self._taker(windows, nt, opts["normalize"], int(opts["season"]))
+        opts["normalize"], opts["seasons"] = choose_normalize(
+            windows, train_idx, nt, H, int(opts["season"]), opts["normalize"], opts["seasons"])
+        take = self._taker(windows, nt, opts["normalize"], int(opts["season"]), opts["seasons"])
         self.trainer_ = trainer
         result = trainer.fit(take, train_idx, val_idx)
         self.options_ = opts
@@ -286,7 +232,7 @@ class LSTMForecaster:
         return self
 
     @staticmethod
-    def _taker(windows, nt: int, normalize: str, season: int):
+    def _taker(windows, nt: int, normalize: str, season: int, seasons: int | None):
         """take(idx) -> (X, Y) with per-window normalisation applied (:func:`window_offsets`)."""
         if normalize == "none":
             return windows.take
@@ -294,7 +240,7 @@ class LSTMForecaster:
 
         def take(idx):
             x, y = windows.take(idx)
-            shift, base = window_offsets(x, nt, horizon, normalize, season)
+            shift, base = window_offsets(x, nt, horizon, normalize, season, seasons)
             x[:, :, :nt] -= shift[:, None, :]
             return x, y - base
         return take
@@ -436,9 +382,10 @@ class LSTMForecaster:
         index = frame.index[-len(hist):]
         out = []
         normalize, season = self.options_["normalize"], int(self.options_["season"])
+        seasons = self.options_.get("seasons")
         while sum(len(o) for o in out) < horizon:
             x = hist[None, -L:].copy()
-            shift, base = window_offsets(x, nt, H, normalize, season)
+            shift, base = window_offsets(x, nt, H, normalize, season, seasons)
             x[0, :, :nt] -= shift[0]
             pred = self.net_.predict(x).reshape(H, nt).astype(np.float64) + base[0]
             out.append(pred)
@@ -503,6 +450,7 @@ class LSTMForecaster:
             opts = dict(fm["options"])
             if "season" not in opts:  # written before --normalize season existed
                 opts["season"] = baselines.season_length(str(fm["freq"]))
+            opts.setdefault("seasons", None)  # before the choice of k: every whole season
             self = cls(**{k: opts[k] for k in cls().get_params()})
             self.options_ = opts
             self.targets_ = [str(t) for t in fm["targets"]]

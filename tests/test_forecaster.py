@@ -10,8 +10,8 @@ import pytest
 from lstmcast import forecaster as fc
 from lstmcast.data import load_csv
 from lstmcast.errors import UsageError
-from lstmcast.forecaster import LSTMForecaster, choose_normalize, window_offsets
-from lstmcast.windows import prepare
+from lstmcast.forecaster import LSTMForecaster
+from lstmcast.normalize import window_offsets
 
 TINY = dict(hidden=8, epochs=4, seed=0)
 
@@ -33,84 +33,7 @@ def walk_csv(path, n=300, seed=0):
     return load_csv(str(path))
 
 
-# ---------------------------------------------------------------- window_offsets
-
-
-def windows_of(values, lookback):
-    v = np.asarray(values, dtype=np.float64)
-    return np.stack([v[i:i + lookback] for i in range(len(v) - lookback + 1)])[:, :, None]
-
-
-def test_last_and_none_offsets():
-    x = windows_of(np.arange(10.0), 4)
-    shift, base = window_offsets(x, 1, 3, "last", 2)
-    assert np.array_equal(shift[:, 0], x[:, -1, 0])
-    assert base.shape == (7, 3, 1) and np.array_equal(base[:, 2, 0], x[:, -1, 0])
-    shift, base = window_offsets(x, 1, 3, "none", 2)
-    assert not shift.any() and not base.any() and base.shape == (7, 3, 1)
-
-
-def test_season_offset_with_one_season_is_seasonal_naive():
-    from lstmcast.baselines import seasonal_naive
-
-    rng = np.random.default_rng(0)
-    v = rng.normal(size=30)
-    x = windows_of(v, 4)          # lookback 4 = one season of 4
-    shift, base = window_offsets(x, 1, 6, "season", 4)
-    for i in range(len(x)):
-        assert np.allclose(base[i, :, 0], seasonal_naive(x[i, :, 0], 6, 4))
-        assert shift[i, 0] == x[i, -1, 0]
-
-
-def test_season_offset_averages_whole_seasons_at_the_last_level():
-    # two seasons of 3: the profile is the mean per position, moved to the last level
-    x = np.array([[1.0, 5.0, 3.0, 11.0, 15.0, 13.0]])[:, :, None]
-    _, base = window_offsets(x, 1, 4, "season", 3)
-    profile = np.array([6.0, 10.0, 8.0])               # (1+11)/2, (5+15)/2, (3+13)/2
-    level = np.mean([11, 15, 13]) - np.mean([1, 5, 3, 11, 15, 13])  # +5
-    assert np.allclose(base[0, :, 0], [profile[0] + level, profile[1] + level,
-                                       profile[2] + level, profile[0] + level])
-    # a pure seasonal pattern with a level step is forecast exactly
-    pattern = np.tile([0.0, 2.0, -1.0, 4.0], 3)
-    x = (pattern + np.r_[np.zeros(8), np.full(4, 7.0)])[None, :, None]
-    _, base = window_offsets(x, 1, 4, "season", 4)
-    assert base[0, :, 0] == pytest.approx(pattern[:4] + 7.0)
-
-
-def test_season_offset_uses_at_most_seasons_averaged(monkeypatch):
-    x = np.array([[1.0, 5.0, 3.0, 11.0, 15.0, 13.0]])[:, :, None]
-    monkeypatch.setattr(fc, "SEASONS_AVERAGED", 1)
-    _, base = window_offsets(x, 1, 3, "season", 3)
-    assert np.allclose(base[0, :, 0], [11.0, 15.0, 13.0])
-
-
-def test_season_offset_needs_a_whole_season():
-    with pytest.raises(UsageError, match="at least one season"):
-        window_offsets(np.zeros((2, 5, 1)), 1, 3, "season", 6)
-    with pytest.raises(UsageError, match="--normalize"):
-        window_offsets(np.zeros((2, 5, 1)), 1, 3, "mean", 2)
-
-
-def test_offsets_only_touch_target_columns():
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(5, 8, 3))  # 2 targets, 1 feature
-    shift, base = window_offsets(x, 2, 3, "season", 4)
-    assert shift.shape == (5, 2) and base.shape == (5, 3, 2)
-
-
-# ---------------------------------------------------------------- automatic choice
-
-
-def test_auto_picks_season_for_seasonal_and_last_for_a_random_walk(tmp_path):
-    seasonal = monthly_csv(tmp_path / "s.csv", noise=0.5)
-    _, w, tr, _ = prepare(seasonal, 24, 12)
-    assert choose_normalize(w, tr, 1, 12, 12) == "season"
-    walk = walk_csv(tmp_path / "w.csv")
-    _, w, tr, _ = prepare(walk, 28, 7)
-    assert choose_normalize(w, tr, 1, 7, 7) == "last"
-    # no season, or a season longer than the lookback: always last
-    assert choose_normalize(w, tr, 1, 7, 1) == "last"
-    assert choose_normalize(w, tr, 1, 7, 29) == "last"
+# ---------------------------------------------------------------- normalisation
 
 
 def test_fit_resolves_auto_and_records_the_choice(tmp_path):
@@ -143,7 +66,7 @@ def test_untrained_model_forecasts_its_base(tmp_path, monkeypatch):
                            horizon=12).fit(ds)
         out, _ = m.predict(12)
         hist = frame["value"].to_numpy()[-24:]
-        _, base = window_offsets(hist[None, :, None], 1, 12, normalize, 12)
+        _, base = window_offsets(hist[None, :, None], 1, 12, normalize, 12, m.options_["seasons"])
         assert out["value"].to_numpy() == pytest.approx(base[0, :, 0], rel=1e-5)
 
 
@@ -179,17 +102,27 @@ def test_model_written_before_season_option_still_loads(tmp_path):
     m = LSTMForecaster(normalize="last", **TINY).fit(ds)
     arrays, meta = m.to_arrays()
     del meta["forecaster"]["options"]["season"]
+    del meta["forecaster"]["options"]["seasons"]
     again = LSTMForecaster.from_arrays(arrays, meta)
     assert again.options_["season"] == 12
     pd.testing.assert_frame_equal(m.predict(6)[0], again.predict(6)[0])
 
 
+def test_model_written_before_seasons_were_chosen_averages_every_whole_season(tmp_path):
+    ds = monthly_csv(tmp_path / "s.csv", noise=3.0)
+    m = LSTMForecaster(normalize="season", seasons=1, **TINY).fit(ds)
+    assert m.options_["seasons"] == 1
+    arrays, meta = m.to_arrays()
+    del meta["forecaster"]["options"]["seasons"]
+    old = LSTMForecaster.from_arrays(arrays, meta)
+    assert old.options_["seasons"] is None  # lookback 24 = 2 seasons, both averaged
+    both = LSTMForecaster.from_arrays(*m.to_arrays())
+    both.options_["seasons"] = 2
+    pd.testing.assert_frame_equal(old.predict(6)[0], both.predict(6)[0])
+    assert not m.predict(6)[0].equals(old.predict(6)[0])
+
+
 # ---------------------------------------------------------------- intervals
-
-
-def test_window_change():
-    x = np.array([[0.0, 1.0, 3.0, 2.0], [5.0, 5.0, 5.0, 5.0]])[:, :, None]
-    assert np.allclose(fc.window_change(x, 1)[:, 0], [4.0 / 3.0, 0.0])
 
 
 def volatile_csv(path, n=400, seed=0):
@@ -239,14 +172,6 @@ def test_calibration_round_trips_and_old_models_use_plain_bands(tmp_path):
 
     with pytest.raises(ModelFileError):
         LSTMForecaster.from_arrays(arrays, meta)
-
-
-def test_auto_keeps_last_when_there_are_many_windows(tmp_path, monkeypatch):
-    seasonal = monthly_csv(tmp_path / "s.csv", noise=0.5)
-    _, w, tr, _ = prepare(seasonal, 24, 12)
-    assert choose_normalize(w, tr, 1, 12, 12) == "season"
-    monkeypatch.setattr(fc, "SEASON_MAX_WINDOWS", len(tr))
-    assert choose_normalize(w, tr, 1, 12, 12) == "last"
 
 
 def test_hidden_size_grows_with_the_number_of_windows(tmp_path):
