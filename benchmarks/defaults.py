@@ -11,7 +11,7 @@ in it on purpose.
 
     pip install statsmodels pmdarima           # the extra datasets (benchmark only)
     LSTMCAST_THREADS=1 python benchmarks/defaults.py [--group NAME ...] [--only DATASET ...]
-        [--folds 3] [--json results.json]
+        [--folds K] [--json results.json]
 
 ``--group`` runs some groups of candidates only (see ``GROUPS``); ``--json`` saves the
 raw numbers (and ``--load`` reprints a table from saved numbers). ``--intervals``
@@ -55,7 +55,7 @@ def patched(module: str, name: str, value):
 
 def _lookback_seasons(k: int):
     """A frequency_defaults() that asks for ``k`` seasons of lookback (at least 8 steps)."""
-    import lstmcast.forecaster as f
+    import lstmcast.options as f
     from lstmcast.baselines import season_length
 
     original = f.frequency_defaults
@@ -105,7 +105,7 @@ GROUPS: dict[str, list[tuple[str, dict, tuple | None]]] = {
         ("lr=0.001", {"lr": 1e-3}, None),
     ],
     "lookback": [
-        ("lookback 3 seasons", {}, ("lstmcast.forecaster", "frequency_defaults", "3 seasons")),
+        ("lookback 3 seasons", {}, ("lstmcast.options", "frequency_defaults", "3 seasons")),
     ],
     "patience": [
         ("patience=5", {"patience": 5}, None),
@@ -223,7 +223,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--group", nargs="+", choices=list(GROUPS), help="candidate groups to run")
     ap.add_argument("--only", nargs="+", metavar="DATASET", help="datasets to run")
-    ap.add_argument("--folds", type=int, default=3, help="folds per dataset (default 3)")
+    ap.add_argument("--folds", type=int, help="folds per dataset (default: as in accuracy.py)")
     ap.add_argument("--json", metavar="PATH", help="save the raw results here")
     ap.add_argument("--load", metavar="PATH", help="print the table of saved results; run nothing")
     ap.add_argument("--intervals", action="store_true",

@@ -1,13 +1,13 @@
 """LSTMForecaster: fit on a Dataset, forecast any horizon with conformal intervals.
 
-Owns the modelling choices: defaults derived from the data (lookback and horizon from
-the frequency and length, hidden size from the number of windows), per-window
-normalisation (the network predicts a correction to the last value or to the window's
-seasonal profile, chosen from the data), a zero-initialised output layer and a
+Owns the modelling choices: per-window normalisation (the network predicts a correction
+to the last value or to the window's seasonal profile, chosen from the data:
+:mod:`lstmcast.normalize`), a zero-initialised output layer and a
 validation-fitted shrinkage of it, direct multi-horizon output (recursive only beyond
 the trained horizon), the stored history tail, and the conformal calibration residuals
 (scaled by each window's volatility). The evidence for each choice is in
-``benchmarks/defaults.py``. Hyperparameters are set in
+``benchmarks/defaults.py``; the defaults the data decides (lookback, horizon, validation
+share, hidden size, batch size, epochs) come from :mod:`lstmcast.options`. Hyperparameters are set in
 ``__init__`` and only stored there; learned state lives in attributes ending in ``_``.
 Converts to and from plain arrays + JSON (:meth:`to_arrays`, :meth:`from_arrays`) for
 :mod:`lstmcast.store`.
@@ -21,11 +21,11 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
-from lstmcast import baselines, conformal
+from lstmcast import baselines, conformal, options
 from lstmcast.data import Dataset, check_length, future_index
 from lstmcast.errors import DataError, ModelFileError, UsageError
 from lstmcast.network import Net, Spec, init_params
-from lstmcast.normalize import NORMALIZE, choose_normalize, window_change, window_offsets
+from lstmcast.normalize import choose_normalize, window_change, window_offsets
 from lstmcast.scaling import Pipeline, calendar_features
 from lstmcast.timeparse import period
 from lstmcast.train import TrainConfig, Trainer
@@ -48,58 +48,7 @@ SHRINK = True
 # "none": plain absolute residuals. Evidence: benchmarks/defaults.py --intervals.
 INTERVAL_SCALE = "change"
 
-# Defaults by the length of one step: (lookback, horizon). Chosen on the evidence in
-# benchmarks/defaults.py; lookback is then capped by the length of the data.
-_BY_STEP = [  # (step at most, lookback, horizon)
-    (pd.Timedelta(minutes=1), 120, 60),
-    (pd.Timedelta(hours=1), 168, 24),
-    (pd.Timedelta(days=1), 56, 14),
-    (pd.Timedelta(days=7), 52, 8),
-    (pd.Timedelta(days=31), 24, 12),
-    (pd.Timedelta(days=92), 12, 8),
-    (pd.Timedelta(days=10000), 8, 4),
-]
-
-
-# Hidden size by the number of training windows: (fewer than, hidden), and the size
-# beyond the last limit. Larger networks overfit these series and train slower: 64
-# lost to 32 even on the 3,000-window half-hourly series (MASE 0.322 vs 0.246). Nothing
-# above ~4,000 windows was measured: pass --hidden for much longer data.
-# Evidence: benchmarks/defaults.py.
-HIDDEN_BY_WINDOWS = [(2000, 16)]
-HIDDEN_MAX = 32
-# Share of windows held out for validation: (fewer windows than, share), else the last.
-# Small data needs the larger share: early stopping and the shrinkage are fitted on it,
-# and on a handful of windows they are noise. Evidence: benchmarks/defaults.py.
-VAL_FRACTION_BY_WINDOWS = [(1000, 0.3), (None, 0.2)]
 PREDICT_BATCH = 4096  # windows per slice when predicting all validation windows
-
-
-def default_val_fraction(dataset: Dataset, lookback: int, horizon: int) -> float:
-    """The validation share for this data, by its number of windows at the frequency's
-    default lookback and horizon."""
-    windows = sum(max(0, len(f) - lookback - horizon + 1) for f in dataset.series.values())
-    for limit, share in VAL_FRACTION_BY_WINDOWS:
-        if limit is None or windows < limit:
-            return share
-    return VAL_FRACTION_BY_WINDOWS[-1][1]
-
-
-def default_hidden(train_windows: int) -> int:
-    """The hidden size for about ``train_windows`` training windows."""
-    for limit, hidden in HIDDEN_BY_WINDOWS:
-        if train_windows < limit:
-            return hidden
-    return HIDDEN_MAX
-
-
-def frequency_defaults(freq: str) -> tuple[int, int]:
-    """(lookback, horizon) for a frequency before the data's length is considered."""
-    step = period(freq)[2]
-    for limit, lookback, horizon in _BY_STEP:
-        if step <= limit:
-            return lookback, horizon
-    return _BY_STEP[-1][1:]
 
 
 class LSTMForecaster:
@@ -145,42 +94,8 @@ class LSTMForecaster:
     # ------------------------------------------------------------------ fitting
 
     def resolved(self, dataset: Dataset) -> dict:
-        """The options with every default filled in from the data."""
-        p = self.get_params()
-        if p["normalize"] not in NORMALIZE:
-            raise UsageError(f"--normalize must be auto, last, season or none, not {p['normalize']!r}")
-        if p["season"] is None:
-            p["season"] = baselines.season_length(dataset.freq)
-        if int(p["season"]) != p["season"] or p["season"] < 1:
-            raise UsageError(f"--season must be a whole number of 1 or more, not {p['season']}")
-        if p["seasons"] is not None and (int(p["seasons"]) != p["seasons"] or p["seasons"] < 1):
-            raise UsageError(f"seasons must be a whole number of 1 or more, not {p['seasons']}")
-        for name in ("hidden", "layers", "patience", "stride"):
-            if p[name] is not None and (int(p[name]) != p[name] or p[name] < 1):
-                raise UsageError(f"--{name} must be a whole number of 1 or more, not {p[name]}")
-        base_lookback, base_horizon = frequency_defaults(dataset.freq)
-        if p["val_fraction"] is None:
-            p["val_fraction"] = default_val_fraction(dataset, base_lookback, base_horizon)
-        if not 0 <= p["val_fraction"] < 1:
-            raise UsageError(f"--val-fraction must be at least 0 and below 1, not {p['val_fraction']}")
-        shortest = min(len(f) for f in dataset.series.values())
-        if p["horizon"] is None:
-            p["horizon"] = max(1, min(base_horizon, shortest // 8))
-        if p["lookback"] is None:
-            # leave room for enough training and validation windows in the shortest series
-            room = int((shortest - p["horizon"]) * (1 - p["val_fraction"]) / 2)
-            p["lookback"] = max(2, min(base_lookback, room))
-        if p["hidden"] is None:
-            p["hidden"] = default_hidden(self._train_windows(dataset, p))
-        return p
-
-    @staticmethod
-    def _train_windows(dataset: Dataset, p: dict) -> int:
-        """About how many training windows the data gives (before the validation split)."""
-        shift = 1 if p["transform"] in ("diff", "pct") else 0
-        total = sum(max(0, (len(f) - shift - p["lookback"] - p["horizon"]) // int(p["stride"]) + 1)
-                    for f in dataset.series.values())
-        return int(total * (1 - p["val_fraction"]))
+        """The options with every default that the data decides filled in."""
+        return options.resolve(self.get_params(), dataset)
 
     def fit(self, dataset: Dataset, *, on_epoch=None, on_batch=None, should_stop=None,
             resume: tuple[dict, dict] | None = None) -> "LSTMForecaster":
@@ -192,11 +107,7 @@ class LSTMForecaster:
         pipe, windows, train_idx, val_idx = prepare(
             dataset, L, H, val_fraction=opts["val_fraction"], stride=opts["stride"],
             scaler=opts["scaler"], transform=opts["transform"], calendar=opts["calendar"])
-        if opts["batch_size"] is None:
-            opts["batch_size"] = 32 if len(train_idx) < 4000 else (64 if len(train_idx) < 40000 else 128)
-        if opts["epochs"] is None:  # about 3000 optimiser steps, early stopping ends sooner
-            per_epoch = max(1, math.ceil(len(train_idx) / opts["batch_size"]))
-            opts["epochs"] = int(min(300, max(20, math.ceil(3000 / per_epoch))))
+        options.resolve_schedule(opts, len(train_idx))
         self.targets_ = list(dataset.targets)
         nt = len(self.targets_)
         spec = Spec(windows.n_inputs, int(opts["hidden"]), int(opts["layers"]), H * nt,

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from lstmcast import forecaster as fc
+from lstmcast import options
 from lstmcast.data import load_csv
 from lstmcast.errors import UsageError
 from lstmcast.forecaster import LSTMForecaster
@@ -175,14 +176,14 @@ def test_calibration_round_trips_and_old_models_use_plain_bands(tmp_path):
 
 
 def test_hidden_size_grows_with_the_number_of_windows(tmp_path):
-    assert fc.default_hidden(10) == 16 and fc.default_hidden(1999) == 16
-    assert fc.default_hidden(2000) == 32 and fc.default_hidden(10**6) == 32
+    assert options.default_hidden(10) == 16 and options.default_hidden(1999) == 16
+    assert options.default_hidden(2000) == 32 and options.default_hidden(10**6) == 32
     small = monthly_csv(tmp_path / "s.csv", n=120)
     assert LSTMForecaster().resolved(small)["hidden"] == 16
     assert LSTMForecaster(hidden=40).resolved(small)["hidden"] == 40
     big = walk_csv(tmp_path / "w.csv", n=3000)
     p = LSTMForecaster().resolved(big)
-    assert p["hidden"] == 32 and LSTMForecaster._train_windows(big, p) >= 2000
+    assert p["hidden"] == 32 and options.train_windows(big, p) >= 2000
     with pytest.raises(UsageError, match="--hidden"):
         LSTMForecaster(hidden=0).resolved(small)
 
