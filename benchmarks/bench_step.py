@@ -1,12 +1,14 @@
 """Time one training step (forward + BPTT + AdamW update) against PyTorch.
 
-    python benchmarks/bench_step.py [--repeat 30] [--threads 2] [--shapes all|small]
+    python benchmarks/bench_step.py [--repeat 30] [--rounds 3] [--threads 2] [--shapes all|small]
 
 For each shape: lstmcast's step in float32, and, when torch is importable, the same
 step in ``torch.nn.LSTM`` + ``nn.Linear`` + ``torch.optim.Adam`` with
 ``torch.set_num_threads(threads)``. Each measurement runs in a fresh subprocess: two
 OpenMP runtimes in one process (Numba's and PyTorch's) spin-wait against each other
-and distort both timings. Prints the median milliseconds, the speed-up and
+and distort both timings. Each of ``--rounds`` rounds measures both sides once, one
+after the other, so that a slow spell of a shared machine hits both; the table gives,
+per side, the median over the rounds of each round's median milliseconds, the speed-up and
 the fraction of this machine's own float32 GEMM rate (measured with numpy on a
 1024x1024 product using the same number of threads) that each step reaches.
 """
@@ -137,6 +139,7 @@ def measure(which, shape, threads, repeat):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=3, help="fresh-process measurements per side")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--shapes", choices=("all", "small"), default="all")
     ap.add_argument("--worker", choices=("lstmcast", "torch", "gemm"), help=argparse.SUPPRESS)
@@ -162,8 +165,13 @@ def main():
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     shapes = SHAPES if args.shapes == "all" else SHAPES[:2]
     for I, H, L, T, B, target in shapes:
-        ours = measure("lstmcast", (I, H, L, T, B), args.threads, args.repeat)
-        theirs = measure("torch", (I, H, L, T, B), args.threads, args.repeat) if torch else float("nan")
+        ours_runs, theirs_runs = [], []
+        for _ in range(args.rounds):
+            ours_runs.append(measure("lstmcast", (I, H, L, T, B), args.threads, args.repeat))
+            if torch:
+                theirs_runs.append(measure("torch", (I, H, L, T, B), args.threads, args.repeat))
+        ours = statistics.median(ours_runs)
+        theirs = statistics.median(theirs_runs) if torch else float("nan")
         rate = step_flops(I, H, L, T, B) / (ours / 1000) / 1e9
         ratio = theirs / ours
         ok = "met" if ratio >= target else "missed"
