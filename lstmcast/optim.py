@@ -40,8 +40,8 @@ class Adam:
         if self.clip_norm is not None and grad_norm > self.clip_norm:
             scale = self.clip_norm / (grad_norm + 1e-6)  # as torch.nn.utils.clip_grad_norm_
         self.steps += 1
-        _kernel(adam_update)(theta, grad, self.m, self.v, self.lr, self.betas[0], self.betas[1],
-                            self.eps, self.weight_decay, self.steps, scale)
+        _kernel(adam_update)(theta, grad, self.m, self.v, self.lr, self.betas[0],
+                             self.betas[1], self.eps, self.weight_decay, self.steps, scale)
         return grad_norm
 
     def state(self) -> dict[str, np.ndarray]:

@@ -284,3 +284,28 @@ def test_bad_inputs_are_value_errors():
         p = network.init_params(2, 4, 1, 3)
         p["weight_hh_l0"] = p["weight_hh_l0"][:, :3]
         Net.from_params(p)
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 1001])
+def test_gradient_norm_is_the_float64_sum_of_squares(n):
+    """The optimiser's own norm (a jitted loop, no BLAS) equals numpy's, any length."""
+    from lstmcast.optim import _kernel, sum_squares
+
+    g = np.random.default_rng(n).normal(size=n).astype(np.float32) * 1e3
+    want = float(np.dot(g.astype(np.float64), g.astype(np.float64)))
+    assert _kernel(sum_squares)(g) == pytest.approx(want, rel=1e-13)
+    opt = Adam(n, clip_norm=None)
+    assert opt.step(np.zeros(n, np.float32), g) == pytest.approx(np.sqrt(want), rel=1e-13)
+
+
+def test_training_holds_every_blas_at_one_thread():
+    """The kernels bring their own threads: a BLAS thread pool beside them would
+    oversubscribe the cores (and busy-wait on them), so running a step leaves every
+    BLAS library at one thread."""
+    from threadpoolctl import threadpool_info
+
+    net = network.Net.from_params(network.init_params(2, 4, 1, 3, seed=0))
+    x = np.zeros((4, 5, 2), np.float32)
+    net.loss_and_grad(x, np.zeros((4, 3), np.float32))
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    assert blas and all(i["num_threads"] == 1 for i in blas)
