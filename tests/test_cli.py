@@ -53,6 +53,16 @@ def test_version_and_help():
         assert "Example:" in r.stdout.decode()
 
 
+def test_python_dash_m_runs_the_same_command(trained):
+    """``python -m lstmcast`` is the installed script: same version, same exit codes."""
+    m = subprocess.run([sys.executable, "-m", "lstmcast", "--version"], capture_output=True)
+    assert m.returncode == 0 and m.stdout == run("--version").stdout
+    m = subprocess.run([sys.executable, "-m", "lstmcast", "forecast", "--model", "missing.safetensors"],
+                       capture_output=True, cwd=trained)
+    assert m.returncode == run("forecast", "--model", "missing.safetensors", cwd=trained).returncode != 0
+    assert m.stdout == b"" and b"Traceback" not in m.stderr
+
+
 def test_fit_is_silent_on_stdout_and_summarises_on_stderr(trained):
     assert (trained / "lstmcast-model.safetensors").exists()
     r = run("fit", "data.csv", *FAST, "--model", "second.safetensors", cwd=trained)
