@@ -28,7 +28,7 @@ from lstmcast.network import Net, Spec, init_params
 from lstmcast.normalize import choose_normalize, window_change, window_offsets
 from lstmcast.scaling import Pipeline, calendar_features
 from lstmcast.timeparse import period
-from lstmcast.train import TrainConfig, Trainer
+from lstmcast.train import TrainConfig, Trainer, predicted
 from lstmcast.windows import min_rows, prepare
 
 # The network's output layer starts at zero, so an untrained model forecasts exactly the
@@ -48,7 +48,7 @@ SHRINK = True
 # "none": plain absolute residuals. Evidence: benchmarks/defaults.py --intervals.
 INTERVAL_SCALE = "change"
 
-PREDICT_BATCH = 4096  # windows per slice when predicting all validation windows
+PREDICT_BATCH = 4096  # windows per slice when predicting every validation window (bounded memory)
 
 
 class LSTMForecaster:
@@ -161,17 +161,10 @@ class LSTMForecaster:
             return x, y - base
         return take
 
-    def _predicted(self, take, idx: np.ndarray):
-        """(x, y, prediction) for idx in slices of PREDICT_BATCH windows: bounded memory
-        however long the series (a 1M-row fit has ~200k validation windows)."""
-        for start in range(0, len(idx), PREDICT_BATCH):
-            x, y = take(idx[start:start + PREDICT_BATCH])
-            yield x, y, self.net_.predict(x).reshape(y.shape)
-
     def _shrink(self, take, val_idx: np.ndarray) -> float:
         """Scale the head by the least-squares factor in [0, 1] on the validation windows."""
         pp = pt = 0.0
-        for _, y, pred in self._predicted(take, val_idx):
+        for _, y, pred in predicted(self.net_, take, val_idx, PREDICT_BATCH):
             p64 = pred.astype(np.float64)
             pp += float((p64 * p64).sum())
             pt += float((p64 * y).sum())
@@ -189,7 +182,7 @@ class LSTMForecaster:
         r = np.zeros((len(val_idx), H, nt), dtype=np.float32)
         change = np.zeros((len(val_idx), nt))
         pos = 0
-        for x, y, pred in self._predicted(take, val_idx):
+        for x, y, pred in predicted(self.net_, take, val_idx, PREDICT_BATCH):
             r[pos:pos + len(x)] = y - pred
             change[pos:pos + len(x)] = window_change(x, nt)
             pos += len(x)

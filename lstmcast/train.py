@@ -21,6 +21,15 @@ from lstmcast.network import LOSSES, Net
 from lstmcast.optim import Adam
 
 
+def predicted(net: Net, take, idx: np.ndarray, size: int):
+    """Yield ``(x, y, prediction)`` for windows ``idx`` in slices of ``size``: bounded
+    memory however many windows. Always the kernels, so every slice (a short last one
+    too) is computed the same way."""
+    for start in range(0, len(idx), size):
+        x, y = take(idx[start:start + size])
+        yield x, y, net.predict(x, engine="kernels").reshape(y.shape)
+
+
 @dataclass
 class TrainConfig:
     """Every option of a training run (stored in the model file)."""
@@ -138,11 +147,8 @@ class Trainer:
     def validation_loss(self, take, idx: np.ndarray) -> float:
         """Mean loss over windows ``idx`` (in batches, no dropout)."""
         total, count = 0.0, 0
-        step = max(self.config.batch_size, 256)
-        for start in range(0, len(idx), step):
-            x, y = take(idx[start:start + step])
-            pred = self.net.predict(x).astype(np.float64)
-            err = pred - y.reshape(len(y), -1)
+        for _, y, pred in predicted(self.net, take, idx, max(self.config.batch_size, 256)):
+            err = pred.astype(np.float64) - y
             total += float(_elementwise_loss(err, self.config.loss).sum())
             count += err.size
         return total / max(count, 1)

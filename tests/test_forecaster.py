@@ -191,11 +191,12 @@ def test_hidden_size_grows_with_the_number_of_windows(tmp_path):
 def test_validation_passes_in_slices_match_one_pass(tmp_path, monkeypatch):
     """The shrink factor and residuals are computed slice by slice (bounded memory);
     slices of 7 windows must give what one slice of everything gives."""
-    ds = walk_csv(tmp_path / "w.csv", n=300)
+    ds = monthly_csv(tmp_path / "m.csv", n=300, noise=3.0, trend=0.1)
     whole = LSTMForecaster(**TINY).fit(ds)
     monkeypatch.setattr(fc, "PREDICT_BATCH", 7)
     sliced = LSTMForecaster(**TINY).fit(ds)
     assert whole.windows_["validation"] > 7 * 3
-    assert sliced.shrink_ == pytest.approx(whole.shrink_, rel=1e-9)
+    assert 0 < whole.shrink_ < 1  # not clipped: the factor itself depends on every slice
+    assert sliced.shrink_ == pytest.approx(whole.shrink_, rel=1e-6)  # float32 predictions
     np.testing.assert_allclose(sliced.residuals_, whole.residuals_, rtol=1e-6, atol=1e-6)
-    assert sliced.calibration_["floor"] == pytest.approx(whole.calibration_["floor"], rel=1e-9)
+    assert sliced.calibration_["floor"] == pytest.approx(whole.calibration_["floor"], rel=1e-6)
