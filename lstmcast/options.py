@@ -45,12 +45,18 @@ HIDDEN_MAX = 32
 VAL_FRACTION_BY_WINDOWS = [(1000, 0.3), (None, 0.2)]
 
 
-def default_val_fraction(dataset: Dataset, lookback: int, horizon: int) -> float:
-    """The validation share for this data, by its number of windows at the frequency's
-    default lookback and horizon."""
-    windows = sum(max(0, len(f) - lookback - horizon + 1) for f in dataset.series.values())
-    for limit, share in VAL_FRACTION_BY_WINDOWS:
-        if limit is None or windows < limit:
+def count_windows(dataset: Dataset, p: dict, lookback: int, horizon: int) -> int:
+    """How many windows the data gives at this lookback and horizon, with the options'
+    stride and the row a differencing transform uses up."""
+    shift = 1 if p["transform"] in ("diff", "pct") else 0
+    return sum(max(0, (len(f) - shift - lookback - horizon) // int(p["stride"]) + 1)
+               for f in dataset.series.values())
+
+
+def default_val_fraction(windows: int) -> float:
+    """The validation share for data that gives ``windows`` windows."""
+    for limit, share in VAL_FRACTION_BY_WINDOWS[:-1]:
+        if windows < limit:
             return share
     return VAL_FRACTION_BY_WINDOWS[-1][1]
 
@@ -88,8 +94,9 @@ def resolve(p: dict, dataset: Dataset) -> dict:
         if p[name] is not None and (int(p[name]) != p[name] or p[name] < 1):
             raise UsageError(f"--{name} must be a whole number of 1 or more, not {p[name]}")
     base_lookback, base_horizon = frequency_defaults(dataset.freq)
-    if p["val_fraction"] is None:
-        p["val_fraction"] = default_val_fraction(dataset, base_lookback, base_horizon)
+    if p["val_fraction"] is None:  # counted before lookback is settled, which depends on it
+        p["val_fraction"] = default_val_fraction(count_windows(
+            dataset, p, p["lookback"] or base_lookback, p["horizon"] or base_horizon))
     if not 0 <= p["val_fraction"] < 1:
         raise UsageError(f"--val-fraction must be at least 0 and below 1, not {p['val_fraction']}")
     shortest = min(len(f) for f in dataset.series.values())
@@ -106,10 +113,7 @@ def resolve(p: dict, dataset: Dataset) -> dict:
 
 def train_windows(dataset: Dataset, p: dict) -> int:
     """About how many training windows the data gives (after the validation split)."""
-    shift = 1 if p["transform"] in ("diff", "pct") else 0
-    total = sum(max(0, (len(f) - shift - p["lookback"] - p["horizon"]) // int(p["stride"]) + 1)
-                for f in dataset.series.values())
-    return int(total * (1 - p["val_fraction"]))
+    return int(count_windows(dataset, p, p["lookback"], p["horizon"]) * (1 - p["val_fraction"]))
 
 
 def resolve_schedule(p: dict, n_train: int) -> None:

@@ -188,6 +188,18 @@ def test_hidden_size_grows_with_the_number_of_windows(tmp_path):
         LSTMForecaster(hidden=0).resolved(small)
 
 
+def test_validation_share_counts_the_windows_the_options_give(tmp_path):
+    """30% below 1,000 windows, else 20%, counted at the lookback, horizon and stride
+    the fit will use (a stride of 20 leaves 3,000 daily rows with ~150 windows)."""
+    assert options.default_val_fraction(999) == 0.3 and options.default_val_fraction(1000) == 0.2
+    assert LSTMForecaster().resolved(monthly_csv(tmp_path / "s.csv", n=120))["val_fraction"] == 0.3
+    big = walk_csv(tmp_path / "w.csv", n=3000)
+    assert LSTMForecaster().resolved(big)["val_fraction"] == 0.2
+    assert LSTMForecaster(stride=20).resolved(big)["val_fraction"] == 0.3
+    assert LSTMForecaster(lookback=2100).resolved(big)["val_fraction"] == 0.3
+    assert LSTMForecaster(stride=20, val_fraction=0.1).resolved(big)["val_fraction"] == 0.1
+
+
 def test_validation_passes_in_slices_match_one_pass(tmp_path, monkeypatch):
     """The shrink factor and residuals are computed slice by slice (bounded memory);
     slices of 7 windows must give what one slice of everything gives."""
