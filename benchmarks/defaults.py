@@ -6,8 +6,8 @@ through the same rolling-origin backtest as ``lstmcast evaluate`` on the dataset
 candidate, the MASE relative to the shipped defaults on each dataset (below 1 is
 better), their geometric mean, the mean rank of the candidate within its group, how
 many datasets it wins against seasonal naive, and the total evaluate time. The
-defaults in ``lstmcast/forecaster.py`` are the winners of this table; losers are kept
-in it on purpose.
+defaults in ``lstmcast/options.py`` and ``lstmcast/normalize.py`` are the winners of
+this table; losers are kept in it on purpose.
 
     pip install statsmodels pmdarima           # the extra datasets (benchmark only)
     LSTMCAST_THREADS=1 python benchmarks/defaults.py [--group NAME ...] [--only DATASET ...]

@@ -360,6 +360,9 @@ class LSTMForecaster:
             if "season" not in opts:  # written before --normalize season existed
                 opts["season"] = baselines.season_length(str(fm["freq"]))
             opts.setdefault("seasons", None)  # before the choice of k: every whole season
+            k = opts["seasons"]
+            if k is not None and (type(k) is not int or k < 1):
+                raise ValueError(f"seasons {k!r}")
             self = cls(**{k: opts[k] for k in cls().get_params()})
             self.options_ = opts
             self.targets_ = [str(t) for t in fm["targets"]]

@@ -198,6 +198,8 @@ def _one_blas_thread() -> None:
     woken by any numpy call busy-waits on the core a kernel thread needs (measured:
     a 2-thread step took as long as a 1-thread one). Set once, not per batch: switching
     the limit around every batch made the 2-layer benchmark step 34.5 ms instead of 23.9.
+    The limit is process-wide and stays: a program that trains with lstmcast and then
+    wants multithreaded numpy sets it back with ``threadpoolctl``.
     """
     global _BLAS_LIMITED
     with _BLAS_LOCK:

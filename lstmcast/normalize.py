@@ -12,7 +12,7 @@ Owns the three modes of ``--normalize`` and the ``auto`` choice between them:
 
 :func:`choose_normalize` picks the mode, and ``k``, that forecast the training windows
 best on their own (before any training). The evidence for the thresholds is in
-``benchmarks/defaults.py``. Imports numpy only.
+``benchmarks/defaults.py``. Numerics only: numpy, no pandas or files.
 """
 
 from __future__ import annotations
@@ -81,16 +81,17 @@ def choose_normalize(windows, train_idx: np.ndarray, nt: int, horizon: int, seas
     """
     if normalize not in ("auto", "season"):
         return normalize, None
-    if normalize == "season" and seasons is not None:
-        return normalize, seasons
-    fits = 2 <= season <= windows.lookback if normalize == "auto" else season <= windows.lookback
-    if normalize == "auto" and (not fits or not 0 < len(train_idx) < SEASON_MAX_WINDOWS):
+    whole = windows.lookback // season  # whole seasons in the lookback
+    if normalize == "season":
+        if whole < 1:  # window_offsets gives the clear error
+            return normalize, seasons
+        if seasons is not None or season == 1:  # with a season of 1 step every k is "last"
+            return normalize, min(seasons or 1, whole)
+    elif season < 2 or whole < 1 or len(train_idx) >= SEASON_MAX_WINDOWS:
         return "last", None
-    if not fits or len(train_idx) == 0:  # window_offsets gives the clear error for season
-        return (normalize, seasons) if normalize == "season" else ("last", None)
     idx = train_idx if len(train_idx) <= CHOICE_WINDOWS else \
         train_idx[np.linspace(0, len(train_idx) - 1, CHOICE_WINDOWS).astype(np.int64)]
-    ks = [seasons] if seasons else range(1, windows.lookback // season + 1)
+    ks = [min(seasons, whole)] if seasons else range(1, whole + 1)
     candidates = [("season", k) for k in ks]
     if normalize == "auto":
         candidates.insert(0, ("last", None))
@@ -99,5 +100,5 @@ def choose_normalize(windows, train_idx: np.ndarray, nt: int, horizon: int, seas
         x, y = windows.take(idx[start:start + 4096])
         for mode, k in candidates:
             base = window_offsets(x, nt, horizon, mode, season, k)[1]
-            errors[(mode, k)] += float(np.abs(y - base).sum())
+            errors[(mode, k)] += float(np.abs(y - base).sum(dtype=np.float64))
     return min(candidates, key=lambda c: errors[c])  # the first of equals: last, then fewer seasons

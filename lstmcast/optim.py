@@ -33,8 +33,9 @@ class Adam:
     def step(self, theta: np.ndarray, grad: np.ndarray, grad_norm: float | None = None) -> float:
         """Update theta in place from grad; returns the gradient's global norm before clipping."""
         if grad_norm is None:
-            # a jitted loop, not np.dot: numpy's multithreaded BLAS would wake its thread
-            # pool, which then busy-waits on the core the kernels' second thread needs
+            # a jitted loop, not np.dot: sums in float64 without a float64 copy, and
+            # calls no BLAS (whose thread pool, if not yet held at one thread, would wake
+            # and busy-wait on the core the kernels' second thread needs)
             grad_norm = math.sqrt(_kernel(sum_squares)(grad))
         scale = 1.0
         if self.clip_norm is not None and grad_norm > self.clip_norm:

@@ -301,11 +301,31 @@ def test_gradient_norm_is_the_float64_sum_of_squares(n):
 def test_training_holds_every_blas_at_one_thread():
     """The kernels bring their own threads: a BLAS thread pool beside them would
     oversubscribe the cores (and busy-wait on them), so running a step leaves every
-    BLAS library at one thread."""
-    from threadpoolctl import threadpool_info
+    BLAS library at one thread. In a fresh process, where BLAS starts multithreaded."""
+    import json
+    import os
+    import subprocess
+    import sys
 
-    net = network.Net.from_params(network.init_params(2, 4, 1, 3, seed=0))
-    x = np.zeros((4, 5, 2), np.float32)
-    net.loss_and_grad(x, np.zeros((4, 3), np.float32))
-    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
-    assert blas and all(i["num_threads"] == 1 for i in blas)
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one CPU: BLAS starts single-threaded")
+    script = """
+import json
+import numpy as np
+import scipy.linalg.cython_blas
+from threadpoolctl import threadpool_info
+from lstmcast import network
+def threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+before = threads()
+net = network.Net.from_params(network.init_params(2, 4, 1, 3, seed=0))
+net.loss_and_grad(np.zeros((4, 5, 2), np.float32), np.zeros((4, 3), np.float32))
+print(json.dumps([before, threads()]))
+"""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    before, after = json.loads(out)
+    assert before and max(before) > 1, "BLAS did not start multithreaded: nothing to check"
+    assert len(after) >= len(before) and all(n == 1 for n in after)

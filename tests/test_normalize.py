@@ -5,7 +5,7 @@ import pytest
 
 from lstmcast import normalize as nz
 from lstmcast.baselines import seasonal_naive
-from lstmcast.errors import UsageError
+from lstmcast.errors import ModelFileError, UsageError
 from lstmcast.normalize import choose_normalize, window_change, window_offsets
 from lstmcast.windows import prepare
 from test_forecaster import monthly_csv, walk_csv
@@ -75,8 +75,14 @@ def test_season_offset_needs_a_whole_season():
 def test_offsets_only_touch_target_columns():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(5, 8, 3))  # 2 targets, 1 feature
-    shift, base = window_offsets(x, 2, 3, "season", 4)
-    assert shift.shape == (5, 2) and base.shape == (5, 3, 2)
+    other = x.copy()
+    other[:, :, 2] = rng.normal(size=(5, 8)) * 100  # a different feature column
+    for mode in ("last", "season"):
+        shift, base = window_offsets(x, 2, 3, mode, 4)
+        assert shift.shape == (5, 2) and base.shape == (5, 3, 2)
+        shift2, base2 = window_offsets(other, 2, 3, mode, 4)
+        assert np.array_equal(shift, shift2) and np.array_equal(base, base2)
+        assert not np.array_equal(window_offsets(x[:, :, ::-1], 2, 3, mode, 4)[1], base)
 
 
 # ---------------------------------------------------------------- automatic choice
@@ -130,11 +136,16 @@ def test_choice_of_seasons_follows_the_data(tmp_path):
     drift = _pattern_csv(tmp_path / "d.csv", lambda i: base * (1 + 0.3 * i) + np.roll(base, i))
     _, w, tr, _ = prepare(drift, 24, 12)
     assert choose_normalize(w, tr, 1, 12, 12) == ("season", 1)
-    # season mode chooses k too, but never falls back to the last value
+    # season mode chooses k the same way, but never falls back to the last value
+    assert choose_normalize(w, tr, 1, 12, 12, "season") == ("season", 1)
+    _, w, tr, _ = prepare(noisy, 24, 12)
+    assert choose_normalize(w, tr, 1, 12, 12, "season") == ("season", 2)
     walk = walk_csv(tmp_path / "w.csv")
     _, w, tr, _ = prepare(walk, 28, 7)
-    mode, k = choose_normalize(w, tr, 1, 7, 7, "season")
-    assert mode == "season" and k in (1, 2, 3, 4)
+    assert choose_normalize(w, tr, 1, 7, 7) == ("last", None)
+    assert choose_normalize(w, tr, 1, 7, 7, "season")[0] == "season"
+    # a season of one step: every k is the last value, so k = 1 without scoring
+    assert choose_normalize(w, tr, 1, 7, 1, "season") == ("season", 1)
     assert choose_normalize(w, tr, 1, 7, 7, "last") == ("last", None)
     assert choose_normalize(w, tr, 1, 7, 7, "none") == ("none", None)
 
@@ -146,6 +157,17 @@ def test_fit_records_the_seasons_and_forecasts_with_them(tmp_path):
     drift = _pattern_csv(tmp_path / "d.csv", lambda i: base * (1 + 0.3 * i) + np.roll(base, i))
     m = LSTMForecaster(hidden=8, epochs=2, seed=0).fit(drift)
     assert (m.options_["normalize"], m.options_["seasons"]) == ("season", 1)
+    # the stored k is what the forecast uses: the file's value, read back, changes it
+    arrays, meta = m.to_arrays()
+    one = LSTMForecaster.from_arrays(arrays, meta).predict(12)[0]["value"].to_numpy()
+    assert np.array_equal(one, m.predict(12)[0]["value"].to_numpy())
+    meta["forecaster"]["options"]["seasons"] = 2
+    two = LSTMForecaster.from_arrays(arrays, meta).predict(12)[0]["value"].to_numpy()
+    assert np.isfinite(two).all() and not np.allclose(one, two)
+    for bad in (0, "2", 1.5):
+        meta["forecaster"]["options"]["seasons"] = bad
+        with pytest.raises(ModelFileError):
+            LSTMForecaster.from_arrays(arrays, meta)
     assert LSTMForecaster(hidden=8, epochs=2, normalize="last").fit(drift).options_["seasons"] is None
     with pytest.raises(UsageError, match="seasons"):
         LSTMForecaster(seasons=0).resolved(drift)
@@ -157,4 +179,7 @@ def test_given_seasons_is_the_only_k_considered(tmp_path):
     _, w, tr, _ = prepare(noisy, 24, 12)
     assert choose_normalize(w, tr, 1, 12, 12, "auto", 1) == ("season", 1)
     assert choose_normalize(w, tr, 1, 12, 12, "season", 1) == ("season", 1)
+    # more seasons than the 24-step lookback holds: recorded as the 2 that are used
+    assert choose_normalize(w, tr, 1, 12, 12, "season", 9) == ("season", 2)
+    assert choose_normalize(w, tr, 1, 12, 12, "auto", 9) == ("season", 2)
     assert choose_normalize(w, tr, 1, 12, 12, "last", 1) == ("last", None)
