@@ -90,8 +90,9 @@ def resolve(p: dict, dataset: Dataset) -> dict:
         raise UsageError(f"--season must be a whole number of 1 or more, not {p['season']}")
     if p["seasons"] is not None and (int(p["seasons"]) != p["seasons"] or p["seasons"] < 1):
         raise UsageError(f"seasons must be a whole number of 1 or more, not {p['seasons']}")
-    for name in ("hidden", "layers", "patience", "stride"):
-        if p[name] is not None and (int(p[name]) != p[name] or p[name] < 1):
+    for name in ("hidden", "layers", "patience", "stride"):  # only hidden has a default to fill
+        if (p[name] is not None or name != "hidden") and (
+                not isinstance(p[name], (int, float)) or int(p[name]) != p[name] or p[name] < 1):
             raise UsageError(f"--{name} must be a whole number of 1 or more, not {p[name]}")
     base_lookback, base_horizon = frequency_defaults(dataset.freq)
     if p["val_fraction"] is None:  # counted before lookback is settled, which depends on it

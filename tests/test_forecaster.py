@@ -198,6 +198,9 @@ def test_validation_share_counts_the_windows_the_options_give(tmp_path):
     assert LSTMForecaster(stride=20).resolved(big)["val_fraction"] == 0.3
     assert LSTMForecaster(lookback=2100).resolved(big)["val_fraction"] == 0.3
     assert LSTMForecaster(stride=20, val_fraction=0.1).resolved(big)["val_fraction"] == 0.1
+    for bad in (None, 0, 2.5):  # a stride is needed to count windows at all
+        with pytest.raises(UsageError, match="--stride"):
+            LSTMForecaster(stride=bad).resolved(big)
 
 
 def test_validation_passes_in_slices_match_one_pass(tmp_path, monkeypatch):
