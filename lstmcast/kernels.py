@@ -322,7 +322,6 @@ def _layer_backward(theta, grad, row, x2, T, Bc, H, reverse, G, c, h, tc,
 # --------------------------------------------------------------------------- one chunk
 
 
-
 @njit(**_JIT)
 def _state_views(ws, off, j, T, Bc, H):
     """Gates (T,Bc,4H), cell (T+1,Bc,H), hidden (T+1,Bc,H), tanh(cell) (T,Bc,H) of layer-direction j."""

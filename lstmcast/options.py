@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from lstmcast import baselines
+from lstmcast import baselines, windows
 from lstmcast.data import Dataset
 from lstmcast.errors import UsageError
 from lstmcast.normalize import NORMALIZE
@@ -47,9 +47,8 @@ VAL_FRACTION_BY_WINDOWS = [(1000, 0.3), (None, 0.2)]
 
 def count_windows(dataset: Dataset, p: dict, lookback: int, horizon: int) -> int:
     """How many windows the data gives at this lookback and horizon, with the options'
-    stride and the row a differencing transform uses up."""
-    shift = 1 if p["transform"] in ("diff", "pct") else 0
-    return sum(max(0, (len(f) - shift - lookback - horizon) // int(p["stride"]) + 1)
+    stride and transform."""
+    return sum(windows.count_windows(len(f), lookback, horizon, int(p["stride"]), p["transform"])
                for f in dataset.series.values())
 
 

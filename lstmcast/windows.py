@@ -30,7 +30,7 @@ from lstmcast.errors import DataError, UsageError
 from lstmcast.scaling import (Pipeline, apply_transform, calendar_features, fit_scaler,
                               invert_transform)
 
-__all__ = ["Windows", "make_windows", "train_rows", "min_rows", "prepare", "Pipeline",
+__all__ = ["Windows", "make_windows", "count_windows", "train_rows", "min_rows", "prepare", "Pipeline",
            "apply_transform", "invert_transform", "calendar_features", "fit_scaler"]
 
 
@@ -39,6 +39,17 @@ def _starts(n: int, lookback: int, horizon: int, stride: int) -> np.ndarray:
     if last < 0:
         return np.zeros(0, dtype=np.int64)
     return np.arange(last % stride, last + 1, stride, dtype=np.int64)
+
+
+def _rows_used(transform: str | None) -> int:
+    """Rows a target transform uses up before its first value (diff and pct: one)."""
+    return 1 if transform in ("diff", "pct") else 0
+
+
+def count_windows(n: int, lookback: int, horizon: int, stride: int = 1,
+                  transform: str | None = None) -> int:
+    """How many windows an ``n``-row series gives."""
+    return len(_starts(n - _rows_used(transform), lookback, horizon, stride))
 
 
 def _n_val(n_windows: int, val_fraction: float) -> int:
@@ -58,7 +69,7 @@ def min_rows(lookback: int, horizon: int, val_fraction: float, stride: int = 1,
              transform: str | None = None) -> int:
     """Fewest rows a series needs for one training window and, if ``val_fraction > 0``,
     one validation window (``diff`` and ``pct`` transforms use up one more row)."""
-    extra = 1 if transform in ("diff", "pct") else 0
+    extra = _rows_used(transform)
     n = lookback + horizon
     while True:
         starts = _starts(n, lookback, horizon, stride)
@@ -147,7 +158,7 @@ def prepare(dataset, lookback: int, horizon: int, *, val_fraction: float = 0.2, 
     """
     pipe = Pipeline(dataset.targets, dataset.features, dataset.freq, scaler=scaler,
                     transform=transform, calendar=calendar)
-    shift = 1 if transform in ("diff", "pct") else 0
+    shift = _rows_used(transform)
     rows = {k: train_rows(len(f) - shift, lookback, horizon, val_fraction, stride)
             for k, f in dataset.series.items()}
     pipe.fit(dataset.series, rows)
