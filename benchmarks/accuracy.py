@@ -4,7 +4,7 @@ For every dataset below, runs the same rolling-origin backtest as
 
     lstmcast evaluate DATA.csv [--target COL] [--id-col ID] --folds K --level 80 --level 95
 
-(that is :func:`lstmcast.evaluate.backtest` with default model options, refitting before
+(that is :func:`lstmcast.model.backtest.backtest` with default model options, refitting before
 each origin) and prints one markdown table: MASE and sMAPE of the LSTM and of each
 baseline on the same folds, the LSTM's empirical interval coverage at 80% and 95%, and
 the wall time of the backtest. When ``statsforecast`` is installed, AutoETS is fitted on
@@ -159,7 +159,7 @@ def materialise(data: Data, folder: Path) -> Path:
 
 def load(data: Data, folder: Path):
     """Read the CSV exactly as the command line does."""
-    from lstmcast.data import load_csv
+    from lstmcast.data.dataset import load_csv
 
     return load_csv(str(materialise(data, folder)), targets=data.targets, id_col=data.id_col,
                     **data.reading)
@@ -202,7 +202,7 @@ def autoets_forecaster():
 
 def score_extra(bt, season: int, name: str, fn) -> dict[str, float]:
     """MASE and sMAPE of ``fn`` on the backtest's own folds and histories."""
-    from lstmcast import metrics
+    from lstmcast.model import metrics
 
     rows = []
     for fold in bt.folds:
@@ -223,8 +223,8 @@ def score_extra(bt, season: int, name: str, fn) -> dict[str, float]:
 def run(data: Data, folder: Path, params: dict | None = None, folds: int | None = None,
         levels=LEVELS, ets=None, step: int | None = None) -> dict:
     """Backtest one dataset; a flat dict of results."""
-    from lstmcast import baselines
-    from lstmcast.evaluate import backtest
+    from lstmcast.model import baselines
+    from lstmcast.model.backtest import backtest
 
     dataset = load(data, folder)
     k = folds or data.folds

@@ -16,9 +16,9 @@ import time
 
 import numpy as np
 
-from lstmcast import network
-from lstmcast.network import Net
-from lstmcast.optim import Adam
+from lstmcast.nn import network
+from lstmcast.nn.network import Net
+from lstmcast.nn.optim import Adam
 
 
 def adding_batch(rng, n, length):

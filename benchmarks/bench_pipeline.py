@@ -58,8 +58,8 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
 
 def child(path: str) -> None:
     """One timed run; prints a JSON line with seconds per stage and peak RSS."""
-    from lstmcast.data import load_csv
-    from lstmcast.windows import prepare
+    from lstmcast.data.dataset import load_csv
+    from lstmcast.prep.windows import prepare
 
     rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()

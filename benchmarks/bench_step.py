@@ -71,9 +71,9 @@ def gemm_rate(threads):
 
 
 def lstmcast_step(I, H, L, T, B):
-    from lstmcast import network
-    from lstmcast.network import Net
-    from lstmcast.optim import Adam
+    from lstmcast.nn import network
+    from lstmcast.nn.network import Net
+    from lstmcast.nn.optim import Adam
 
     rng = np.random.default_rng(0)
     net = Net.from_params(network.init_params(I, H, L, HORIZON, seed=0))

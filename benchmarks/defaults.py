@@ -55,8 +55,8 @@ def patched(module: str, name: str, value):
 
 def _lookback_seasons(k: int):
     """A frequency_defaults() that asks for ``k`` seasons of lookback (at least 8 steps)."""
-    import lstmcast.options as f
-    from lstmcast.baselines import season_length
+    import lstmcast.model.defaults as f
+    from lstmcast.model.baselines import season_length
 
     original = f.frequency_defaults
 
@@ -82,15 +82,15 @@ GROUPS: dict[str, list[tuple[str, dict, tuple | None]]] = {
         ("season base = seasonal naive (1 season, not chosen)", {"seasons": 1}, None),
         ("season base = 2 seasons averaged (not chosen)", {"seasons": 2}, None),
         ("auto: season at any number of windows", {},
-         ("lstmcast.normalize", "SEASON_MAX_WINDOWS", 10**9)),
+         ("lstmcast.prep.normalize", "SEASON_MAX_WINDOWS", 10**9)),
     ],
     "transform": [
         ("transform=log", {"transform": "log"}, None),
         ("transform=diff", {"transform": "diff"}, None),
     ],
     "head": [
-        ("head init random", {}, ("lstmcast.forecaster", "HEAD_INIT", "random")),
-        ("no validation shrinkage", {}, ("lstmcast.forecaster", "SHRINK", False)),
+        ("head init random", {}, ("lstmcast.model.forecaster", "HEAD_INIT", "random")),
+        ("no validation shrinkage", {}, ("lstmcast.model.forecaster", "SHRINK", False)),
     ],
     "hidden": [
         ("hidden=16", {"hidden": 16}, None),
@@ -105,7 +105,7 @@ GROUPS: dict[str, list[tuple[str, dict, tuple | None]]] = {
         ("lr=0.001", {"lr": 1e-3}, None),
     ],
     "lookback": [
-        ("lookback 3 seasons", {}, ("lstmcast.options", "frequency_defaults", "3 seasons")),
+        ("lookback 3 seasons", {}, ("lstmcast.model.defaults", "frequency_defaults", "3 seasons")),
     ],
     "patience": [
         ("patience=5", {"patience": 5}, None),
@@ -194,7 +194,7 @@ def intervals(datasets, folder: Path, folds: int | None) -> str:
     validation residuals) against residuals scaled by each window's change."""
     rows = {}
     for scale in ("none", "change"):
-        with patched("lstmcast.forecaster", "INTERVAL_SCALE", scale):
+        with patched("lstmcast.model.forecaster", "INTERVAL_SCALE", scale):
             for data in datasets:
                 r = accuracy.run(data, folder, folds=folds)
                 t = r["backtest"].table.set_index("model").loc["lstm"]

@@ -1,6 +1,6 @@
 """``python -m lstmcast``: the same command as the installed ``lstmcast`` script."""
 
-from lstmcast.cli import main
+from lstmcast.cli.app import main
 
 if __name__ == "__main__":
     main()

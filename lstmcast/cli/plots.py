@@ -1,0 +1,79 @@
+"""PNG pictures for ``forecast --plot`` and ``evaluate --plot`` (matplotlib, optional).
+
+Owns drawing only: the frames come from the commands. Images are 1000 px wide and
+320 px high per panel (at most 6 panels), written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+
+from lstmcast.errors import UsageError
+
+WIDTH_IN, PANEL_IN, DPI, MAX_PANELS = 10.0, 3.2, 100, 6
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise UsageError("--plot needs matplotlib: pip install 'lstmcast[plot]'") from None
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str) -> None:
+    from lstmcast.files.atomic import atomic_write_bytes
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def forecast_plot(history: dict, frame, path: str, tail: int = 200) -> None:
+    """History tail, forecast and interval bands, one panel per series and target."""
+    plt = _pyplot()
+    id_col = None if "" in history else frame.columns[0]  # a single series has the key ""
+    date_col = frame.columns[1] if id_col else frame.columns[0]
+    panels = []
+    for key, hist in history.items():
+        rows = frame[frame[id_col] == key] if id_col else frame
+        for col in hist.columns:
+            if col in rows.columns:
+                panels.append((key, col, hist[col].iloc[-tail:], rows))
+    panels = panels[:MAX_PANELS]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(WIDTH_IN, PANEL_IN * len(panels)), squeeze=False)
+    for ax, (key, col, hist, rows) in zip(axes[:, 0], panels):
+        ax.plot(hist.index, hist.to_numpy(), color="0.3", lw=1, label="history")
+        levels = sorted({c.rsplit("_", 1)[1] for c in rows.columns if c.startswith(f"{col}_lower_")},
+                        key=float, reverse=True)
+        for i, lv in enumerate(levels):
+            ax.fill_between(rows[date_col], rows[f"{col}_lower_{lv}"], rows[f"{col}_upper_{lv}"],
+                            color="tab:blue", alpha=0.15 + 0.15 * i, lw=0, label=f"{lv}% interval")
+        ax.plot(rows[date_col], rows[col], color="tab:blue", lw=1.5, label="forecast")
+        ax.set_title(f"{key} {col}".strip(), fontsize=10)
+        ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def evaluate_plot(result, path: str) -> None:
+    """Each fold's actuals against the LSTM and the best baseline (first series, first target)."""
+    plt = _pyplot()
+    folds = [f for f in result.folds if f.series == result.folds[0].series][:MAX_PANELS]
+    fig, axes = plt.subplots(len(folds), 1, figsize=(WIDTH_IN, PANEL_IN * len(folds)), squeeze=False)
+    for ax, f in zip(axes[:, 0], folds):
+        col = f.actual.columns[0]
+        ax.plot(f.history.index[-100:], f.history[col].iloc[-100:], color="0.5", lw=1, label="history")
+        ax.plot(f.actual.index, f.actual[col], color="black", lw=1.5, label="actual")
+        ax.plot(f.actual.index, f.forecasts["lstm"][:, 0], color="tab:blue", lw=1.5, label="lstm")
+        ax.plot(f.actual.index, f.forecasts[result.best_baseline][:, 0], color="tab:orange", lw=1.2,
+                ls="--", label=result.best_baseline)
+        ax.set_title(f"fold {f.fold + 1} {f.series} {col}".strip(), fontsize=10)
+        ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

@@ -1,0 +1,406 @@
+"""Reading: a CSV file (a path, or ``-`` for stdin) -> validated, regular, numeric series.
+
+This module owns the way from a raw frame (:mod:`lstmcast.data.csvfile` reads the bytes) to
+clean series: the choice of targets and features and their numbers, the time column
+(found and parsed by :mod:`lstmcast.data.timeparse`), splitting long-format files by an id
+column, sorting, duplicates, the frequency, trimming and filling gaps.
+
+Every rejection of the user's data is a :class:`DataError` whose message is one line
+saying what, where (file, line, column) and what to try; a missing or unreadable file
+is an :class:`InputMissingError`.  Nothing here prints: notes for the user (which target
+was picked, how many values were filled) come back in ``Dataset.notes``.
+
+Line numbers count the header as line 1 and assume no line breaks inside quoted cells.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from lstmcast.data.csvfile import column_kind, decompress, read_bytes, read_frame, to_numbers
+from lstmcast.errors import DataError, UsageError
+from lstmcast.data.timeparse import (fmt_time, grid_size, infer_freq, is_business, period,
+                                suggest_freq, time_column)
+
+# Column names that conventionally hold the value to forecast, in order of preference.
+CONVENTIONAL_TARGETS = ["close", "adjclose", "price", "value", "y", "target"]
+FILLS = ("interpolate", "ffill", "error")
+DEDUPES = (None, "first", "last", "mean")
+
+
+@dataclass
+class Dataset:
+    """Clean series ready for windowing (see the module docstring)."""
+
+    series: dict[str, pd.DataFrame]  # id -> frame ("" for a single series)
+    targets: list[str]
+    features: list[str]
+    freq: str
+    date_col: str
+    id_col: str | None
+    notes: list[str]
+    n_rows: int  # data rows read (blank lines excluded)
+    sha256: str  # of the raw input bytes
+    source: str = ""  # the file name used in messages ("<stdin>" for -)
+    fill_limit: int | None = field(default=None, repr=False)  # the limit that was applied
+
+
+def load_csv(source, *, date_col=None, targets=None, features=None, id_col=None, freq=None,
+             fill="interpolate", fill_limit=None, dedupe=None, dayfirst=None,
+             thousands=None, decimal=".", stdin=None) -> Dataset:
+    """Read a CSV into a :class:`Dataset`; ``source`` is a path or ``"-"`` for stdin.
+
+    ``fill``: ``"interpolate"`` (linear, at most ``fill_limit`` missing values in a row,
+    by default :func:`default_fill_limit`), ``"ffill"`` (carry the last value forward, no
+    limit unless ``fill_limit``) or ``"error"``.  ``dedupe``: what to do with rows that
+    share a timestamp (``None`` refuses them).  ``dayfirst``: ``None`` detects the
+    day/month order from the data.  ``freq``: a pandas alias; rows off its grid are
+    averaged per period.
+    """
+    decimal = decimal or "."
+    _check_options(fill, dedupe, fill_limit, thousands, decimal)
+    if freq is not None:
+        try:
+            freq = period(freq)[0]
+        except ValueError:
+            raise UsageError(f"--freq {freq!r} is not a pandas frequency "
+                             "(e.g. h, D, B, W, MS, QS, YS)") from None
+    raw, label = read_bytes(source, stdin)
+    df = read_frame(decompress(raw, label), label, decimal)
+    lines = np.arange(2, len(df) + 2)
+
+    id_name = _resolve(df, id_col, label) if id_col else None
+    date_name = _resolve(df, date_col, label) if date_col else None
+    date_name, times, time_notes = time_column(df, date_name, id_name, label, dayfirst)
+    notes = [f"{label}: {n}" for n in time_notes]
+    if id_name is None and dedupe is None:
+        id_name = _guess_id(df, times, date_name, label, notes)
+    tnames, fnames = _choose_columns(df, targets, features, date_name, id_name, label, notes)
+    if date_name.startswith("Unnamed: ") and "date" not in df.columns:  # an index without a name
+        date_name = "date"
+    used = tnames + fnames
+    values = np.empty((len(df), len(used)))
+    for j, c in enumerate(used):
+        values[:, j] = to_numbers(df[c], c, label, thousands, decimal)
+
+    # Rows without a timestamp: blank lines are dropped, anything else is refused.
+    no_time = np.isnat(times)
+    if no_time.any():
+        blank = no_time & np.isnan(values).all(axis=1)
+        if id_name:
+            blank &= df[id_name].isna().to_numpy()
+        if (no_time & ~blank).any():
+            i = int(np.flatnonzero(no_time & ~blank)[0])
+            raise DataError(f"{label} line {lines[i]}, column {date_name!r}: no timestamp "
+                            "(fill it in or delete the row)")
+        times, values, lines, df = times[~blank], values[~blank], lines[~blank], df[~blank]
+        if len(times) == 0:
+            raise DataError(f"{label} has a header but no data rows")
+
+    parts = _split_by_id(df, id_name, lines, label) if id_name else {"": slice(None)}
+    clean = _Cleaner(label, date_name, used, fill, dedupe, by_id=bool(id_name))
+    sorted_parts = {k: clean.sort_dedupe(k, times[p], values[p], lines[p]) for k, p in parts.items()}
+    if freq is None:
+        longest = max(sorted_parts, key=lambda k: len(sorted_parts[k][0]))
+        freq = clean.infer(longest, sorted_parts[longest][0])
+    else:
+        clean.freq_given = True
+    clean.freq = freq
+    clean.limit = fill_limit
+    if fill_limit is None and fill == "interpolate":
+        clean.limit = default_fill_limit(freq)
+    series = {k: clean.regularise(k, *part) for k, part in sorted_parts.items()}
+    return Dataset(series=series, targets=tnames, features=fnames, freq=freq, date_col=date_name,
+                   id_col=id_name, notes=notes + clean.notes(len(series)), n_rows=len(times),
+                   sha256=hashlib.sha256(raw).hexdigest(), source=label, fill_limit=clean.limit)
+
+
+def check_length(dataset: Dataset, needed_rows: int, what: str) -> None:
+    """Refuse (DataError) when a series has fewer than ``needed_rows`` rows.
+
+    ``what`` explains the need, e.g. ``"lookback 48 + horizon 12 + validation"``.
+    """
+    short = {k: len(f) for k, f in dataset.series.items() if len(f) < needed_rows}
+    if not short:
+        return
+    key = min(short, key=short.get)
+    name = f"{dataset.source}: series {key!r}" if dataset.id_col else dataset.source
+    more = f" (and {len(short) - 1} more series are too short)" if len(short) > 1 else ""
+    raise DataError(f"{name} has {short[key]} rows; {what} needs at least {needed_rows}{more} "
+                    "(try a smaller --lookback or --horizon)")
+
+
+def future_index(last: pd.Timestamp, freq: str, horizon: int) -> pd.DatetimeIndex:
+    """The ``horizon`` timestamps after ``last``, continuing ``freq`` (business days stay
+    business days, month starts stay month starts)."""
+    offset = period(freq)[1]
+    return pd.date_range(pd.Timestamp(last) + offset, periods=horizon, freq=offset)
+
+
+def default_fill_limit(freq: str) -> int:
+    """Longest run of missing values interpolated by default: a day of sub-daily data,
+    a week of daily (7) or business-day (5) data, 3 periods of anything coarser."""
+    step = period(freq)[2]
+    day = pd.Timedelta(days=1)
+    if step < day:
+        return max(1, int(day // step))
+    if step == day:
+        return 5 if is_business(freq) else 7
+    return 3
+
+
+def _check_options(fill, dedupe, fill_limit, thousands, decimal) -> None:
+    if fill not in FILLS:
+        raise UsageError(f"--fill must be one of {', '.join(FILLS)}, not {fill!r}")
+    if dedupe not in DEDUPES:
+        raise UsageError(f"--dedupe must be first, last or mean, not {dedupe!r}")
+    if fill_limit is not None and fill_limit < 0:
+        raise UsageError(f"--fill-limit must be 0 or more, not {fill_limit}")
+    for name, mark in (("--thousands", thousands), ("--decimal", decimal)):
+        if mark is not None and len(str(mark)) != 1:
+            raise UsageError(f"{name} must be a single character, not {mark!r}")
+    if thousands is not None and thousands == decimal:
+        raise UsageError(f"--thousands and --decimal cannot both be {decimal!r}")
+
+
+def _split_by_id(df: pd.DataFrame, id_name: str, lines: np.ndarray, label: str) -> dict:
+    """Row positions of each series, in order of first appearance."""
+    ids = df[id_name]
+    if ids.isna().any():
+        i = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        raise DataError(f"{label} line {lines[i]}, column {id_name!r}: empty series id "
+                        "(fill it in or delete the row)")
+    codes, keys = pd.factorize(ids.astype(str))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+    return {str(k): order[bounds[j]:bounds[j + 1]] for j, k in enumerate(keys)}
+
+
+def _guess_id(df: pd.DataFrame, times: np.ndarray, date_name: str, label: str, notes: list):
+    """A long-format file's series column: when timestamps repeat and exactly one text
+    column makes every (id, time) pair unique, that column (with a note); else None."""
+    if not pd.Series(times).duplicated().any():
+        return None
+    found = []
+    for c in df.columns:
+        if c == date_name or column_kind(df[c]) != "text":
+            continue
+        ids = df[c].astype(str).to_numpy()
+        n = len(set(ids))
+        if 2 <= n <= len(df) // 2 and not pd.DataFrame({"i": ids, "t": times}).duplicated().any():
+            found.append((c, n))
+    if len(found) != 1:
+        return None
+    name, n = found[0]
+    notes.append(f"{label}: timestamps repeat, so column {name!r} is taken as the series id "
+                 f"({n} series; choose with --id-col)")
+    return name
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+# --- columns and numbers -----------------------------------------------------------------
+
+def _resolve(df: pd.DataFrame, name: str, label: str) -> str:
+    """The column called ``name``, matched exactly, else ignoring case and spaces."""
+    if name in df.columns:
+        return name
+    matches = [c for c in df.columns if c.strip().casefold() == str(name).strip().casefold()]
+    if len(matches) == 1:
+        return matches[0]
+    raise DataError(f"{label} has no column {name!r} (columns: {', '.join(map(repr, df.columns))})")
+
+
+def _choose_columns(df, targets, features, date_name, id_name, label, notes):
+    tnames = [_resolve(df, t, label) for t in (targets or [])]
+    fnames = [_resolve(df, f, label) for f in (features or [])]
+    for role, names in (("target", tnames), ("feature", fnames)):
+        for c in names:
+            if c in (date_name, id_name):
+                what = "time" if c == date_name else "series id"
+                raise UsageError(f"column {c!r} is the {what} column; it cannot also be a {role}")
+        if len(set(names)) < len(names):
+            raise UsageError(f"a {role} column is given twice: {', '.join(names)}")
+    if set(tnames) & set(fnames):
+        both = sorted(set(tnames) & set(fnames))[0]
+        raise UsageError(f"column {both!r} is both a target and a feature")
+    if tnames:
+        return tnames, fnames
+    others = [c for c in df.columns if c not in (date_name, id_name, *fnames)
+              and not c.startswith("Unnamed: ")]  # unnamed columns are row numbers
+    numeric = [c for c in others if column_kind(df[c]) != "text"]
+    if len(numeric) == 1:
+        return numeric, fnames
+    listed = ", ".join(map(repr, numeric))
+    by_key = {re.sub(r"[^a-z0-9]", "", c.casefold()): c for c in reversed(numeric)}
+    for key in CONVENTIONAL_TARGETS:
+        if key in by_key:
+            notes.append(f"{label}: forecasting {by_key[key]!r} (numeric columns: {listed}; "
+                         "choose with --target)")
+            return [by_key[key]], fnames
+    if not numeric:
+        raise DataError(f"{label}: no numeric column to forecast besides the time column {date_name!r} "
+                        f"(columns: {', '.join(map(repr, df.columns))})")
+    raise DataError(f"{label}: which column should be forecast? Numeric columns: {listed} "
+                    "(pass --target COLUMN)")
+
+
+# --- cleaning ----------------------------------------------------------------------------
+
+@dataclass
+class _Cleaner:
+    """Sorts, dedupes, regularises and fills the series of one file; counts for the notes."""
+
+    label: str
+    date_col: str
+    columns: list[str]
+    fill: str
+    dedupe: str | None
+    by_id: bool
+    freq: str | None = None
+    freq_given: bool = False
+    limit: int | None = None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ["unsorted", "dups", "resampled", "trimmed", "cells", "periods"], 0))
+
+    def where(self, key: str) -> str:
+        return f"{self.label}, series {key!r}" if self.by_id else self.label
+
+    def sort_dedupe(self, key, ts, vals, lines):
+        """Sort one series by time and resolve repeated timestamps."""
+        if len(ts) > 1 and not (ts[1:] >= ts[:-1]).all():
+            order = np.argsort(ts, kind="stable")
+            ts, vals, lines = ts[order], vals[order], lines[order]
+            self.counts["unsorted"] += 1
+        dup = ts[1:] == ts[:-1]
+        if not dup.any():
+            return ts, vals, lines
+        if self.dedupe is None:
+            examples = []
+            for t in pd.unique(ts[1:][dup])[:3]:
+                at = lines[ts == t]
+                more = ", ..." if len(at) > 3 else ""
+                examples.append(f"{fmt_time(t)} (lines {', '.join(map(str, at[:3]))}{more})")
+            hint = "" if self.by_id else ", or --id-col COLUMN if the file holds several series"
+            repeat = "row repeats" if dup.sum() == 1 else "rows repeat"
+            raise DataError(f"{self.where(key)}: {int(dup.sum())} {repeat} an earlier timestamp, e.g. "
+                            f"{', '.join(examples)}; pass --dedupe first, last or mean{hint}")
+        self.counts["dups"] += int(dup.sum())
+        first = np.r_[True, ~dup]
+        if self.dedupe == "mean":
+            frame = pd.DataFrame(vals).groupby(ts, sort=True).mean()
+            return frame.index.to_numpy(), frame.to_numpy(), lines[first]
+        keep = first if self.dedupe == "first" else np.r_[~dup, True]
+        return ts[keep], vals[keep], lines[keep]
+
+    def infer(self, key, ts) -> str:
+        if len(ts) < 2:
+            raise DataError(f"{self.where(key)}: a single timestamp; cannot tell the frequency "
+                            "(pass --freq)")
+        freq = infer_freq(ts)
+        if freq is None:
+            raise DataError(f"{self.where(key)}, column {self.date_col!r}: timestamps are not evenly "
+                            "spaced (pass --freq to put them on a grid, e.g. "
+                            f"--freq {suggest_freq(ts)})")
+        return freq
+
+    def regularise(self, key, ts, vals, lines) -> pd.DataFrame:
+        """One sorted, unique series on the grid of ``freq``, ends trimmed, gaps filled."""
+        offset = period(self.freq)[1]
+        n_grid = grid_size(ts[0], ts[-1], self.freq)
+        if n_grid > 10 * len(ts) + 1000:
+            raise DataError(f"{self.where(key)}: --freq {self.freq} would make {n_grid} periods out of "
+                            f"{len(ts)} rows (choose a coarser --freq)")
+        grid = pd.date_range(ts[0], ts[-1], freq=offset, unit=np.datetime_data(ts.dtype)[0])
+        g, t = grid.asi8, ts.view(np.int64)
+        if len(g) == len(t) and np.array_equal(g, t):
+            full, line_at = vals, lines
+        else:
+            pos = np.minimum(np.searchsorted(g, t), max(len(g) - 1, 0))
+            off = g[pos] != t if len(g) else np.ones(len(t), bool)
+            if off.any() and not self.freq_given:
+                i = int(np.argmax(off))
+                raise DataError(f"{self.label} line {lines[i]}, column {self.date_col!r}: "
+                                f"{fmt_time(ts[i])} is off the {self.freq} grid of the other rows "
+                                f"(pass --freq to average rows per period, e.g. --freq {self.freq})")
+            if off.any():
+                frame = pd.DataFrame(vals, index=pd.DatetimeIndex(ts)).resample(offset).mean()
+                self.counts["resampled"] += len(ts)
+                grid, full, line_at = frame.index, frame.to_numpy(), np.zeros(len(frame), np.int64)
+            else:
+                full = np.full((len(g), vals.shape[1]), np.nan)
+                full[pos] = vals
+                line_at = np.zeros(len(g), np.int64)
+                line_at[pos] = lines
+        missing = np.isnan(full)
+        if missing.any():
+            complete = ~missing.any(axis=1)
+            if not complete.any():
+                raise DataError(f"{self.where(key)}: no time step has a value in every one of the "
+                                f"columns {', '.join(map(repr, self.columns))}")
+            a, b = int(np.argmax(complete)), len(complete) - int(np.argmax(complete[::-1]))
+            self.counts["trimmed"] += len(complete) - (b - a)
+            grid, full, line_at, missing = grid[a:b], full[a:b], line_at[a:b], missing[a:b]
+        if missing.any():
+            self._fill(key, full, missing, grid, line_at)
+            self.counts["cells"] += int(missing.sum())
+            self.counts["periods"] += int((missing.all(axis=1) & (line_at == 0)).sum())
+        index = pd.DatetimeIndex(grid, freq=offset, name=self.date_col)
+        return pd.DataFrame(full, index=index, columns=self.columns, copy=False)
+
+    def _fill(self, key, full, missing, grid, line_at) -> None:
+        """Fill interior gaps in place, refusing runs longer than ``limit``."""
+        try_fill = "try --fill interpolate or --fill ffill"
+        for j, col in enumerate(self.columns):
+            m = missing[:, j]
+            if not m.any():
+                continue
+            edges = np.diff(np.r_[0, m.view(np.int8), 0])
+            starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+            if self.fill == "error":
+                i = int(starts[0])
+                if line_at[i]:
+                    raise DataError(f"{self.label} line {line_at[i]}, column {col!r}: empty cell "
+                                    f"({try_fill})")
+                raise DataError(f"{self.where(key)}: no row for {fmt_time(grid[i])} (the data is "
+                                f"{self.freq}; {try_fill})")
+            if self.limit is not None and (ends - starts).max() > self.limit:
+                k = int(np.argmax(ends - starts))
+                first, last = fmt_time(grid[starts[k]]), fmt_time(grid[ends[k] - 1])
+                raise DataError(f"{self.where(key)}, column {col!r}: {ends[k] - starts[k]} values "
+                                f"missing in a row from {first} to {last}, more than the fill limit "
+                                f"of {self.limit} (try --fill ffill, a larger --fill-limit, or a "
+                                "coarser --freq)")
+            if self.fill == "interpolate":
+                known, gaps = np.flatnonzero(~m), np.flatnonzero(m)
+                full[gaps, j] = np.interp(gaps, known, full[known, j])
+            else:
+                full[:, j] = full[np.maximum.accumulate(np.where(m, 0, np.arange(len(m)))), j]
+
+    def notes(self, n_series: int) -> list[str]:
+        c, label, notes = self.counts, self.label, []
+        in_series = f" in {n_series} series" if self.by_id else ""
+        if c["unsorted"]:
+            notes.append(f"{label}: rows were not in time order; sorted by {self.date_col!r}")
+        if c["dups"]:
+            notes.append(f"{label}: merged {_n(c['dups'], 'row')} with a repeated timestamp "
+                         f"(--dedupe {self.dedupe})")
+        if c["resampled"]:
+            notes.append(f"{label}: put {_n(c['resampled'], 'row')} onto the {self.freq} grid, "
+                         "averaging within each period")
+        if c["trimmed"]:
+            notes.append(f"{label}: dropped {_n(c['trimmed'], 'leading or trailing period')} where a "
+                         f"column was empty{in_series}")
+        if c["cells"]:
+            how = "interpolation" if self.fill == "interpolate" else "carrying the last value forward"
+            periods = f", {_n(c['periods'], f'missing {self.freq} period')}" if c["periods"] else ""
+            filled = _n(c["cells"], "missing value")
+            notes.append(f"{label}: filled {filled} by {how}{in_series}{periods}")
+        return notes

@@ -1,0 +1,313 @@
+"""Time: finding the time column of a CSV, parsing it, and inferring its frequency.
+
+Owns the rules that decide which column holds the timestamps and in which format:
+
+* a column named like date/time/timestamp/datetime/month/year/quarter/period/day/week/ds
+  (any word of the name, so ``observation_date`` and ``Date Time`` count), else the
+  unnamed first column (an index written by pandas or R), else the first text column
+  whose values parse as dates.  A column of integers is a time column only when its name
+  says so or it is the unnamed first column, and only if its values are 4-digit years,
+  ``YYYYMMDD``, ``YYYYMM``, or (when named like time/timestamp/epoch/unix) Unix seconds
+  or milliseconds; a numeric value column is never mistaken for time otherwise.
+* the format is detected once on a sample (ISO 8601 with or without time or UTC offset,
+  ``2012/01/01``, ``Jan 1 2000``, ``Jan-1-1995``, ``1991 Jul``, ``1970 Q1``, ``1958-03``,
+  ``1700``, ``19580329``, ``31.12.2020``, ``12/31/2020 13:00`` ...) and then applied to the
+  whole column at once.  Day/month order is taken from the data when a day exceeds 12,
+  else refused unless ``dayfirst`` is given.
+* UTC offsets: one offset throughout is dropped (local wall time is kept); several
+  offsets (daylight saving) are converted to UTC, with a note.
+
+It also infers pandas frequency aliases from timestamps that may have gaps ("B" for
+business days with holidays, "MS", "QS-JAN", "YS-JAN", "W-SUN", "h", "15min" ...).
+Imports numpy, pandas and lstmcast (errors, csvfile) only; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.frequencies import to_offset
+
+from lstmcast.data.csvfile import shown
+from lstmcast.errors import DataError
+
+_TIME_WORDS = {"date", "time", "timestamp", "datetime", "month", "year", "quarter", "period",
+               "day", "week", "ds", "dt", "datum", "epoch", "unix", "yyyymmdd", "yearmonth"}
+_DAY_MONTH = [("%d/%m/%Y", "%m/%d/%Y"), ("%d-%m-%Y", "%m-%d-%Y"), ("%d.%m.%Y", "%m.%d.%Y"),
+              ("%d/%m/%y", "%m/%d/%y"), ("%d-%m-%y", "%m-%d-%y"), ("%d.%m.%y", "%m.%d.%y")]
+_OTHER = ["%Y.%m.%d", "%b %d %Y", "%b %d, %Y", "%b-%d-%Y", "%B %d %Y", "%B %d, %Y",
+          "%d %b %Y", "%d-%b-%Y", "%d %B %Y", "%d-%b-%y", "%d %b %y", "%a %b %d %Y",
+          "%Y %b", "%Y-%b", "%Y %B", "%b %Y", "%b-%Y", "%B %Y", "%b-%y", "%b %y",
+          "%m/%Y", "%m-%Y", "%m.%Y", "%Y%m"]
+_TIMES = ["%H:%M", "%H:%M:%S", "%H:%M:%S.%f", "%I:%M %p", "%I:%M:%S %p"]
+_QUARTER = (r"\s*(?:(?P<y1>\d{4})\s*[-/ ]?\s*[Qq](?P<q1>[1-4])"  # 1970 Q1, 1970-Q1, 1970Q1
+            r"|[Qq](?P<q2>[1-4])\s*[-/ ]?\s*(?P<y2>\d{4}))\s*")  # Q1 1970
+_MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+_DAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+
+
+def fmt_time(t) -> str:
+    """A timestamp for messages: the date alone when it is midnight."""
+    t = pd.Timestamp(t)
+    return str(t.date()) if t == t.normalize() else str(t)
+
+
+def _timey(name: str) -> bool:
+    words = re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower())
+    return any(w in _TIME_WORDS for w in words)
+
+
+# --- finding and parsing the time column --------------------------------------------------
+
+def time_column(df: pd.DataFrame, date_col: str | None, id_col: str | None, label: str,
+                dayfirst: bool | None) -> tuple[str, np.ndarray, list[str]]:
+    """(name, datetime64 values with NaT where empty, notes) of the time column."""
+    if date_col is not None:
+        return (date_col, *_parse(df[date_col], date_col, label, dayfirst, True, True))
+    cols = [c for c in df.columns if c != id_col]
+    named = [c for c in cols if _timey(c) or (c == cols[0] and c.startswith("Unnamed: "))]
+    text = [c for c in cols if c not in named
+            and not pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    for c in named + text:
+        parsed = _parse(df[c], c, label, dayfirst, c in named, False)
+        if parsed is not None:
+            return (c, *parsed)
+    for c in named:  # say why the column that should have been the time column is not
+        if _timey(c):
+            _parse(df[c], c, label, dayfirst, True, True)
+    raise DataError(f"{label}: no time column found: no column is named like a date and none holds "
+                    f"dates (columns: {', '.join(map(repr, df.columns))}); pass --date-col COLUMN")
+
+
+def _parse(s: pd.Series, name: str, label: str, dayfirst, named: bool, strict: bool):
+    """Parse a column as timestamps: (values, notes), or None when it is not one (strict=False).
+
+    A ``named`` column (named like a date, or the unnamed first column) may hold numbers,
+    and is taken as the time column when most of its cells parse: the others are reported.
+    """
+    where = f"{label}, column {name!r}"
+    if s.notna().sum() == 0:
+        if strict:
+            raise DataError(f"{where}: the column is empty (choose the time column with --date-col)")
+        return None
+    notes: list[str] = []
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        how = _number_format(s, name) if named else None
+        if how is None:
+            if strict:
+                raise DataError(f"{where}: numbers such as {s.dropna().iloc[0]} are not years, YYYYMMDD "
+                                "dates or Unix times (choose the time column with --date-col)")
+            return None
+        parsed = _from_numbers(s.to_numpy(dtype=np.float64, na_value=np.nan), how)
+        if how in ("s", "ms"):
+            unit = "seconds" if how == "s" else "milliseconds"
+            notes.append(f"read {name!r} as Unix time in {unit} (UTC)")
+        return _checked(parsed, s, "a year, YYYYMMDD or Unix time", label, name), notes
+    text = s if pd.api.types.is_string_dtype(s) else s.astype("str")
+    fmt = _detect(text, dayfirst, partial=named)
+    if fmt is None:
+        if strict:
+            raise DataError(f"{where}: cannot read {shown(text.dropna().iloc[0])} as a date or time "
+                            "(choose the time column with --date-col, or write the dates as YYYY-MM-DD)")
+        return None
+    if fmt == "ambiguous":
+        raise DataError(f"{where}: dates such as {shown(text.dropna().iloc[0])} could be day/month or "
+                        "month/day and no day is above 12 (pass --dayfirst or --no-dayfirst)")
+    parsed = _to_datetime(text, fmt)
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        if str(parsed.dt.tz) == "UTC" and not text.dropna().str.contains(r"(?:Z|[+-]00:?00)$").all():
+            notes.append(f"column {name!r} has several UTC offsets; times were converted to UTC")
+        parsed = parsed.dt.tz_localize(None)
+    return _checked(parsed, s, f"a time like {shown(text.dropna().iloc[0])}", label, name), notes
+
+
+def _checked(parsed: pd.Series, original: pd.Series, like: str, label: str, name: str) -> np.ndarray:
+    """The parsed values; a DataError for the first cell that is not empty but did not parse."""
+    nat = parsed.isna().to_numpy()
+    if nat.any():
+        filled = original.notna().to_numpy() & (original.astype("str") != "").to_numpy()
+        bad = np.flatnonzero(nat & filled)
+        if len(bad):
+            i = int(bad[0])
+            raise DataError(f"{label} line {i + 2}, column {name!r}: cannot read "
+                            f"{shown(original.iloc[i])} as {like} (fix the cell or delete the row)")
+    return parsed.to_numpy()
+
+
+def _number_format(s: pd.Series, name: str) -> str | None:
+    """How a column of whole numbers encodes time: "%Y", "%Y%m%d", "%Y%m", "s", "ms" or None."""
+    v = s.dropna().to_numpy(dtype=np.float64)
+    if not np.all(v == np.round(v)):
+        return None
+    lo, hi = v.min(), v.max()
+    if 1000 <= lo and hi <= 2999:
+        return "%Y"
+    if 10000101 <= lo and hi <= 29991231:
+        return "%Y%m%d"
+    if 100001 <= lo and hi <= 299912:
+        return "%Y%m"
+    if re.search(r"time|stamp|epoch|unix", name, re.I):
+        if 1e8 <= lo and hi < 1e10:
+            return "s"
+        if 1e11 <= lo and hi < 1e13:
+            return "ms"
+    return None
+
+
+def _from_numbers(v: np.ndarray, how: str) -> pd.Series:
+    if how in ("s", "ms"):
+        return pd.Series(pd.to_datetime(v, unit=how))
+    if how == "%Y%m%d":
+        parts = {"year": v // 10000, "month": v // 100 % 100, "day": v % 100}
+    elif how == "%Y%m":
+        parts = {"year": v // 100, "month": v % 100, "day": 1.0}
+    else:
+        parts = {"year": v, "month": 1.0, "day": 1.0}
+    return pd.to_datetime(pd.DataFrame(parts, index=range(len(v))), errors="coerce")
+
+
+def _candidates(has_time: bool):
+    """Formats to try, in order: ISO 8601, quarters, then the rest (with times if needed)."""
+    yield "ISO8601"
+    yield "quarter"
+    for item in [*_DAY_MONTH, *_OTHER]:
+        pair = item if isinstance(item, tuple) else (item,)
+        if has_time:
+            for t in _TIMES:
+                yield tuple(f"{d} {t}" for d in pair) if len(pair) == 2 else f"{pair[0]} {t}"
+        else:
+            yield item
+
+
+def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:
+    if fmt == "quarter":
+        parts = text.str.extract(f"^{_QUARTER}$")
+        year = parts["y1"].fillna(parts["y2"]).astype(float)
+        quarter = parts["q1"].fillna(parts["q2"]).astype(float)
+        months = (year - 1970) * 12 + (quarter - 1) * 3
+        out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[s]")
+        ok = months.notna().to_numpy()
+        out[ok] = months.to_numpy()[ok].astype(np.int64).astype("datetime64[M]").astype("datetime64[s]")
+        return pd.Series(out, index=text.index)
+    try:
+        return pd.to_datetime(text, format=fmt, errors="coerce")
+    except (ValueError, OverflowError):  # several UTC offsets
+        return pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+
+
+def _failures(text: pd.Series, fmt: str) -> int:
+    return int((_to_datetime(text, fmt).isna() & text.notna()).sum())
+
+
+def _detect(text: pd.Series, dayfirst, partial: bool = False):
+    """The format that parses a sample of the column, "ambiguous", or None.
+
+    With ``partial``, the format that fits most of the sample will do if it fits at least
+    half of it (the cells that do not fit are then reported).
+    """
+    values = text.dropna()
+    step = max(1, len(values) // 200)
+    sample = pd.concat([values.iloc[:200], values.iloc[::step]]).drop_duplicates()
+    if not partial and not sample.str.contains(r"\d").all():
+        return None
+    best, fewest = None, len(sample) / 2 if partial else 0.5
+    for fmt in _candidates(bool(sample.str.contains(":").any())):
+        if not isinstance(fmt, str) and dayfirst is not None:
+            fmt = fmt[0] if dayfirst else fmt[1]
+        if isinstance(fmt, str):
+            fails = _failures(sample, fmt)
+            if fails == 0:
+                return fmt
+        else:
+            counts = [_failures(sample, f) for f in fmt]
+            fits = [f for f, n in zip(fmt, counts) if n == 0]
+            if len(fits) == 2:  # the sample may miss the rows with a day above 12
+                fits = [f for f in fmt if _failures(values, f) == 0] or fits
+                if len(fits) == 2:
+                    return "ambiguous"
+            if fits:
+                return fits[0]
+            fails, fmt = min(zip(counts, fmt))
+        if fails < fewest:
+            best, fewest = fmt, fails
+    return best
+
+
+# --- frequency ----------------------------------------------------------------------------
+
+def period(freq: str) -> tuple[str, pd.DateOffset, pd.Timedelta]:
+    """(canonical alias, offset, typical length of one step) of a frequency alias."""
+    offset = to_offset(freq)
+    ref = pd.Timestamp("2001-01-01") + offset  # 2001-01-01 is a Monday
+    return offset.freqstr, offset, (ref + offset) - ref
+
+
+def is_business(freq: str) -> bool:
+    return isinstance(to_offset(freq), (pd.offsets.BusinessDay, pd.offsets.CustomBusinessDay))
+
+
+def grid_size(start, end, freq: str) -> int:
+    """About how many periods of ``freq`` lie between ``start`` and ``end``."""
+    step = period(freq)[2]
+    return int((pd.Timestamp(end) - pd.Timestamp(start)) / step) + 1
+
+
+def _mode(d: np.ndarray) -> int:
+    if len(d) == 0:
+        return 0
+    if (d == d[0]).all():
+        return int(d[0])
+    vals, counts = np.unique(d, return_counts=True)
+    return int(vals[np.argmax(counts)])
+
+
+def infer_freq(ts: np.ndarray) -> str | None:
+    """The frequency of sorted, unique datetime64 values that may have gaps, or None."""
+    if len(ts) < 2:
+        return None
+    days = ts.astype("datetime64[D]")
+    if (days == ts).all():  # all at midnight
+        months = ts.astype("datetime64[M]")
+        month_no = months.astype(np.int64)
+        if (months == days).all() or pd.DatetimeIndex(ts).is_month_end.all():
+            end = not (months == days).all()
+            step = _mode(np.diff(month_no))
+            if step <= 0 or np.any(np.diff(month_no) % step):
+                return None
+            m0 = int(month_no[0] % 12)
+            if step == 1:
+                return "ME" if end else "MS"
+            if step == 3:
+                return f"QE-{_MONTHS[m0 % 3 + 9]}" if end else f"QS-{_MONTHS[m0 % 3]}"
+            if step == 12:
+                return f"YE-{_MONTHS[m0]}" if end else f"YS-{_MONTHS[m0]}"
+            return f"{step}{'ME' if end else 'MS'}"
+        dd = np.diff(days).astype(np.int64)
+        weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+        if (weekday < 5).all():
+            bd = np.busday_count(days[:-1], days[1:])
+            if (bd != dd).any() and _mode(bd) == 1:
+                return "B"
+        step = _mode(dd)
+        if step == 7:
+            return f"W-{_DAYS[weekday[0]]}"
+        return "D" if step == 1 else f"{step}D"
+    d = np.diff(ts).astype("timedelta64[ns]").astype(np.int64)
+    step = _mode(d)
+    if step <= 0:
+        return None
+    day = 86_400_000_000_000
+    if step % day == 0:
+        return "D" if step == day else f"{step // day}D"
+    return to_offset(pd.Timedelta(step, unit="ns")).freqstr
+
+
+def suggest_freq(ts: np.ndarray) -> str:
+    """A frequency to suggest for irregular timestamps, from their typical spacing."""
+    days = _mode(np.diff(ts).astype("timedelta64[ns]").astype(np.int64)) / 86_400e9
+    for lo, alias in ((360, "YS"), (88, "QS"), (27, "MS"), (6.5, "W"), (0.99, "D")):
+        if days >= lo:
+            return alias
+    return "h" if days >= 1 / 24 else "min"

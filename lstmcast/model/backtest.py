@@ -1,0 +1,128 @@
+"""Rolling-origin backtests: the LSTM and the baselines on the very same folds.
+
+Owns the fold layout and the comparison. For fold ``i`` of ``k`` every series is cut at
+``origin_i = len - horizon - (k - 1 - i) * step`` rows; the model is refitted on the
+rows before the cut (or, with ``fitted``, a given model forecasts from them), and the
+next ``horizon`` rows are the test. Baselines (:mod:`lstmcast.model.baselines`) see exactly
+the same history. Metrics come from :mod:`lstmcast.model.metrics`, averaged over series,
+folds and targets; MASE is scaled by each history's own seasonal naive error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from lstmcast.model import baselines
+from lstmcast.model import metrics
+from lstmcast.data.dataset import Dataset
+from lstmcast.errors import DataError, UsageError
+
+MODEL = "lstm"
+
+
+@dataclass
+class FoldResult:
+    series: str
+    fold: int
+    history: pd.DataFrame          # the rows before the origin (targets)
+    actual: pd.DataFrame           # the test rows
+    forecasts: dict[str, np.ndarray]  # model name -> (horizon, targets)
+
+
+@dataclass
+class Backtest:
+    table: pd.DataFrame
+    verdict: str
+    best_baseline: str
+    folds: list[FoldResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _cut(dataset: Dataset, rows_from_end: int) -> Dataset:
+    series = {k: f.iloc[:len(f) - rows_from_end] for k, f in dataset.series.items()}
+    return replace(dataset, series=series, notes=[])
+
+
+def backtest(dataset: Dataset, *, folds: int = 3, horizon: int | None = None, step: int | None = None,
+             season: int | None = None, levels=(), params: dict | None = None, fitted=None,
+             on_fold=None) -> Backtest:
+    """Run the backtest; ``fitted`` (a fitted LSTMForecaster) means no refits."""
+    import time
+
+    from lstmcast.model.forecaster import LSTMForecaster
+
+    started = time.perf_counter()
+    params = dict(params or {})
+    if folds < 1:
+        raise UsageError(f"--folds must be 1 or more, not {folds}")
+    if fitted is not None:
+        horizon = horizon or fitted.options_["horizon"]
+    else:
+        params["horizon"] = horizon
+        horizon = LSTMForecaster(**params).resolved(dataset)["horizon"]
+        params["horizon"] = horizon
+    step = step or horizon
+    if step < 1:
+        raise UsageError(f"--step must be 1 or more, not {step}")
+    season = season or baselines.season_length(dataset.freq)
+    levels = list(levels)
+    targets = list(dataset.targets)
+    shortest = min(len(f) for f in dataset.series.values())
+    needed = horizon + (folds - 1) * step
+    if shortest - needed < max(2 * horizon, 10):
+        raise DataError(f"{dataset.source}: {folds} folds of {horizon} steps, {step} apart, leave only "
+                        f"{shortest - needed} rows to train on in the shortest series "
+                        "(try fewer --folds, a smaller --horizon or --step)")
+
+    results: list[FoldResult] = []
+    scores: dict[str, list[dict]] = {}
+    for i in range(folds):
+        back = horizon + (folds - 1 - i) * step
+        train = _cut(dataset, back)
+        if fitted is None:
+            model = LSTMForecaster(**params).fit(train)
+            frame, _ = model.predict(horizon, None, levels)
+        else:
+            frame, _ = fitted.predict(horizon, train, levels)
+        id_col = (fitted or model).data_["id_col"]
+        for key, full in dataset.series.items():
+            n = len(full) - back
+            hist = full[targets].iloc[:n]
+            actual = full[targets].iloc[n:n + horizon]
+            rows = frame[frame[id_col] == key] if id_col else frame
+            fc = {MODEL: rows[targets].to_numpy(np.float64)}
+            bounds = {lv: (rows[[f"{t}_lower_{lv:g}" for t in targets]].to_numpy(np.float64),
+                           rows[[f"{t}_upper_{lv:g}" for t in targets]].to_numpy(np.float64))
+                      for lv in levels}
+            for name, fn in baselines.BASELINES.items():
+                fc[name] = np.column_stack([fn(hist[t].to_numpy(np.float64), horizon, season)
+                                            for t in targets])
+            y = actual.to_numpy(np.float64)
+            for name, f in fc.items():
+                for j, t in enumerate(targets):
+                    iv = ({lv: (lo[:, j], hi[:, j]) for lv, (lo, hi) in bounds.items()}
+                          if name == MODEL and levels else None)
+                    scores.setdefault(name, []).append(
+                        metrics.summarize(y[:, j], f[:, j], hist[t].to_numpy(np.float64), season, iv))
+            results.append(FoldResult(key, i, hist, actual, fc))
+        if on_fold:
+            on_fold(i + 1, folds)
+
+    rows = []
+    for name, items in scores.items():
+        row = {"model": name}
+        for metric in items[0]:
+            vals = np.array([d[metric] for d in items], dtype=np.float64)
+            row[metric] = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    base = table[table["model"] != MODEL]
+    best = base.loc[base["MASE"].idxmin(), "model"] if base["MASE"].notna().any() else "naive"
+    ours = float(table.loc[table["model"] == MODEL, "MASE"].iloc[0])
+    theirs = float(table.loc[table["model"] == best, "MASE"].iloc[0])
+    verdict = (f"the LSTM {'beats' if ours < theirs else 'does NOT beat'} the best baseline "
+               f"({best}) on MASE: {ours:.3f} vs {theirs:.3f} over {folds} folds of {horizon} steps")
+    return Backtest(table, verdict, best, results, time.perf_counter() - started)

@@ -1,0 +1,232 @@
+"""The training loop: batches, AdamW, clipping, learning-rate schedule, early stopping,
+divergence and interrupt handling, progress callbacks, resumable state.
+
+Knows nothing of files or the command line: it trains a :class:`~lstmcast.nn.network.Net`
+on windows given by a ``take(indices) -> (X, Y)`` function. The caller decides what
+to do with an interrupted or diverged run (the CLI writes a checkpoint from
+:meth:`Trainer.state`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from lstmcast.errors import TrainingDiverged
+from lstmcast.nn.network import LOSSES, Net
+from lstmcast.nn.optim import Adam
+
+
+def predicted(net: Net, take, idx: np.ndarray, size: int):
+    """Yield ``(x, y, prediction)`` for windows ``idx`` in slices of ``size``: bounded
+    memory however many windows. Always the kernels, so every slice (a short last one
+    too) is computed the same way."""
+    for start in range(0, len(idx), size):
+        x, y = take(idx[start:start + size])
+        yield x, y, net.predict(x, engine="kernels").reshape(y.shape)
+
+
+@dataclass
+class TrainConfig:
+    """Every option of a training run (stored in the model file)."""
+
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    patience: int = 10
+    loss: str = "mse"
+    dropout: float = 0.0
+    weight_decay: float = 0.0
+    clip_norm: float = 1.0
+    lr_factor: float = 0.5          # reduce-on-plateau factor
+    lr_patience: int = 4            # epochs without improvement before the lr is reduced
+    min_lr: float = 1e-5
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        for name in ("epochs", "batch_size", "patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a positive number, got {self.lr}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass
+class EpochReport:
+    epoch: int
+    epochs: int
+    train_loss: float
+    val_loss: float
+    best_val_loss: float
+    lr: float
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    epochs_run: int
+    best_epoch: int
+    best_val_loss: float
+    seconds: float
+    stopped: str                     # "early-stopping" | "max-epochs" | "interrupted"
+    history: list[dict] = field(default_factory=list)
+
+
+class Trainer:
+    """Trains ``net`` in place; the best weights (by validation loss) end up in ``net``."""
+
+    def __init__(self, net: Net, config: TrainConfig,
+                 on_epoch: Callable[[EpochReport], None] | None = None,
+                 on_batch: Callable[[int, int], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None):
+        self.net = net
+        self.config = config
+        self.on_epoch = on_epoch
+        self.on_batch = on_batch
+        self.should_stop = should_stop or (lambda: False)
+        self.opt = Adam(net.size, dtype=net.dtype, lr=config.lr, weight_decay=config.weight_decay,
+                        clip_norm=config.clip_norm)
+        self.rng = np.random.default_rng(config.seed)
+        self.epoch = 0
+        self.best_theta = net.theta.copy()
+        self.best_val = math.inf
+        self.best_epoch = 0
+        self.bad_epochs = 0
+        self.plateau = 0
+        self.history: list[dict] = []
+        self.seconds = 0.0
+        self._snapshot()
+
+    # ------------------------------------------------------------------ state
+
+    def _snapshot(self) -> None:
+        """Remember the state at an epoch boundary: what :meth:`state` hands out."""
+        self._snap_arrays = {"trainer.theta": self.net.theta.copy(), **self.opt.state()}
+        self._snap_lr = self.opt.lr
+        self._snap_rng = self.rng.bit_generator.state
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict]:
+        """Everything needed to resume, as of the last completed epoch.
+
+        An interrupted epoch is not saved half-done: resuming replays it from its
+        start, so an interrupted and resumed run ends with exactly the weights of an
+        uninterrupted one.
+        """
+        arrays = {**self._snap_arrays, "trainer.best_theta": self.best_theta.copy()}
+        meta = {"epoch": self.epoch, "best_val": self.best_val if math.isfinite(self.best_val) else None,
+                "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs, "plateau": self.plateau,
+                "lr": self._snap_lr, "history": self.history, "seconds": self.seconds,
+                "rng": self._snap_rng, "config": asdict(self.config)}
+        return arrays, meta
+
+    def load_state(self, arrays: dict[str, np.ndarray], meta: dict) -> None:
+        self.net.theta[:] = arrays["trainer.theta"]
+        self.best_theta[:] = arrays["trainer.best_theta"]
+        self.opt.load_state(arrays)
+        self.opt.lr = float(meta["lr"])
+        self.epoch = int(meta["epoch"])
+        self.best_val = math.inf if meta["best_val"] is None else float(meta["best_val"])
+        self.best_epoch = int(meta["best_epoch"])
+        self.bad_epochs = int(meta["bad_epochs"])
+        self.plateau = int(meta["plateau"])
+        self.history = list(meta["history"])
+        self.seconds = float(meta["seconds"])
+        self.rng.bit_generator.state = meta["rng"]
+        self._snapshot()
+
+    # ------------------------------------------------------------------ running
+
+    def validation_loss(self, take, idx: np.ndarray) -> float:
+        """Mean loss over windows ``idx`` (in batches, no dropout)."""
+        total, count = 0.0, 0
+        for _, y, pred in predicted(self.net, take, idx, max(self.config.batch_size, 256)):
+            err = pred.astype(np.float64) - y
+            total += float(_elementwise_loss(err, self.config.loss).sum())
+            count += err.size
+        return total / max(count, 1)
+
+    def fit(self, take, train_idx: np.ndarray, val_idx: np.ndarray) -> TrainResult:
+        """Train until early stopping, the epoch limit, or ``should_stop()``."""
+        cfg = self.config
+        stopped = "max-epochs"
+        n_batches = max(1, math.ceil(len(train_idx) / cfg.batch_size))
+        while self.epoch < cfg.epochs:
+            started = time.perf_counter()
+            order = self.rng.permutation(train_idx)
+            losses = []
+            for b in range(n_batches):
+                if self.should_stop():
+                    self._finish()
+                    return self._result("interrupted")
+                batch = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+                x, y = take(batch)
+                loss, grad = self.net.loss_and_grad(x, y.reshape(len(y), -1), cfg.loss,
+                                                    dropout=cfg.dropout, rng=self.rng)
+                if not math.isfinite(loss) or not np.isfinite(grad).all():
+                    self._finish()
+                    raise TrainingDiverged(
+                        f"training diverged in epoch {self.epoch + 1} (loss became {loss}); "
+                        f"try a smaller --lr (now {self.opt.lr:g}) or --transform log for data "
+                        "spanning orders of magnitude")
+                self.opt.step(self.net.theta, grad)
+                losses.append(loss)
+                if self.on_batch:
+                    self.on_batch(b + 1, n_batches)
+            self.epoch += 1
+            val = self.validation_loss(take, val_idx) if len(val_idx) else float(np.mean(losses))
+            if not math.isfinite(val):
+                self._finish()
+                raise TrainingDiverged(f"validation loss became {val} in epoch {self.epoch}; "
+                                       f"try a smaller --lr (now {self.opt.lr:g})")
+            self.seconds += time.perf_counter() - started
+            self._after_epoch(float(np.mean(losses)), val)
+            self._snapshot()
+            if self.bad_epochs >= cfg.patience:
+                stopped = "early-stopping"
+                break
+        self._finish()
+        return self._result(stopped)
+
+    def _after_epoch(self, train_loss: float, val: float) -> None:
+        cfg = self.config
+        if val < self.best_val * (1 - 1e-4):
+            self.best_val, self.best_epoch = val, self.epoch
+            self.best_theta[:] = self.net.theta
+            self.bad_epochs = self.plateau = 0
+        else:
+            self.bad_epochs += 1
+            self.plateau += 1
+            if self.plateau >= cfg.lr_patience and self.opt.lr > cfg.min_lr:
+                self.opt.lr = max(cfg.min_lr, self.opt.lr * cfg.lr_factor)
+                self.plateau = 0
+        self.history.append({"epoch": self.epoch, "train_loss": train_loss, "val_loss": val,
+                             "lr": self.opt.lr})
+        if self.on_epoch:
+            self.on_epoch(EpochReport(self.epoch, cfg.epochs, train_loss, val, self.best_val,
+                                      self.opt.lr, self.seconds))
+
+    def _finish(self) -> None:
+        """Put the best weights seen so far into the network."""
+        if math.isfinite(self.best_val):
+            self.net.theta[:] = self.best_theta
+
+    def _result(self, stopped: str) -> TrainResult:
+        return TrainResult(self.epoch, self.best_epoch, self.best_val, self.seconds, stopped,
+                           list(self.history))
+
+
+def _elementwise_loss(err: np.ndarray, loss: str) -> np.ndarray:
+    if loss == "mse":
+        return err * err
+    if loss == "mae":
+        return np.abs(err)
+    a = np.abs(err)
+    return np.where(a < 1.0, 0.5 * err * err, a - 0.5)

@@ -1,0 +1,124 @@
+"""Cron-style use: several processes at once on a cold JIT cache, and a package folder
+that the running user cannot write to."""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmcast.files import store
+from lstmcast.nn.jitcache import cache_dir
+from test_cli import EXE, run
+
+PACKAGE = Path(__file__).resolve().parents[2] / "lstmcast"
+
+
+def test_cache_dir_beside_the_package_when_writable(tmp_path):
+    assert cache_dir(str(tmp_path)) is None
+
+
+def test_cache_dir_falls_back_to_the_user_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    got = cache_dir("/read-only/site-packages/lstmcast", writable=lambda d: d.startswith(str(tmp_path)))
+    assert got == str(tmp_path / "xdg" / "lstmcast" / "numba") and os.path.isdir(got)
+
+
+def test_cache_dir_falls_back_to_temp_without_a_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-such-place")
+    got = cache_dir("/read-only/lstmcast", writable=lambda d: not d.startswith(("/read-only", "/proc")))
+    assert got is not None and got.startswith(os.path.realpath(__import__("tempfile").gettempdir())) \
+        or "lstmcast-numba-" in got
+
+
+def many_series_csv(path, n_series=20, n=120):
+    rng = np.random.default_rng(3)
+    frames = [pd.DataFrame({"id": f"s{i:02d}", "date": pd.date_range("2020-01-01", periods=n, freq="D"),
+                            "value": (10 + i + np.sin(np.arange(n) / 3) + rng.normal(0, 0.1, n)).round(3)})
+              for i in range(n_series)]
+    pd.concat(frames).to_csv(path, index=False)
+
+
+def test_concurrent_forecasts_with_a_cold_jit_cache(tmp_path):
+    many_series_csv(tmp_path / "many.csv")
+    r = run("fit", "many.csv", "--id-col", "id", "--epochs", "1", "--hidden", "8", "--lookback", "14",
+            "--horizon", "5", "-q", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr.decode()
+    cold = tmp_path / "cold-cache"
+    cold.mkdir()
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cold)}
+    # forecasts run the numpy forward pass: nothing to compile, even on a cold cache
+    procs = [subprocess.Popen([EXE, "forecast", "-H", "5", "-q"], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [e.decode()[-500:] for _, e in outs]
+    assert outs[0][0] == outs[1][0] == outs[2][0]
+    assert len(outs[0][0].decode().splitlines()) == 1 + 20 * 5
+    assert not any(cold.rglob("*.nbi")), "a forecast compiled something"
+
+
+def test_overlapping_fits_fill_a_cold_cache_safely(tmp_path):
+    many_series_csv(tmp_path / "many.csv", n_series=3)
+    cold = tmp_path / "cold-cache"
+    cold.mkdir()
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cold)}
+    args = ["fit", "many.csv", "--id-col", "id", "--epochs", "2", "--hidden", "8", "--lookback", "14",
+            "--horizon", "5", "-q"]
+    procs = [subprocess.Popen([EXE, *args, "--model", f"m{i}.safetensors"], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(2)]
+    outs = [p.communicate(timeout=900) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e.decode()[-500:] for _, e in outs]
+    assert any(cold.rglob("*.nbi"))
+    # same seed, same data: both compiled independently and agree on every array (the
+    # metadata differs: it records each fit's own timings)
+    a0, _ = store.load(tmp_path / "m0.safetensors")
+    a1, _ = store.load(tmp_path / "m1.safetensors")
+    assert a0.keys() == a1.keys() and all(np.array_equal(a0[k], a1[k]) for k in a0)
+    started = time.perf_counter()
+    r = subprocess.run([EXE, *args, "--model", "m2.safetensors"], cwd=tmp_path, env=env, capture_output=True)
+    assert r.returncode == 0 and time.perf_counter() - started < 15
+
+
+def can_switch_to_nobody():
+    return os.geteuid() == 0 and shutil.which("setpriv") and sys.platform.startswith("linux")
+
+
+@pytest.mark.skipif(not can_switch_to_nobody(), reason="needs root and setpriv to run as another user")
+def test_jit_cache_works_when_the_package_is_read_only(tmp_path):
+    """As user nobody: the package folder is not writable and the home does not exist."""
+    script = textwrap.dedent("""
+        import time, numpy as np
+        t = time.perf_counter()
+        from lstmcast.nn import network
+        from lstmcast.nn.network import Net
+        net = Net.from_params(network.init_params(2, 4, 1, 1, dtype=np.float64))
+        net.loss_and_grad(np.ones((3, 5, 2)), np.ones((3, 1)))
+        import os
+        print(os.environ.get("NUMBA_CACHE_DIR", ""), time.perf_counter() - t)
+    """)
+    for p in (PACKAGE, PACKAGE / "__pycache__"):
+        if p.exists() and os.stat(p).st_mode & 0o002:
+            pytest.skip("the package folder is world-writable here")
+    cache = Path(__import__("tempfile").gettempdir()) / "lstmcast-numba-65534"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "XDG_"))}
+    env["HOME"] = "/nonexistent"
+    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", script]
+    first = subprocess.run(cmd, capture_output=True, env=env, cwd="/", timeout=600)
+    if first.returncode != 0 and b"Permission denied" in first.stderr and b"lstmcast" not in first.stderr:
+        pytest.skip("user nobody cannot read this checkout")
+    assert first.returncode == 0, first.stderr.decode()[-800:]
+    where, first_seconds = first.stdout.decode().split()
+    assert where == str(cache) and any(cache.rglob("*.nbi"))
+    started = time.perf_counter()
+    second = subprocess.run(cmd, capture_output=True, env=env, cwd="/", timeout=600)
+    assert second.returncode == 0, second.stderr.decode()[-800:]
+    # the second process loads from the cache instead of compiling
+    assert float(second.stdout.decode().split()[1]) < float(first_seconds) / 3, \
+        (first_seconds, second.stdout, time.perf_counter() - started)

@@ -1,0 +1,217 @@
+"""LSTMForecaster's modelling choices: per-window normalisation (last value, seasonal
+profile, automatic choice), the zero-initialised head and validation shrinkage,
+defaults derived from the data, conformal intervals, and model-file round trips.
+Training is kept tiny (small networks, few epochs)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmcast.model import forecaster as fc
+from lstmcast.model import defaults as options
+from lstmcast.data.dataset import load_csv
+from lstmcast.errors import UsageError
+from lstmcast.model.forecaster import LSTMForecaster
+from lstmcast.prep.normalize import window_offsets
+
+TINY = dict(hidden=8, epochs=4, seed=0)
+
+
+def monthly_csv(path, n=120, seed=0, trend=0.0, season_amp=10.0, noise=1.0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    y = 100 + trend * t + season_amp * np.sin(2 * np.pi * t / 12) + rng.normal(0, noise, n)
+    pd.DataFrame({"month": pd.date_range("2000-01-01", periods=n, freq="MS").strftime("%Y-%m"),
+                  "value": y.round(4)}).to_csv(path, index=False)
+    return load_csv(str(path))
+
+
+def walk_csv(path, n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    y = 50 + np.cumsum(rng.normal(0, 1, n))
+    pd.DataFrame({"date": pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+                  "value": y.round(4)}).to_csv(path, index=False)
+    return load_csv(str(path))
+
+
+# ---------------------------------------------------------------- normalisation
+
+
+def test_fit_resolves_auto_and_records_the_choice(tmp_path):
+    ds = monthly_csv(tmp_path / "s.csv", noise=0.5)
+    m = LSTMForecaster(**TINY).fit(ds)
+    assert m.options_["normalize"] == "season" and m.options_["season"] == 12
+    assert LSTMForecaster(normalize="last", **TINY).fit(ds).options_["normalize"] == "last"
+
+
+def test_resolved_checks_normalize_and_season(tmp_path):
+    ds = monthly_csv(tmp_path / "s.csv")
+    assert LSTMForecaster().resolved(ds)["season"] == 12
+    assert LSTMForecaster(season=6).resolved(ds)["season"] == 6
+    with pytest.raises(UsageError, match="--normalize must be auto, last, season or none"):
+        LSTMForecaster(normalize="mean").resolved(ds)
+    with pytest.raises(UsageError, match="--season"):
+        LSTMForecaster(season=0).resolved(ds)
+
+
+# ---------------------------------------------------------------- head and shrinkage
+
+
+def test_untrained_model_forecasts_its_base(tmp_path, monkeypatch):
+    """Zero head: with a learning rate too small to move it, the forecast is the
+    seasonal profile (season) or the last value (last)."""
+    ds = monthly_csv(tmp_path / "s.csv", noise=0.5)
+    frame = ds.series[""]
+    for normalize in ("season", "last"):
+        m = LSTMForecaster(normalize=normalize, hidden=8, epochs=1, lr=1e-12, lookback=24,
+                           horizon=12).fit(ds)
+        out, _ = m.predict(12)
+        hist = frame["value"].to_numpy()[-24:]
+        _, base = window_offsets(hist[None, :, None], 1, 12, normalize, 12, m.options_["seasons"])
+        assert out["value"].to_numpy() == pytest.approx(base[0, :, 0], rel=1e-5)
+
+
+def test_shrink_factor_is_between_0_and_1_and_scales_the_head(tmp_path, monkeypatch):
+    ds = walk_csv(tmp_path / "w.csv")
+    m = LSTMForecaster(**TINY).fit(ds)
+    assert 0.0 <= m.shrink_ <= 1.0 and m.training_["shrink"] == m.shrink_
+    monkeypatch.setattr(fc, "SHRINK", False)
+    unshrunk = LSTMForecaster(**TINY).fit(ds)
+    assert unshrunk.shrink_ == 1.0
+    w = unshrunk.net_.params["head.weight"] * m.shrink_
+    assert np.allclose(m.net_.params["head.weight"], w, atol=1e-7)
+
+
+# ---------------------------------------------------------------- forecasts and files
+
+
+def test_round_trip_and_recursive_forecast_with_season(tmp_path):
+    ds = monthly_csv(tmp_path / "s.csv", trend=0.3)
+    m = LSTMForecaster(normalize="season", **TINY).fit(ds)
+    arrays, meta = m.to_arrays()
+    again = LSTMForecaster.from_arrays(arrays, meta)
+    a, _ = m.predict(30, levels=[80])
+    b, notes = again.predict(30, levels=[80])
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == 30 and np.isfinite(a["value"]).all()
+    assert any("recursively" in n for n in notes)
+    assert (a["value_lower_80"] <= a["value"]).all() and (a["value"] <= a["value_upper_80"]).all()
+
+
+def test_model_written_before_season_option_still_loads(tmp_path):
+    ds = monthly_csv(tmp_path / "s.csv")
+    m = LSTMForecaster(normalize="last", **TINY).fit(ds)
+    arrays, meta = m.to_arrays()
+    del meta["forecaster"]["options"]["season"]
+    del meta["forecaster"]["options"]["seasons"]
+    again = LSTMForecaster.from_arrays(arrays, meta)
+    assert again.options_["season"] == 12
+    pd.testing.assert_frame_equal(m.predict(6)[0], again.predict(6)[0])
+
+
+def test_model_written_before_seasons_were_chosen_averages_every_whole_season(tmp_path):
+    ds = monthly_csv(tmp_path / "s.csv", noise=3.0)
+    m = LSTMForecaster(normalize="season", seasons=1, **TINY).fit(ds)
+    assert m.options_["seasons"] == 1
+    arrays, meta = m.to_arrays()
+    del meta["forecaster"]["options"]["seasons"]
+    old = LSTMForecaster.from_arrays(arrays, meta)
+    assert old.options_["seasons"] is None  # lookback 24 = 2 seasons, both averaged
+    both = LSTMForecaster.from_arrays(*m.to_arrays())
+    both.options_["seasons"] = 2
+    pd.testing.assert_frame_equal(old.predict(6)[0], both.predict(6)[0])
+    assert not m.predict(6)[0].equals(old.predict(6)[0])
+
+
+# ---------------------------------------------------------------- intervals
+
+
+def volatile_csv(path, n=400, seed=0):
+    """A random walk whose steps are 5x larger in the second half."""
+    rng = np.random.default_rng(seed)
+    steps = rng.normal(0, 1, n) * np.where(np.arange(n) < n // 2, 1.0, 5.0)
+    pd.DataFrame({"date": pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+                  "value": (100 + np.cumsum(steps)).round(4)}).to_csv(path, index=False)
+    return load_csv(str(path))
+
+
+def test_scaled_bands_follow_the_volatility_of_the_forecast_window(tmp_path, monkeypatch):
+    ds = volatile_csv(tmp_path / "v.csv")
+    m = LSTMForecaster(lookback=14, horizon=5, **TINY).fit(ds)
+    assert m.calibration_["scale"] == "change" and m.calibration_["floor"][0] > 0
+    calm = m.predict(5, dataset=_head(ds, 180), levels=[80])[0]
+    wild = m.predict(5, dataset=ds, levels=[80])[0]
+    width = lambda f: (f["value_upper_80"] - f["value_lower_80"]).to_numpy()  # noqa: E731
+    assert (width(wild) > 2 * width(calm)).all()
+    # plain conformal: the same width wherever the forecast starts
+    monkeypatch.setattr(fc, "INTERVAL_SCALE", "none")
+    plain = LSTMForecaster(lookback=14, horizon=5, **TINY).fit(ds)
+    assert plain.calibration_ == {"scale": "none"}
+    calm = plain.predict(5, dataset=_head(ds, 180), levels=[80])[0]
+    wild = plain.predict(5, dataset=ds, levels=[80])[0]
+    assert np.allclose(width(wild), width(calm), rtol=1e-4)
+
+
+def _head(ds, rows):
+    from dataclasses import replace
+
+    return replace(ds, series={k: f.iloc[:rows] for k, f in ds.series.items()})
+
+
+def test_calibration_round_trips_and_old_models_use_plain_bands(tmp_path):
+    ds = volatile_csv(tmp_path / "v.csv")
+    m = LSTMForecaster(lookback=14, horizon=5, **TINY).fit(ds)
+    arrays, meta = m.to_arrays()
+    again = LSTMForecaster.from_arrays(arrays, meta)
+    pd.testing.assert_frame_equal(m.predict(5, levels=[80, 95])[0], again.predict(5, levels=[80, 95])[0])
+    del meta["forecaster"]["calibration"]      # a model file from before scaled bands
+    old = LSTMForecaster.from_arrays(arrays, meta)
+    assert old.calibration_ == {"scale": "none"}
+    assert np.isfinite(old.predict(5, levels=[80])[0]["value_upper_80"]).all()
+    meta["forecaster"]["calibration"] = {"scale": "change", "floor": []}
+    from lstmcast.errors import ModelFileError
+
+    with pytest.raises(ModelFileError):
+        LSTMForecaster.from_arrays(arrays, meta)
+
+
+def test_hidden_size_grows_with_the_number_of_windows(tmp_path):
+    assert options.default_hidden(10) == 16 and options.default_hidden(1999) == 16
+    assert options.default_hidden(2000) == 32 and options.default_hidden(10**6) == 32
+    small = monthly_csv(tmp_path / "s.csv", n=120)
+    assert LSTMForecaster().resolved(small)["hidden"] == 16
+    assert LSTMForecaster(hidden=40).resolved(small)["hidden"] == 40
+    big = walk_csv(tmp_path / "w.csv", n=3000)
+    p = LSTMForecaster().resolved(big)
+    assert p["hidden"] == 32 and options.train_windows(big, p) >= 2000
+    with pytest.raises(UsageError, match="--hidden"):
+        LSTMForecaster(hidden=0).resolved(small)
+
+
+def test_validation_share_counts_the_windows_the_options_give(tmp_path):
+    """30% below 1,000 windows, else 20%, counted at the lookback, horizon and stride
+    the fit will use (a stride of 20 leaves 3,000 daily rows with ~150 windows)."""
+    assert options.default_val_fraction(999) == 0.3 and options.default_val_fraction(1000) == 0.2
+    assert LSTMForecaster().resolved(monthly_csv(tmp_path / "s.csv", n=120))["val_fraction"] == 0.3
+    big = walk_csv(tmp_path / "w.csv", n=3000)
+    assert LSTMForecaster().resolved(big)["val_fraction"] == 0.2
+    assert LSTMForecaster(stride=20).resolved(big)["val_fraction"] == 0.3
+    assert LSTMForecaster(lookback=2100).resolved(big)["val_fraction"] == 0.3
+    assert LSTMForecaster(stride=20, val_fraction=0.1).resolved(big)["val_fraction"] == 0.1
+    for bad in (None, 0, 2.5):  # a stride is needed to count windows at all
+        with pytest.raises(UsageError, match="--stride"):
+            LSTMForecaster(stride=bad).resolved(big)
+
+
+def test_validation_passes_in_slices_match_one_pass(tmp_path, monkeypatch):
+    """The shrink factor and residuals are computed slice by slice (bounded memory);
+    slices of 7 windows must give what one slice of everything gives."""
+    ds = monthly_csv(tmp_path / "m.csv", n=300, noise=3.0, trend=0.1)
+    whole = LSTMForecaster(**TINY).fit(ds)
+    monkeypatch.setattr(fc, "PREDICT_BATCH", 7)
+    sliced = LSTMForecaster(**TINY).fit(ds)
+    assert whole.windows_["validation"] > 7 * 3
+    assert 0 < whole.shrink_ < 1  # not clipped: the factor itself depends on every slice
+    assert sliced.shrink_ == pytest.approx(whole.shrink_, rel=1e-6)  # float32 predictions
+    np.testing.assert_allclose(sliced.residuals_, whole.residuals_, rtol=1e-6, atol=1e-6)
+    assert sliced.calibration_["floor"] == pytest.approx(whole.calibration_["floor"], rel=1e-6)

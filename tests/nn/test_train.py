@@ -1,0 +1,124 @@
+"""The training loop: early stopping, best-weight restore, schedule, divergence, interrupts, resume."""
+
+import math
+
+import numpy as np
+import pytest
+
+from lstmcast.nn import network
+from lstmcast.errors import TrainingDiverged
+from lstmcast.nn.network import Net
+from lstmcast.nn.train import TrainConfig, Trainer
+
+
+def sine_data(n=400, lookback=16, horizon=3, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n + lookback + horizon)
+    s = np.sin(2 * np.pi * t / 20) + 0.1 * rng.normal(size=t.size)
+    idx = np.arange(n)[:, None]
+    x = s[idx + np.arange(lookback)][:, :, None].astype(np.float32)
+    y = s[idx + lookback + np.arange(horizon)][:, :, None].astype(np.float32)
+
+    def take(i):
+        return x[i], y[i]
+
+    return take, np.arange(0, 300), np.arange(320, 400)
+
+
+def new_net(seed=0):
+    return Net.from_params(network.init_params(1, 8, 1, 3, seed=seed))
+
+
+def test_training_reduces_validation_loss_and_keeps_best_weights():
+    take, tr, va = sine_data()
+    net = new_net()
+    trainer = Trainer(net, TrainConfig(epochs=15, batch_size=32, lr=0.01, patience=50))
+    before = trainer.validation_loss(take, va)
+    result = trainer.fit(take, tr, va)
+    assert result.stopped == "max-epochs" and result.epochs_run == 15
+    assert result.best_val_loss < 0.2 * before
+    # the network holds the best epoch's weights: its validation loss is the best one
+    assert trainer.validation_loss(take, va) == pytest.approx(result.best_val_loss, rel=1e-6)
+    assert min(h["val_loss"] for h in result.history) == pytest.approx(result.best_val_loss)
+
+
+def test_early_stopping_when_validation_stops_improving():
+    take, tr, va = sine_data()
+    rng = np.random.default_rng(0)
+    noise_y = rng.normal(size=(400, 3, 1)).astype(np.float32)
+
+    def noise_take(i):  # pure noise: validation cannot improve for long
+        return take(i)[0], noise_y[i]
+
+    trainer = Trainer(new_net(), TrainConfig(epochs=200, batch_size=32, lr=0.01, patience=3))
+    result = trainer.fit(noise_take, tr, va)
+    assert result.stopped == "early-stopping"
+    assert result.epochs_run == result.best_epoch + 3
+    assert result.epochs_run < 200
+
+
+def test_learning_rate_is_reduced_on_plateau():
+    take, tr, va = sine_data()
+    rng = np.random.default_rng(1)
+    noise_y = rng.normal(size=(400, 3, 1)).astype(np.float32)
+    cfg = TrainConfig(epochs=12, batch_size=64, lr=0.01, patience=100, lr_patience=2, lr_factor=0.5)
+    result = Trainer(new_net(), cfg).fit(lambda i: (take(i)[0], noise_y[i]), tr, va)
+    lrs = [h["lr"] for h in result.history]
+    assert lrs[-1] < 0.01 and all(b <= a for a, b in zip(lrs, lrs[1:]))
+
+
+def test_nan_loss_raises_diverged_and_restores_best_weights():
+    take, tr, va = sine_data()
+    calls = {"n": 0}
+
+    def poisoned(i):
+        x, y = take(i)
+        calls["n"] += 1
+        if calls["n"] > 30:  # after a couple of good epochs the data turns to NaN
+            y = np.full_like(y, np.nan)
+        return x, y
+
+    net = new_net()
+    trainer = Trainer(net, TrainConfig(epochs=50, batch_size=64, lr=0.01))
+    with pytest.raises(TrainingDiverged, match="--lr"):
+        trainer.fit(poisoned, tr, va)
+    assert np.isfinite(net.theta).all()
+    assert trainer.best_epoch >= 1
+    np.testing.assert_array_equal(net.theta, trainer.best_theta)
+
+
+def test_interrupt_then_resume_gives_the_uninterrupted_result():
+    take, tr, va = sine_data()
+    cfg = TrainConfig(epochs=6, batch_size=32, lr=0.01, dropout=0.0, seed=3)
+    full = new_net()
+    Trainer(full, cfg).fit(take, tr, va)
+
+    # stop in the middle of epoch 4
+    count = {"n": 0}
+    per_epoch = math.ceil(len(tr) / cfg.batch_size)
+
+    def stop():
+        count["n"] += 1
+        return count["n"] > 3 * per_epoch + 4
+
+    net = new_net()
+    first = Trainer(net, cfg, should_stop=stop)
+    result = first.fit(take, tr, va)
+    assert result.stopped == "interrupted" and result.epochs_run == 3
+    arrays, meta = first.state()
+
+    resumed_net = new_net(seed=99)  # different start: everything must come from the state
+    second = Trainer(resumed_net, cfg)
+    second.load_state(arrays, meta)
+    final = second.fit(take, tr, va)
+    assert final.epochs_run == 6
+    np.testing.assert_array_equal(resumed_net.theta, full.theta)
+
+
+def test_config_validation_names_the_option():
+    with pytest.raises(ValueError, match="batch-size"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="loss"):
+        TrainConfig(loss="l2")
+    with pytest.raises(ValueError, match="lr"):
+        TrainConfig(lr=float("nan"))

@@ -1,0 +1,185 @@
+"""Per-window normalisation (lstmcast.prep.normalize): offsets, and the automatic choice."""
+
+import numpy as np
+import pytest
+
+from lstmcast.prep import normalize as nz
+from lstmcast.model.baselines import seasonal_naive
+from lstmcast.errors import ModelFileError, UsageError
+from lstmcast.prep.normalize import choose_normalize, window_change, window_offsets
+from lstmcast.prep.windows import prepare
+from test_forecaster import monthly_csv, walk_csv
+
+# ---------------------------------------------------------------- window_offsets
+
+
+def windows_of(values, lookback):
+    v = np.asarray(values, dtype=np.float64)
+    return np.stack([v[i:i + lookback] for i in range(len(v) - lookback + 1)])[:, :, None]
+
+
+def test_last_and_none_offsets():
+    x = windows_of(np.arange(10.0), 4)
+    shift, base = window_offsets(x, 1, 3, "last", 2)
+    assert np.array_equal(shift[:, 0], x[:, -1, 0])
+    assert base.shape == (7, 3, 1) and np.array_equal(base[:, 2, 0], x[:, -1, 0])
+    shift, base = window_offsets(x, 1, 3, "none", 2)
+    assert not shift.any() and not base.any() and base.shape == (7, 3, 1)
+
+
+def test_season_offset_with_one_season_is_seasonal_naive():
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=30)
+    x = windows_of(v, 4)          # lookback 4 = one season of 4
+    shift, base = window_offsets(x, 1, 6, "season", 4)
+    for i in range(len(x)):
+        assert np.allclose(base[i, :, 0], seasonal_naive(x[i, :, 0], 6, 4))
+        assert shift[i, 0] == x[i, -1, 0]
+
+
+def test_season_offset_averages_whole_seasons_at_the_last_level():
+    # two seasons of 3: the profile is the mean per position, moved to the last level
+    x = np.array([[1.0, 5.0, 3.0, 11.0, 15.0, 13.0]])[:, :, None]
+    _, base = window_offsets(x, 1, 4, "season", 3)
+    profile = np.array([6.0, 10.0, 8.0])               # (1+11)/2, (5+15)/2, (3+13)/2
+    level = np.mean([11, 15, 13]) - np.mean([1, 5, 3, 11, 15, 13])  # +5
+    assert np.allclose(base[0, :, 0], [profile[0] + level, profile[1] + level,
+                                       profile[2] + level, profile[0] + level])
+    # a pure seasonal pattern with a level step is forecast exactly
+    pattern = np.tile([0.0, 2.0, -1.0, 4.0], 3)
+    x = (pattern + np.r_[np.zeros(8), np.full(4, 7.0)])[None, :, None]
+    _, base = window_offsets(x, 1, 4, "season", 4)
+    assert base[0, :, 0] == pytest.approx(pattern[:4] + 7.0)
+
+
+def test_season_offset_averages_at_most_the_seasons_asked_for():
+    x = np.array([[1.0, 5.0, 3.0, 11.0, 15.0, 13.0]])[:, :, None]
+    _, base = window_offsets(x, 1, 3, "season", 3, 1)
+    assert np.allclose(base[0, :, 0], [11.0, 15.0, 13.0])
+    y = np.array([[1.0, 5.0, 3.0, 11.0, 16.0, 13.0]])[:, :, None]
+    _, one = window_offsets(y, 1, 3, "season", 3, 1)
+    _, two = window_offsets(y, 1, 3, "season", 3, 2)
+    _, many = window_offsets(y, 1, 3, "season", 3, 9)   # never more than fit
+    level = np.mean([11, 16, 13]) - np.mean([1, 5, 3, 11, 16, 13])
+    assert np.allclose(one[0, :, 0], [11.0, 16.0, 13.0])
+    assert np.allclose(two, many) and np.allclose(two[0, :, 0], np.array([6.0, 10.5, 8.0]) + level)
+
+
+def test_season_offset_needs_a_whole_season():
+    with pytest.raises(UsageError, match="at least one season"):
+        window_offsets(np.zeros((2, 5, 1)), 1, 3, "season", 6)
+    with pytest.raises(UsageError, match="--normalize"):
+        window_offsets(np.zeros((2, 5, 1)), 1, 3, "mean", 2)
+
+
+def test_offsets_only_touch_target_columns():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(5, 8, 3))  # 2 targets, 1 feature
+    other = x.copy()
+    other[:, :, 2] = rng.normal(size=(5, 8)) * 100  # a different feature column
+    for mode in ("last", "season"):
+        shift, base = window_offsets(x, 2, 3, mode, 4)
+        assert shift.shape == (5, 2) and base.shape == (5, 3, 2)
+        shift2, base2 = window_offsets(other, 2, 3, mode, 4)
+        assert np.array_equal(shift, shift2) and np.array_equal(base, base2)
+        assert not np.array_equal(window_offsets(x[:, :, ::-1], 2, 3, mode, 4)[1], base)
+
+
+# ---------------------------------------------------------------- automatic choice
+
+
+def test_auto_picks_season_for_seasonal_and_last_for_a_random_walk(tmp_path):
+    seasonal = monthly_csv(tmp_path / "s.csv", noise=0.5)
+    _, w, tr, _ = prepare(seasonal, 24, 12)
+    assert choose_normalize(w, tr, 1, 12, 12) == ("season", 2)
+    walk = walk_csv(tmp_path / "w.csv")
+    _, w, tr, _ = prepare(walk, 28, 7)
+    assert choose_normalize(w, tr, 1, 7, 7) == ("last", None)
+    # no season, or a season longer than the lookback: always last
+    assert choose_normalize(w, tr, 1, 7, 1) == ("last", None)
+    assert choose_normalize(w, tr, 1, 7, 29) == ("last", None)
+
+
+def test_auto_keeps_last_when_there_are_many_windows(tmp_path, monkeypatch):
+    seasonal = monthly_csv(tmp_path / "s.csv", noise=0.5)
+    _, w, tr, _ = prepare(seasonal, 24, 12)
+    assert choose_normalize(w, tr, 1, 12, 12) == ("season", 2)
+    monkeypatch.setattr(nz, "SEASON_MAX_WINDOWS", len(tr))
+    assert choose_normalize(w, tr, 1, 12, 12) == ("last", None)
+
+
+def test_window_change():
+    x = np.array([[0.0, 1.0, 3.0, 2.0], [5.0, 5.0, 5.0, 5.0]])[:, :, None]
+    assert np.allclose(window_change(x, 1)[:, 0], [4.0 / 3.0, 0.0])
+
+
+def _pattern_csv(path, pattern_of, n=120, noise=0.0, seed=0):
+    """Monthly series whose seasonal pattern in year i is pattern_of(i), plus noise."""
+    import pandas as pd
+
+    from lstmcast.data.dataset import load_csv
+
+    rng = np.random.default_rng(seed)
+    y = np.concatenate([pattern_of(i) for i in range(n // 12)]) + rng.normal(0, noise, n)
+    pd.DataFrame({"month": pd.date_range("2000-01-01", periods=n, freq="MS").strftime("%Y-%m"),
+                  "value": 100 + y.round(4)}).to_csv(path, index=False)
+    return load_csv(str(path))
+
+
+def test_choice_of_seasons_follows_the_data(tmp_path):
+    base = 10 * np.sin(2 * np.pi * np.arange(12) / 12)
+    # a fixed pattern under heavy noise: averaging two seasons halves the noise
+    noisy = _pattern_csv(tmp_path / "n.csv", lambda i: base, noise=4.0)
+    _, w, tr, _ = prepare(noisy, 24, 12)
+    assert choose_normalize(w, tr, 1, 12, 12) == ("season", 2)
+    # a noiseless pattern that changes every year: last year's pattern is the better guess
+    drift = _pattern_csv(tmp_path / "d.csv", lambda i: base * (1 + 0.3 * i) + np.roll(base, i))
+    _, w, tr, _ = prepare(drift, 24, 12)
+    assert choose_normalize(w, tr, 1, 12, 12) == ("season", 1)
+    # season mode chooses k the same way, but never falls back to the last value
+    assert choose_normalize(w, tr, 1, 12, 12, "season") == ("season", 1)
+    _, w, tr, _ = prepare(noisy, 24, 12)
+    assert choose_normalize(w, tr, 1, 12, 12, "season") == ("season", 2)
+    walk = walk_csv(tmp_path / "w.csv")
+    _, w, tr, _ = prepare(walk, 28, 7)
+    assert choose_normalize(w, tr, 1, 7, 7) == ("last", None)
+    assert choose_normalize(w, tr, 1, 7, 7, "season")[0] == "season"
+    # a season of one step: every k is the last value, so k = 1 without scoring
+    assert choose_normalize(w, tr, 1, 7, 1, "season") == ("season", 1)
+    assert choose_normalize(w, tr, 1, 7, 7, "last") == ("last", None)
+    assert choose_normalize(w, tr, 1, 7, 7, "none") == ("none", None)
+
+
+def test_fit_records_the_seasons_and_forecasts_with_them(tmp_path):
+    from lstmcast.model.forecaster import LSTMForecaster
+
+    base = 10 * np.sin(2 * np.pi * np.arange(12) / 12)
+    drift = _pattern_csv(tmp_path / "d.csv", lambda i: base * (1 + 0.3 * i) + np.roll(base, i))
+    m = LSTMForecaster(hidden=8, epochs=2, seed=0).fit(drift)
+    assert (m.options_["normalize"], m.options_["seasons"]) == ("season", 1)
+    # the stored k is what the forecast uses: the file's value, read back, changes it
+    arrays, meta = m.to_arrays()
+    one = LSTMForecaster.from_arrays(arrays, meta).predict(12)[0]["value"].to_numpy()
+    assert np.array_equal(one, m.predict(12)[0]["value"].to_numpy())
+    meta["forecaster"]["options"]["seasons"] = 2
+    two = LSTMForecaster.from_arrays(arrays, meta).predict(12)[0]["value"].to_numpy()
+    assert np.isfinite(two).all() and not np.allclose(one, two)
+    for bad in (0, "2", 1.5):
+        meta["forecaster"]["options"]["seasons"] = bad
+        with pytest.raises(ModelFileError):
+            LSTMForecaster.from_arrays(arrays, meta)
+    assert LSTMForecaster(hidden=8, epochs=2, normalize="last").fit(drift).options_["seasons"] is None
+    with pytest.raises(UsageError, match="seasons"):
+        LSTMForecaster(seasons=0).resolved(drift)
+
+
+def test_given_seasons_is_the_only_k_considered(tmp_path):
+    noisy = _pattern_csv(tmp_path / "n.csv", lambda i: 10 * np.sin(2 * np.pi * np.arange(12) / 12),
+                         noise=4.0)
+    _, w, tr, _ = prepare(noisy, 24, 12)
+    assert choose_normalize(w, tr, 1, 12, 12, "auto", 1) == ("season", 1)
+    assert choose_normalize(w, tr, 1, 12, 12, "season", 1) == ("season", 1)
+    # more seasons than the 24-step lookback holds: recorded as the 2 that are used
+    assert choose_normalize(w, tr, 1, 12, 12, "season", 9) == ("season", 2)
+    assert choose_normalize(w, tr, 1, 12, 12, "auto", 9) == ("season", 2)
+    assert choose_normalize(w, tr, 1, 12, 12, "last", 1) == ("last", None)
