@@ -32,28 +32,21 @@ def _save(fig, path: str) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def forecast_plot(history: dict, frame, path: str, tail: int = 200) -> None:
-    """History tail, forecast and interval bands, one panel per series and target."""
+def forecast_plot(history: dict, forecast, path: str, tail: int = 200) -> None:
+    """History tail, forecast and interval bands, one panel per series and target
+    (``forecast`` is a :class:`~lstmcast.model.forecast.Forecast`)."""
     plt = _pyplot()
-    id_col = None if "" in history else frame.columns[0]  # a single series has the key ""
-    date_col = frame.columns[1] if id_col else frame.columns[0]
-    panels = []
-    for key, hist in history.items():
-        rows = frame[frame[id_col] == key] if id_col else frame
-        for col in hist.columns:
-            if col in rows.columns:
-                panels.append((key, col, hist[col].iloc[-tail:], rows))
-    panels = panels[:MAX_PANELS]
+    panels = [(key, j, target, hist[target].iloc[-tail:], forecast[key])
+              for key, hist in history.items() if key in forecast.series
+              for j, target in enumerate(forecast.targets)][:MAX_PANELS]
     fig, axes = plt.subplots(len(panels), 1, figsize=(WIDTH_IN, PANEL_IN * len(panels)), squeeze=False)
-    for ax, (key, col, hist, rows) in zip(axes[:, 0], panels):
+    for ax, (key, j, target, hist, s) in zip(axes[:, 0], panels):
         ax.plot(hist.index, hist.to_numpy(), color="0.3", lw=1, label="history")
-        levels = sorted({c.rsplit("_", 1)[1] for c in rows.columns if c.startswith(f"{col}_lower_")},
-                        key=float, reverse=True)
-        for i, lv in enumerate(levels):
-            ax.fill_between(rows[date_col], rows[f"{col}_lower_{lv}"], rows[f"{col}_upper_{lv}"],
-                            color="tab:blue", alpha=0.15 + 0.15 * i, lw=0, label=f"{lv}% interval")
-        ax.plot(rows[date_col], rows[col], color="tab:blue", lw=1.5, label="forecast")
-        ax.set_title(f"{key} {col}".strip(), fontsize=10)
+        for i, lv in enumerate(sorted(forecast.levels, reverse=True)):
+            ax.fill_between(s.index, s.lower[lv][:, j], s.upper[lv][:, j],
+                            color="tab:blue", alpha=0.15 + 0.15 * i, lw=0, label=f"{lv:g}% interval")
+        ax.plot(s.index, s.point[:, j], color="tab:blue", lw=1.5, label="forecast")
+        ax.set_title(f"{key} {target}".strip(), fontsize=10)
         ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     _save(fig, path)

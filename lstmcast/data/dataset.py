@@ -15,6 +15,7 @@ Line numbers count the header as line 1 and assume no line breaks inside quoted 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from lstmcast.config import FILLS, ReadConfig, build
 from lstmcast.data.csvfile import column_kind, decompress, read_bytes, read_frame, to_numbers
 from lstmcast.errors import DataError, UsageError
 from lstmcast.data.timeparse import (fmt_time, grid_size, infer_freq, is_business, period,
@@ -29,8 +31,6 @@ from lstmcast.data.timeparse import (fmt_time, grid_size, infer_freq, is_busines
 
 # Column names that conventionally hold the value to forecast, in order of preference.
 CONVENTIONAL_TARGETS = ["close", "adjclose", "price", "value", "y", "target"]
-FILLS = ("interpolate", "ffill", "error")
-DEDUPES = (None, "first", "last", "mean")
 
 
 @dataclass
@@ -48,12 +48,16 @@ class Dataset:
     sha256: str  # of the raw input bytes
     source: str = ""  # the file name used in messages ("<stdin>" for -)
     fill_limit: int | None = field(default=None, repr=False)  # the limit that was applied
+    # how it was read, with the columns that were found: reads a newer file the same way
+    read: ReadConfig | None = field(default=None, repr=False)
 
 
-def load_csv(source, *, date_col=None, targets=None, features=None, id_col=None, freq=None,
-             fill="interpolate", fill_limit=None, dedupe=None, dayfirst=None,
-             thousands=None, decimal=".", stdin=None) -> Dataset:
+def load_csv(source, config: ReadConfig | None = None, *, stdin=None, **options) -> Dataset:
     """Read a CSV into a :class:`Dataset`; ``source`` is a path or ``"-"`` for stdin.
+
+    The options are a :class:`~lstmcast.config.ReadConfig`, or its fields as keywords
+    (which override ``config``'s). ``Dataset.read`` is the config with the columns that
+    were found filled in.
 
     ``fill``: ``"interpolate"`` (linear, at most ``fill_limit`` missing values in a row,
     by default :func:`default_fill_limit`), ``"ffill"`` (carry the last value forward, no
@@ -62,14 +66,11 @@ def load_csv(source, *, date_col=None, targets=None, features=None, id_col=None,
     day/month order from the data.  ``freq``: a pandas alias; rows off its grid are
     averaged per period.
     """
-    decimal = decimal or "."
-    _check_options(fill, dedupe, fill_limit, thousands, decimal)
-    if freq is not None:
-        try:
-            freq = period(freq)[0]
-        except ValueError:
-            raise UsageError(f"--freq {freq!r} is not a pandas frequency "
-                             "(e.g. h, D, B, W, MS, QS, YS)") from None
+    config = build(ReadConfig, {**(config or ReadConfig()).to_dict(),
+                                **{k: v for k, v in options.items() if v is not None}})
+    date_col, targets, features, id_col = config.date_col, config.targets, config.features, config.id_col
+    freq, fill, fill_limit, dedupe = config.freq, config.fill, config.fill_limit, config.dedupe
+    dayfirst, thousands, decimal = config.dayfirst, config.thousands, config.decimal
     raw, label = read_bytes(source, stdin)
     df = read_frame(decompress(raw, label), label, decimal)
     lines = np.arange(2, len(df) + 2)
@@ -81,6 +82,7 @@ def load_csv(source, *, date_col=None, targets=None, features=None, id_col=None,
     if id_name is None and dedupe is None:
         id_name = _guess_id(df, times, date_name, label, notes)
     tnames, fnames = _choose_columns(df, targets, features, date_name, id_name, label, notes)
+    date_source = date_name
     if date_name.startswith("Unnamed: ") and "date" not in df.columns:  # an index without a name
         date_name = "date"
     used = tnames + fnames
@@ -117,7 +119,9 @@ def load_csv(source, *, date_col=None, targets=None, features=None, id_col=None,
     series = {k: clean.regularise(k, *part) for k, part in sorted_parts.items()}
     return Dataset(series=series, targets=tnames, features=fnames, freq=freq, date_col=date_name,
                    id_col=id_name, notes=notes + clean.notes(len(series)), n_rows=len(times),
-                   sha256=hashlib.sha256(raw).hexdigest(), source=label, fill_limit=clean.limit)
+                   sha256=hashlib.sha256(raw).hexdigest(), source=label, fill_limit=clean.limit,
+                   read=dataclasses.replace(config, date_col=date_source, targets=tuple(tnames),
+                                            features=tuple(fnames), id_col=id_name, freq=freq))
 
 
 def check_length(dataset: Dataset, needed_rows: int, what: str) -> None:
@@ -152,20 +156,6 @@ def default_fill_limit(freq: str) -> int:
     if step == day:
         return 5 if is_business(freq) else 7
     return 3
-
-
-def _check_options(fill, dedupe, fill_limit, thousands, decimal) -> None:
-    if fill not in FILLS:
-        raise UsageError(f"--fill must be one of {', '.join(FILLS)}, not {fill!r}")
-    if dedupe not in DEDUPES:
-        raise UsageError(f"--dedupe must be first, last or mean, not {dedupe!r}")
-    if fill_limit is not None and fill_limit < 0:
-        raise UsageError(f"--fill-limit must be 0 or more, not {fill_limit}")
-    for name, mark in (("--thousands", thousands), ("--decimal", decimal)):
-        if mark is not None and len(str(mark)) != 1:
-            raise UsageError(f"{name} must be a single character, not {mark!r}")
-    if thousands is not None and thousands == decimal:
-        raise UsageError(f"--thousands and --decimal cannot both be {decimal!r}")
 
 
 def _split_by_id(df: pd.DataFrame, id_name: str, lines: np.ndarray, label: str) -> dict:

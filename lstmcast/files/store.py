@@ -6,7 +6,8 @@ names; the network's are stored under the exact PyTorch names of
 (see :mod:`lstmcast.nn.network`), so PyTorch can use the weights directly (the README's
 "Use the weights in PyTorch" shows how).
 
-Format ``lstmcast-model`` 1.x, on top of safetensors (8-byte little-endian header length,
+The container of format ``lstmcast-model`` (versions and sections:
+:mod:`lstmcast.files.modelfile`), on top of safetensors (8-byte little-endian header length,
 JSON header, raw little-endian data):
 
 - ``__metadata__["lstmcast"]``: the JSON document. Envelope keys, all required:
@@ -18,7 +19,8 @@ JSON header, raw little-endian data):
 - ``__metadata__["lstmcast_sha256"]``: hex SHA-256 of the document's UTF-8 bytes followed
   by the file's data section, so any change to the weights or settings is detected.
 
-A newer minor version only adds keys, and is read; a newer major version is refused.
+A newer minor version only adds keys, and is read; a newer major version is refused;
+older majors are read and migrated by :mod:`lstmcast.files.modelfile`.
 :func:`load` checks everything (sizes before parsing, structure, version, checksum,
 schema, table against the arrays, finiteness, network shapes) before anything is used.
 Nothing here ever unpickles.
@@ -40,12 +42,11 @@ import time
 import numpy as np
 
 from lstmcast.files.atomic import atomic_write_bytes
+from lstmcast.files.modelfile import FORMAT, FORMAT_VERSION, OLDEST_MAJOR
 from lstmcast.errors import InputMissingError, ModelFileError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_HEADER_BYTES", "save", "load", "network_params"]
+__all__ = ["MAX_HEADER_BYTES", "save", "load", "network_params"]
 
-FORMAT = "lstmcast-model"
-FORMAT_VERSION = (1, 0)
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 KINDS = ("model", "checkpoint")
 NETWORK_DTYPES = ("float32", "float64")
@@ -350,9 +351,9 @@ def _check_version(doc: dict) -> None:
     major = int(m.group(1))
     if major > FORMAT_VERSION[0]:
         raise _Invalid(f"made by a newer lstmcast (format {version}); upgrade lstmcast to read it")
-    if major < FORMAT_VERSION[0]:
-        raise _Invalid(f"unknown format version {version}; this lstmcast reads {FORMAT_VERSION[0]}.x "
-                       f"({_FOREIGN})")
+    if major < OLDEST_MAJOR:
+        raise _Invalid(f"unknown format version {version}; this lstmcast reads {OLDEST_MAJOR}.x to "
+                       f"{FORMAT_VERSION[0]}.x ({_FOREIGN})")
 
 
 def _check_document(doc: dict, infos: dict[str, tuple[str, list]], tensors: dict[str, np.ndarray]) -> None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from lstmcast.model import baselines
-from lstmcast.model import metrics
+from lstmcast.config import ModelConfig, TrainConfig
 from lstmcast.data.dataset import Dataset
+from lstmcast.model import baselines, defaults, metrics
 from lstmcast.errors import DataError, UsageError
 
 MODEL = "lstm"
@@ -46,28 +46,30 @@ def _cut(dataset: Dataset, rows_from_end: int) -> Dataset:
     return replace(dataset, series=series, notes=[])
 
 
-def backtest(dataset: Dataset, *, folds: int = 3, horizon: int | None = None, step: int | None = None,
-             season: int | None = None, levels=(), params: dict | None = None, fitted=None,
+def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, levels=(),
+             model: ModelConfig | None = None, train: TrainConfig | None = None, fitted=None,
              on_fold=None) -> Backtest:
-    """Run the backtest; ``fitted`` (a fitted LSTMForecaster) means no refits."""
+    """Run the backtest of a model with the options ``model`` and ``train`` (refitted
+    before each origin), or of ``fitted``, a fitted LSTMForecaster, as it is. The
+    horizon is ``model.horizon`` (for ``fitted``: its own, unless ``model`` sets one);
+    the season of seasonal naive and MASE is ``model.season`` or the frequency's."""
     import time
 
     from lstmcast.model.forecaster import LSTMForecaster
 
     started = time.perf_counter()
-    params = dict(params or {})
+    model, train = model or ModelConfig(), train or TrainConfig()
     if folds < 1:
         raise UsageError(f"--folds must be 1 or more, not {folds}")
     if fitted is not None:
-        horizon = horizon or fitted.options_["horizon"]
+        horizon = model.horizon or fitted.model_config_.horizon
     else:
-        params["horizon"] = horizon
-        horizon = LSTMForecaster(**params).resolved(dataset)["horizon"]
-        params["horizon"] = horizon
+        horizon = defaults.resolve(model, train, dataset)[0].horizon
+        model = model.replace(horizon=horizon)
     step = step or horizon
     if step < 1:
         raise UsageError(f"--step must be 1 or more, not {step}")
-    season = season or baselines.season_length(dataset.freq)
+    season = model.season or baselines.season_length(dataset.freq)
     levels = list(levels)
     targets = list(dataset.targets)
     shortest = min(len(f) for f in dataset.series.values())
@@ -81,22 +83,18 @@ def backtest(dataset: Dataset, *, folds: int = 3, horizon: int | None = None, st
     scores: dict[str, list[dict]] = {}
     for i in range(folds):
         back = horizon + (folds - 1 - i) * step
-        train = _cut(dataset, back)
+        history = _cut(dataset, back)
         if fitted is None:
-            model = LSTMForecaster(**params).fit(train)
-            frame, _ = model.predict(horizon, None, levels)
+            forecast = LSTMForecaster(model=model, train=train).fit(history).predict(horizon, None, levels)
         else:
-            frame, _ = fitted.predict(horizon, train, levels)
-        id_col = (fitted or model).data_["id_col"]
+            forecast = fitted.predict(horizon, history, levels)
         for key, full in dataset.series.items():
             n = len(full) - back
             hist = full[targets].iloc[:n]
             actual = full[targets].iloc[n:n + horizon]
-            rows = frame[frame[id_col] == key] if id_col else frame
-            fc = {MODEL: rows[targets].to_numpy(np.float64)}
-            bounds = {lv: (rows[[f"{t}_lower_{lv:g}" for t in targets]].to_numpy(np.float64),
-                           rows[[f"{t}_upper_{lv:g}" for t in targets]].to_numpy(np.float64))
-                      for lv in levels}
+            s = forecast[key]
+            fc = {MODEL: np.asarray(s.point, dtype=np.float64)}
+            bounds = {lv: (s.lower[lv], s.upper[lv]) for lv in forecast.levels}
             for name, fn in baselines.BASELINES.items():
                 fc[name] = np.column_stack([fn(hist[t].to_numpy(np.float64), horizon, season)
                                             for t in targets])

@@ -3,8 +3,8 @@
 Owns the rules, and the measured evidence behind them (``benchmarks/defaults.py``):
 lookback and horizon from the frequency and the length of the data, the validation
 share and the hidden size from the number of windows, batch size and epochs from the
-number of training windows, and the checks of the options a user gives. Works on the
-plain options dict of :class:`lstmcast.model.forecaster.LSTMForecaster`.
+number of training windows, and the function that fills them into the configs
+(:mod:`lstmcast.config`): :func:`resolve`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import pandas as pd
 
 from lstmcast.model import baselines
 from lstmcast.prep import windows
+from lstmcast.config import ModelConfig, TrainConfig
 from lstmcast.data.dataset import Dataset
-from lstmcast.errors import UsageError
-from lstmcast.prep.normalize import NORMALIZE
 from lstmcast.data.timeparse import period
 
 # Defaults by the length of one step: (lookback, horizon). Chosen on the evidence in
@@ -46,10 +45,10 @@ HIDDEN_MAX = 32
 VAL_FRACTION_BY_WINDOWS = [(1000, 0.3), (None, 0.2)]
 
 
-def count_windows(dataset: Dataset, p: dict, lookback: int, horizon: int) -> int:
-    """How many windows the data gives at this lookback and horizon, with the options'
+def count_windows(dataset: Dataset, model: ModelConfig, lookback: int, horizon: int) -> int:
+    """How many windows the data gives at this lookback and horizon, with the model's
     stride and transform."""
-    return sum(windows.count_windows(len(f), lookback, horizon, int(p["stride"]), p["transform"])
+    return sum(windows.count_windows(len(f), lookback, horizon, model.stride, model.transform)
                for f in dataset.series.values())
 
 
@@ -78,50 +77,31 @@ def frequency_defaults(freq: str) -> tuple[int, int]:
     return _BY_STEP[-1][1:]
 
 
-def resolve(p: dict, dataset: Dataset) -> dict:
-    """A copy of the options ``p`` with the data's defaults filled in; a UsageError for
-    an option out of range."""
-    p = dict(p)
-    if p["normalize"] not in NORMALIZE:
-        raise UsageError(f"--normalize must be auto, last, season or none, not {p['normalize']!r}")
-    if p["season"] is None:
-        p["season"] = baselines.season_length(dataset.freq)
-    if int(p["season"]) != p["season"] or p["season"] < 1:
-        raise UsageError(f"--season must be a whole number of 1 or more, not {p['season']}")
-    if p["seasons"] is not None and (int(p["seasons"]) != p["seasons"] or p["seasons"] < 1):
-        raise UsageError(f"seasons must be a whole number of 1 or more, not {p['seasons']}")
-    for name in ("hidden", "layers", "patience", "stride"):  # only hidden has a default to fill
-        if (p[name] is not None or name != "hidden") and (
-                not isinstance(p[name], (int, float)) or int(p[name]) != p[name] or p[name] < 1):
-            raise UsageError(f"--{name} must be a whole number of 1 or more, not {p[name]}")
+def resolve(model: ModelConfig, train: TrainConfig, dataset: Dataset) -> tuple[ModelConfig, TrainConfig]:
+    """Copies of the configs with every default that the data decides filled in, except
+    the batch size and epochs, which depend on the training windows
+    (:func:`resolve_schedule`). The configs were checked when they were made."""
+    m = model.replace(season=model.season or baselines.season_length(dataset.freq))
     base_lookback, base_horizon = frequency_defaults(dataset.freq)
-    if p["val_fraction"] is None:  # counted before lookback is settled, which depends on it
-        p["val_fraction"] = default_val_fraction(count_windows(
-            dataset, p, p["lookback"] or base_lookback, p["horizon"] or base_horizon))
-    if not 0 <= p["val_fraction"] < 1:
-        raise UsageError(f"--val-fraction must be at least 0 and below 1, not {p['val_fraction']}")
+    val_fraction = train.val_fraction
+    if val_fraction is None:  # counted before lookback is settled, which depends on it
+        val_fraction = default_val_fraction(count_windows(
+            dataset, m, m.lookback or base_lookback, m.horizon or base_horizon))
     shortest = min(len(f) for f in dataset.series.values())
-    if p["horizon"] is None:
-        p["horizon"] = max(1, min(base_horizon, shortest // 8))
-    if p["lookback"] is None:
-        # leave room for enough training and validation windows in the shortest series
-        room = int((shortest - p["horizon"]) * (1 - p["val_fraction"]) / 2)
-        p["lookback"] = max(2, min(base_lookback, room))
-    if p["hidden"] is None:
-        p["hidden"] = default_hidden(train_windows(dataset, p))
-    return p
+    horizon = m.horizon or max(1, min(base_horizon, shortest // 8))
+    # leave room for enough training and validation windows in the shortest series
+    room = int((shortest - horizon) * (1 - val_fraction) / 2)
+    m = m.replace(horizon=horizon, lookback=m.lookback or max(2, min(base_lookback, room)))
+    if m.hidden is None:
+        m = m.replace(hidden=default_hidden(
+            int(count_windows(dataset, m, m.lookback, m.horizon) * (1 - val_fraction))))
+    return m, train.replace(val_fraction=val_fraction)
 
 
-def train_windows(dataset: Dataset, p: dict) -> int:
-    """About how many training windows the data gives (after the validation split)."""
-    return int(count_windows(dataset, p, p["lookback"], p["horizon"]) * (1 - p["val_fraction"]))
-
-
-def resolve_schedule(p: dict, n_train: int) -> None:
-    """Fill in batch size and epochs (in place) for ``n_train`` training windows: about
-    3,000 optimiser steps, which early stopping usually cuts short."""
-    if p["batch_size"] is None:
-        p["batch_size"] = 32 if n_train < 4000 else (64 if n_train < 40000 else 128)
-    if p["epochs"] is None:
-        per_epoch = max(1, math.ceil(n_train / p["batch_size"]))
-        p["epochs"] = int(min(300, max(20, math.ceil(3000 / per_epoch))))
+def resolve_schedule(train: TrainConfig, n_train: int) -> TrainConfig:
+    """Batch size and epochs for ``n_train`` training windows: about 3,000 optimiser
+    steps, which early stopping usually cuts short."""
+    batch = train.batch_size or (32 if n_train < 4000 else (64 if n_train < 40000 else 128))
+    per_epoch = max(1, math.ceil(n_train / batch))
+    return train.replace(batch_size=batch,
+                         epochs=train.epochs or int(min(300, max(20, math.ceil(3000 / per_epoch)))))

@@ -7,30 +7,36 @@ validation-fitted shrinkage of it, direct multi-horizon output (recursive only b
 the trained horizon), the stored history tail, and the conformal calibration residuals
 (scaled by each window's volatility). The evidence for each choice is in
 ``benchmarks/defaults.py``; the defaults the data decides (lookback, horizon, validation
-share, hidden size, batch size, epochs) come from :mod:`lstmcast.model.defaults`. Hyperparameters are set in
-``__init__`` and only stored there; learned state lives in attributes ending in ``_``.
-Converts to and from plain arrays + JSON (:meth:`to_arrays`, :meth:`from_arrays`) for
-:mod:`lstmcast.files.store`.
+share, hidden size, batch size, epochs) come from :mod:`lstmcast.model.defaults`.
+
+In the scikit-learn manner: the options (:class:`~lstmcast.config.ModelConfig` and
+:class:`~lstmcast.config.TrainConfig` fields) are set in ``__init__`` and only stored
+there; ``fit`` returns ``self``; learned state lives in attributes ending in ``_``, the
+resolved configs among them (``model_config_``, ``train_config_``, ``read_config_``).
+Converts to and from named arrays + JSON sections (:meth:`to_state`,
+:meth:`from_state`); :mod:`lstmcast.files.modelfile` owns the file.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace as dataclass_replace
 
 import numpy as np
 import pandas as pd
 
-from lstmcast.model import baselines
-from lstmcast.model import conformal
-from lstmcast.model import defaults as options
+from lstmcast import config as cfg
+from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
 from lstmcast.data.dataset import Dataset, check_length, future_index
+from lstmcast.data.timeparse import period
 from lstmcast.errors import DataError, ModelFileError, UsageError
+from lstmcast.files import modelfile
+from lstmcast.model import conformal, defaults
+from lstmcast.model.forecast import Forecast, SeriesForecast
 from lstmcast.nn.network import Net, Spec, init_params
+from lstmcast.nn.train import Trainer, predicted
 from lstmcast.prep.normalize import choose_normalize, window_change, window_offsets
 from lstmcast.prep.scaling import Pipeline, calendar_features
-from lstmcast.data.timeparse import period
-from lstmcast.nn.train import TrainConfig, Trainer, predicted
 from lstmcast.prep.windows import min_rows, prepare
 
 # The network's output layer starts at zero, so an untrained model forecasts exactly the
@@ -56,90 +62,73 @@ PREDICT_BATCH = 4096  # windows per slice when predicting every validation windo
 class LSTMForecaster:
     """An LSTM that maps the last ``lookback`` steps to the next ``horizon`` steps."""
 
-    def __init__(self, lookback: int | None = None, horizon: int | None = None,
-                 hidden: int | None = None, layers: int = 1, dropout: float = 0.0,
-                 bidirectional: bool = False, epochs: int | None = None,
-                 batch_size: int | None = None, lr: float = 3e-3, patience: int = 10,
-                 val_fraction: float | None = None, seed: int = 0, loss: str = "mse",
-                 transform: str | None = None, scaler: str = "standard",
-                 normalize: str = "auto", calendar: bool = True, stride: int = 1,
-                 weight_decay: float = 0.0, season: int | None = None,
-                 seasons: int | None = None):
-        self.lookback = lookback
-        self.horizon = horizon
-        self.hidden = hidden
-        self.layers = layers
-        self.dropout = dropout
-        self.bidirectional = bidirectional
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.patience = patience
-        self.val_fraction = val_fraction
-        self.seed = seed
-        self.loss = loss
-        self.transform = transform
-        self.scaler = scaler
-        self.normalize = normalize
-        self.calendar = calendar
-        self.stride = stride
-        self.weight_decay = weight_decay
-        self.season = season
-        self.seasons = seasons
+    def __init__(self, model: ModelConfig | None = None, train: TrainConfig | None = None, *,
+                 _head_init: str = HEAD_INIT, _shrink: bool = SHRINK,
+                 _interval_scale: str = INTERVAL_SCALE, **options):
+        """``LSTMForecaster(hidden=32, lr=0.01)``, or with whole configs
+        (``model=ModelConfig(...)``); keyword options override the configs' fields. The
+        underscored arguments are for the evidence in ``benchmarks/defaults.py``."""
+        m_opts, rest = ModelConfig.split(options)
+        t_opts, rest = TrainConfig.split(rest)
+        if rest:
+            names = sorted(f.name for c in (ModelConfig, TrainConfig) for f in cfg.fields_of(c))
+            raise UsageError(f"unknown option {sorted(rest)[0]!r} (options: {', '.join(names)})")
+        self.model_config = cfg.build(ModelConfig, {**(model or ModelConfig()).to_dict(), **m_opts})
+        self.train_config = cfg.build(TrainConfig, {**(train or TrainConfig()).to_dict(), **t_opts})
+        self._head_init, self._shrink_on, self._interval_scale = _head_init, _shrink, _interval_scale
 
     def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in (
-            "lookback", "horizon", "hidden", "layers", "dropout", "bidirectional", "epochs",
-            "batch_size", "lr", "patience", "val_fraction", "seed", "loss", "transform",
-            "scaler", "normalize", "calendar", "stride", "weight_decay", "season", "seasons")}
+        """Every option, by name (the fields of both configs)."""
+        return {**self.model_config.to_dict(), **self.train_config.to_dict()}
 
     # ------------------------------------------------------------------ fitting
 
-    def resolved(self, dataset: Dataset) -> dict:
-        """The options with every default that the data decides filled in."""
-        return options.resolve(self.get_params(), dataset)
+    def resolved(self, dataset: Dataset) -> tuple[ModelConfig, TrainConfig]:
+        """The configs with every default that the data decides filled in (batch size and
+        epochs come later, from the number of training windows)."""
+        return defaults.resolve(self.model_config, self.train_config, dataset)
 
     def fit(self, dataset: Dataset, *, on_epoch=None, on_batch=None, should_stop=None,
             resume: tuple[dict, dict] | None = None) -> "LSTMForecaster":
         """Train on ``dataset``. ``resume`` is a (arrays, meta) trainer state to continue from."""
-        opts = self.resolved(dataset)
-        L, H = opts["lookback"], opts["horizon"]
-        need = min_rows(L, H, opts["val_fraction"], opts["stride"], opts["transform"])
+        m, t = self.resolved(dataset)
+        L, H = m.lookback, m.horizon
+        need = min_rows(L, H, t.val_fraction, m.stride, m.transform)
         check_length(dataset, need, f"lookback {L} + horizon {H} + validation")
         pipe, windows, train_idx, val_idx = prepare(
-            dataset, L, H, val_fraction=opts["val_fraction"], stride=opts["stride"],
-            scaler=opts["scaler"], transform=opts["transform"], calendar=opts["calendar"])
-        options.resolve_schedule(opts, len(train_idx))
+            dataset, L, H, val_fraction=t.val_fraction, stride=m.stride,
+            scaler=m.scaler, transform=m.transform, calendar=m.calendar)
+        t = defaults.resolve_schedule(t, len(train_idx))
         self.targets_ = list(dataset.targets)
         nt = len(self.targets_)
-        spec = Spec(windows.n_inputs, int(opts["hidden"]), int(opts["layers"]), H * nt,
-                    bool(opts["bidirectional"]))
+        spec = Spec(windows.n_inputs, m.hidden, m.layers, H * nt, m.bidirectional)
         params = init_params(spec.input_size, spec.hidden_size, spec.num_layers,
-                             spec.output_size, seed=opts["seed"], bidirectional=spec.bidirectional)
-        if HEAD_INIT == "zeros":
+                             spec.output_size, seed=t.seed, bidirectional=spec.bidirectional)
+        if self._head_init == "zeros":
             params["head.weight"][:] = 0.0
             params["head.bias"][:] = 0.0
         net = Net.from_params(params)
-        config = TrainConfig(epochs=int(opts["epochs"]), batch_size=int(opts["batch_size"]),
-                             lr=float(opts["lr"]), patience=int(opts["patience"]),
-                             loss=opts["loss"], dropout=float(opts["dropout"]),
-                             weight_decay=float(opts["weight_decay"]), seed=int(opts["seed"]))
-        trainer = Trainer(net, config, on_epoch=on_epoch, on_batch=on_batch, should_stop=should_stop)
+        trainer = Trainer(net, t, dropout=m.dropout, on_epoch=on_epoch, on_batch=on_batch,
+                          should_stop=should_stop)
         if resume is not None:
             trainer.load_state(*resume)
-        opts["normalize"], opts["seasons"] = choose_normalize(
-            windows, train_idx, nt, H, int(opts["season"]), opts["normalize"], opts["seasons"])
-        take = self._taker(windows, nt, opts["normalize"], int(opts["season"]), opts["seasons"])
+        normalize, seasons = choose_normalize(windows, train_idx, nt, H, m.season, m.normalize, m.seasons)
+        m = dataclass_replace(m, normalize=normalize, seasons=seasons)
+        take = self._taker(windows, nt, m.normalize, m.season, m.seasons)
         self.trainer_ = trainer
         result = trainer.fit(take, train_idx, val_idx)
-        self.options_ = opts
+        self.model_config_, self.train_config_ = m, t
+        self.read_config_ = dataset.read if dataset.read is not None else ReadConfig(
+            date_col=dataset.date_col, targets=dataset.targets, features=dataset.features,
+            id_col=dataset.id_col, freq=dataset.freq)
         self.net_ = net
-        self.shrink_ = self._shrink(take, val_idx) if SHRINK and result.stopped != "interrupted" else 1.0
+        self.shrink_ = (self._shrink(take, val_idx) if self._shrink_on and result.stopped != "interrupted"
+                        else 1.0)
         self.pipeline_ = pipe
         self.freq_ = dataset.freq
         self.features_ = list(dataset.features)
         self.residuals_ = self._residuals(take, val_idx, H, nt)
-        self.history_ = self._tails(dataset, L, opts["transform"])
+        self.history_ = self._tails(dataset, L, m.transform)
         self.data_ = {"source": dataset.source, "rows": dataset.n_rows, "sha256": dataset.sha256,
                       "date_col": dataset.date_col, "id_col": dataset.id_col,
                       "fill_limit": dataset.fill_limit,
@@ -188,7 +177,7 @@ class LSTMForecaster:
             r[pos:pos + len(x)] = y - pred
             change[pos:pos + len(x)] = window_change(x, nt)
             pos += len(x)
-        if INTERVAL_SCALE == "change" and len(val_idx):
+        if self._interval_scale == "change" and len(val_idx):
             # a floor, so that a flat stretch does not get a zero-width band
             floor = np.maximum(0.1 * np.median(change, axis=0), 1e-6)
             self.calibration_ = {"scale": "change", "floor": [float(v) for v in floor]}
@@ -200,7 +189,7 @@ class LSTMForecaster:
         nt = len(self.targets_)
         if self.calibration_.get("scale") != "change":
             return np.ones(nt)
-        x = self.pipeline_.to_array(key, frame)[-int(self.options_["lookback"]):][None]
+        x = self.pipeline_.to_array(key, frame)[-self.model_config_.lookback:][None]
         return np.maximum(window_change(x, nt)[0], np.asarray(self.calibration_["floor"]))
 
     @staticmethod
@@ -210,20 +199,23 @@ class LSTMForecaster:
 
     # ------------------------------------------------------------------ forecasting
 
+    def save(self, path) -> "LSTMForecaster":
+        """Write the fitted model to ``path`` (atomically); returns ``self``."""
+        save_model(self, path)
+        return self
+
     def _check_fitted(self):
         if not hasattr(self, "net_"):
             raise UsageError("the forecaster is not fitted yet")
 
     def predict(self, horizon: int | None = None, dataset: Dataset | None = None,
-                levels=()) -> tuple[pd.DataFrame, list[str]]:
-        """Forecast ``horizon`` steps after the stored history (or after ``dataset``).
-
-        Returns the forecast frame (one row per series and step: id, time, targets and
-        ``{target}_lower_{level}`` / ``{target}_upper_{level}``) and notes for stderr.
-        """
+                levels=()) -> Forecast:
+        """Forecast ``horizon`` steps (default: the trained horizon) after the stored
+        history, or after ``dataset``, with intervals at ``levels`` (percent).
+        Notes for the user (recursive steps, small calibration sets) are in ``.notes``."""
         self._check_fitted()
         notes: list[str] = []
-        H = self.options_["horizon"]
+        H = self.model_config_.horizon
         horizon = H if horizon is None else int(horizon)
         if horizon < 1:
             raise UsageError(f"--horizon must be 1 or more, not {horizon}")
@@ -240,34 +232,23 @@ class LSTMForecaster:
             notes.append(f"the model was trained for {H} steps; steps {H + 1}-{horizon} are "
                          "forecast recursively from its own forecasts (less accurate, wider intervals)")
         q = self._quantiles(levels, horizon, notes)
-        frames = []
+        series = {}
         for key, frame in tails.items():
             scaled = self._predict_scaled(key, frame, horizon)  # (horizon, targets)
             band = q * self._band_scale(key, frame)[None, None, :] if len(q) else q
-            idx = future_index(frame.index[-1], self.freq_, horizon)
             anchor = self.pipeline_.anchor(frame)
-            out = pd.DataFrame(index=idx)
             point = self.pipeline_.inverse(key, scaled, anchor)
-            for j, t in enumerate(self.targets_):
-                out[t] = point[:, j]
+            lower, upper = {}, {}
             for li, level in enumerate(levels):
-                lo = self.pipeline_.inverse(key, scaled - band[li], anchor)
-                hi = self.pipeline_.inverse(key, scaled + band[li], anchor)
-                name = f"{level:g}"
-                for j, t in enumerate(self.targets_):
-                    out[f"{t}_lower_{name}"] = np.minimum(lo[:, j], point[:, j])
-                    out[f"{t}_upper_{name}"] = np.maximum(hi[:, j], point[:, j])
-            out.index.name = self.data_["date_col"]
-            out = out.reset_index()
-            if self.data_["id_col"]:
-                out.insert(0, self.data_["id_col"], key)
-            frames.append(out)
-        result = pd.concat(frames, ignore_index=True)
-        values = result.select_dtypes("number").to_numpy()
-        if not np.isfinite(values).all():
-            raise DataError("the forecast is not finite (the model extrapolated out of range); "
-                            "try --transform log, or refit on more data")
-        return result, notes
+                lower[level] = np.minimum(self.pipeline_.inverse(key, scaled - band[li], anchor), point)
+                upper[level] = np.maximum(self.pipeline_.inverse(key, scaled + band[li], anchor), point)
+            if not all(np.isfinite(a).all() for a in (point, *lower.values(), *upper.values())):
+                raise DataError("the forecast is not finite (the model extrapolated out of range); "
+                                "try --transform log, or refit on more data")
+            series[key] = SeriesForecast(future_index(frame.index[-1], self.freq_, horizon),
+                                         point, lower, upper)
+        return Forecast(list(self.targets_), levels, series, self.data_["date_col"],
+                        self.data_["id_col"], notes)
 
     def _tails_from(self, dataset: Dataset) -> dict[str, pd.DataFrame]:
         """Validate newer data against the model and return the tails to forecast from."""
@@ -282,18 +263,18 @@ class LSTMForecaster:
             raise DataError(f"{dataset.source}: series {unknown[0]!r} was not in the training data "
                             "(each series has its own scaling; refit to include it)")
         rows = len(next(iter(self.history_.values())))
-        check_length(dataset, rows, f"lookback {self.options_['lookback']}")
+        check_length(dataset, rows, f"lookback {self.model_config_.lookback}")
         return {k: f.iloc[-rows:] for k, f in dataset.series.items()}
 
     def _predict_scaled(self, key: str, frame: pd.DataFrame, horizon: int) -> np.ndarray:
         """Scaled (transformed) target forecasts (horizon, targets), recursive past H."""
-        L, H = self.options_["lookback"], self.options_["horizon"]
+        m = self.model_config_
+        L, H = m.lookback, m.horizon
         nt = len(self.targets_)
         hist = self.pipeline_.to_array(key, frame)[-L:]
         index = frame.index[-len(hist):]
         out = []
-        normalize, season = self.options_["normalize"], int(self.options_["season"])
-        seasons = self.options_.get("seasons")
+        normalize, season, seasons = m.normalize, m.season, m.seasons
         while sum(len(o) for o in out) < horizon:
             x = hist[None, -L:].copy()
             shift, base = window_offsets(x, nt, H, normalize, season, seasons)
@@ -314,7 +295,7 @@ class LSTMForecaster:
 
     def _quantiles(self, levels, horizon: int, notes: list[str]) -> np.ndarray:
         """Half-widths (levels, horizon, targets) in scaled units from the stored residuals."""
-        H, nt = self.options_["horizon"], len(self.targets_)
+        H, nt = self.model_config_.horizon, len(self.targets_)
         if not levels:
             return np.zeros((0, horizon, nt))
         n = len(self.residuals_)
@@ -334,8 +315,10 @@ class LSTMForecaster:
 
     # ------------------------------------------------------------------ persistence
 
-    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict]:
-        """Learned state as named arrays and a JSON-able dict (no pickle)."""
+    def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
+        """Learned state as named arrays and JSON sections (no pickle): ``config`` (the
+        resolved configs), ``forecaster`` (everything else), ``network`` and ``dtype``.
+        :mod:`lstmcast.files.modelfile` writes and checks them."""
         self._check_fitted()
         arrays = dict(self.net_.params)
         parrays, pmeta = self.pipeline_.to_arrays()
@@ -344,52 +327,49 @@ class LSTMForecaster:
         keys = list(self.history_)
         arrays["history.values"] = np.stack([
             f[[*self.targets_, *self.features_]].to_numpy(np.float64) for f in self.history_.values()])
-        meta = {"options": dict(self.options_), "pipeline": pmeta, "data": self.data_,
-                "targets": self.targets_, "features": self.features_, "freq": self.freq_,
-                "history": {"series": keys, "last": [str(self.history_[k].index[-1]) for k in keys]},
-                "calibration": self.calibration_,
-                "training": self.training_}
-        spec = self.net_.spec
-        return arrays, {"forecaster": meta, "network": asdict(spec),
+        state = {"pipeline": pmeta, "data": self.data_,
+                 "targets": self.targets_, "features": self.features_, "freq": self.freq_,
+                 "history": {"series": keys, "last": [str(self.history_[k].index[-1]) for k in keys]},
+                 "calibration": self.calibration_, "training": self.training_}
+        configs = {"read": self.read_config_.to_dict(), "model": self.model_config_.to_dict(),
+                   "train": self.train_config_.to_dict()}
+        return arrays, {"config": configs, "forecaster": state, "network": asdict(self.net_.spec),
                         "dtype": np.dtype(self.net_.dtype).name}
 
     @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict) -> "LSTMForecaster":
-        """Rebuild a fitted forecaster; anything inconsistent is a ModelFileError."""
+    def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs) -> "LSTMForecaster":
+        """Rebuild a fitted forecaster from :meth:`to_state`'s output; ``configs`` are the
+        (read, model, train) configs, already checked. Anything inconsistent is a
+        ModelFileError."""
+        read, m, t = configs
+        self = cls(model=m, train=t)
+        self.read_config_, self.model_config_, self.train_config_ = read, m, t
         try:
-            fm = meta["forecaster"]
-            opts = dict(fm["options"])
-            if "season" not in opts:  # written before --normalize season existed
-                opts["season"] = baselines.season_length(str(fm["freq"]))
-            opts.setdefault("seasons", None)  # before the choice of k: every whole season
-            k = opts["seasons"]
-            if k is not None and (type(k) is not int or k < 1):
-                raise ValueError(f"seasons {k!r}")
-            self = cls(**{k: opts[k] for k in cls().get_params()})
-            self.options_ = opts
-            self.targets_ = [str(t) for t in fm["targets"]]
-            self.features_ = [str(f) for f in fm["features"]]
+            fm = doc["forecaster"]
+            self.targets_ = [str(x) for x in fm["targets"]]
+            self.features_ = [str(x) for x in fm["features"]]
             self.freq_ = str(fm["freq"])
             self.data_ = dict(fm["data"])
             self.windows_ = dict(fm["training"]["windows"])
             self.training_ = dict(fm["training"])
+            self.shrink_ = float(self.training_.get("shrink", 1.0))
             self.calibration_ = dict(fm.get("calibration", {"scale": "none"}))
             if self.calibration_["scale"] not in ("none", "change") or (
                     self.calibration_["scale"] == "change"
                     and (len(self.calibration_["floor"]) != len(self.targets_)
                          or not all(math.isfinite(v) and v > 0 for v in self.calibration_["floor"]))):
                 raise ValueError(f"calibration {self.calibration_}")
-            spec = Spec(**meta["network"])
+            spec = Spec(**doc["network"])
             params = {name: arrays[name] for name in spec.shapes()}
             self.pipeline_ = Pipeline.from_arrays(arrays, fm["pipeline"])
             keys = [str(k) for k in fm["history"]["series"]]
             values = np.asarray(arrays["history.values"], dtype=np.float64)
             residuals = np.asarray(arrays["calibration.residuals"], dtype=np.float32)
-            L, H = int(opts["lookback"]), int(opts["horizon"])
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(f"model file: incomplete or inconsistent forecaster settings ({e})") from None
+        L, H = m.lookback, m.horizon
         nt, nf = len(self.targets_), len(self.features_)
-        rows = L + (1 if opts.get("transform") in ("diff", "pct") else 0)
+        rows = L + (1 if m.transform in ("diff", "pct") else 0)
         if values.shape != (len(keys), rows, nt + nf):
             raise ModelFileError(f"model file: history has shape {values.shape}, expected "
                                  f"{(len(keys), rows, nt + nf)}")
@@ -406,3 +386,15 @@ class LSTMForecaster:
             idx.name = self.data_["date_col"]
             self.history_[k] = pd.DataFrame(values[i], index=idx, columns=[*self.targets_, *self.features_])
         return self
+
+
+def save_model(forecaster: LSTMForecaster, path) -> None:
+    """Write a fitted forecaster to ``path`` atomically (:mod:`lstmcast.files.modelfile`)."""
+    arrays, doc = forecaster.to_state()
+    modelfile.write(path, "model", arrays, doc)
+
+
+def load_model(path) -> LSTMForecaster:
+    """A fitted forecaster from a model file of any released format; everything checked."""
+    arrays, doc, configs = modelfile.read(path)
+    return LSTMForecaster.from_state(arrays, doc, configs)

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-LOSSES = {"mse": 0, "mae": 1, "huber": 2}  # the codes of kernels.LOSS_MSE, LOSS_MAE, LOSS_HUBER
+from lstmcast.nn import losses
+
 NUMPY_PREDICT_MAX = 16  # predict() batches up to this size run in numpy, not the kernels
 DTYPES = (np.float32, np.float64)
 
@@ -139,8 +140,8 @@ def forward(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
 
 
 def loss_and_grad(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
-                  loss: str = "mse", *, dropout: float = 0.0, seed: int | None = None,
-                  huber_delta: float = 1.0) -> tuple[float, dict[str, np.ndarray]]:
+                  loss: str = "mse", *, dropout: float = 0.0,
+                  seed: int | None = None) -> tuple[float, dict[str, np.ndarray]]:
     """Mean loss over all elements of y (batch, output_size) and its exact gradient.
 
     Full backpropagation through time over the whole window. ``dropout`` applies
@@ -148,7 +149,7 @@ def loss_and_grad(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
     """
     net = Net.from_params(params)
     rng = np.random.default_rng(seed) if dropout > 0 else None
-    value, flat = net.loss_and_grad(x, y, loss, dropout=dropout, rng=rng, huber_delta=huber_delta)
+    value, flat = net.loss_and_grad(x, y, loss, dropout=dropout, rng=rng)
     return value, net.unflatten(flat.copy())
 
 
@@ -348,11 +349,10 @@ class Net:
         return (last @ p["head.weight"].T + p["head.bias"]).astype(dt)
 
     def loss_and_grad(self, x: np.ndarray, y: np.ndarray, loss: str = "mse", *,
-                      dropout: float = 0.0, rng: np.random.Generator | None = None,
-                      huber_delta: float = 1.0) -> tuple[float, np.ndarray]:
+                      dropout: float = 0.0,
+                      rng: np.random.Generator | None = None) -> tuple[float, np.ndarray]:
         """Mean loss and the flat gradient (a buffer reused by the next call)."""
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+        code = losses.get(loss).code
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         x = self._check_x(x)
@@ -366,6 +366,6 @@ class Net:
                 raise ValueError("dropout needs a random generator")
             keep = rng.random((s.num_layers - 1, x.shape[1], x.shape[0], s.directions * s.hidden_size))
             masks = ((keep >= dropout) / (1.0 - dropout)).astype(self.dtype)
-        self._run(x, y, LOSSES[loss], huber_delta, masks, True)
+        self._run(x, y, code, losses.HUBER_DELTA, masks, True)
         np.sum(self._grads, axis=0, out=self._grad)  # the chunks' shares, in a fixed order
         return float(self._losses.astype(np.float64).sum()), self._grad

@@ -17,7 +17,8 @@ from typing import Callable
 import numpy as np
 
 from lstmcast.errors import TrainingDiverged
-from lstmcast.nn.network import LOSSES, Net
+from lstmcast.nn import losses
+from lstmcast.nn.network import Net
 from lstmcast.nn.optim import Adam
 
 
@@ -30,33 +31,15 @@ def predicted(net: Net, take, idx: np.ndarray, size: int):
         yield x, y, net.predict(x, engine="kernels").reshape(y.shape)
 
 
-@dataclass
-class TrainConfig:
-    """Every option of a training run (stored in the model file)."""
+@dataclass(frozen=True)
+class Plateau:
+    """The fixed parts of the schedule (not user options): gradient clipping and
+    reduce-on-plateau of the learning rate."""
 
-    epochs: int = 100
-    batch_size: int = 64
-    lr: float = 1e-3
-    patience: int = 10
-    loss: str = "mse"
-    dropout: float = 0.0
-    weight_decay: float = 0.0
     clip_norm: float = 1.0
     lr_factor: float = 0.5          # reduce-on-plateau factor
     lr_patience: int = 4            # epochs without improvement before the lr is reduced
     min_lr: float = 1e-5
-    seed: int = 0
-
-    def __post_init__(self):
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        for name in ("epochs", "batch_size", "patience"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a positive number, got {self.lr}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
 @dataclass
@@ -83,17 +66,22 @@ class TrainResult:
 class Trainer:
     """Trains ``net`` in place; the best weights (by validation loss) end up in ``net``."""
 
-    def __init__(self, net: Net, config: TrainConfig,
+    def __init__(self, net: Net, config, *, dropout: float = 0.0, plateau: Plateau = Plateau(),
                  on_epoch: Callable[[EpochReport], None] | None = None,
                  on_batch: Callable[[int, int], None] | None = None,
                  should_stop: Callable[[], bool] | None = None):
+        missing = [n for n in ("epochs", "batch_size") if getattr(config, n) is None]
+        if missing:
+            raise ValueError(f"the training config is not resolved: {', '.join(missing)} unset")
         self.net = net
-        self.config = config
+        self.config = config  # a resolved lstmcast.config.TrainConfig (or anything with its fields)
+        self.dropout = dropout
+        self.schedule = plateau
         self.on_epoch = on_epoch
         self.on_batch = on_batch
         self.should_stop = should_stop or (lambda: False)
         self.opt = Adam(net.size, dtype=net.dtype, lr=config.lr, weight_decay=config.weight_decay,
-                        clip_norm=config.clip_norm)
+                        clip_norm=plateau.clip_norm)
         self.rng = np.random.default_rng(config.seed)
         self.epoch = 0
         self.best_theta = net.theta.copy()
@@ -149,7 +137,7 @@ class Trainer:
         total, count = 0.0, 0
         for _, y, pred in predicted(self.net, take, idx, max(self.config.batch_size, 256)):
             err = pred.astype(np.float64) - y
-            total += float(_elementwise_loss(err, self.config.loss).sum())
+            total += float(losses.get(self.config.loss).reference(err).sum())
             count += err.size
         return total / max(count, 1)
 
@@ -169,7 +157,7 @@ class Trainer:
                 batch = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
                 x, y = take(batch)
                 loss, grad = self.net.loss_and_grad(x, y.reshape(len(y), -1), cfg.loss,
-                                                    dropout=cfg.dropout, rng=self.rng)
+                                                    dropout=self.dropout, rng=self.rng)
                 if not math.isfinite(loss) or not np.isfinite(grad).all():
                     self._finish()
                     raise TrainingDiverged(
@@ -204,8 +192,8 @@ class Trainer:
         else:
             self.bad_epochs += 1
             self.plateau += 1
-            if self.plateau >= cfg.lr_patience and self.opt.lr > cfg.min_lr:
-                self.opt.lr = max(cfg.min_lr, self.opt.lr * cfg.lr_factor)
+            if self.plateau >= self.schedule.lr_patience and self.opt.lr > self.schedule.min_lr:
+                self.opt.lr = max(self.schedule.min_lr, self.opt.lr * self.schedule.lr_factor)
                 self.plateau = 0
         self.history.append({"epoch": self.epoch, "train_loss": train_loss, "val_loss": val,
                              "lr": self.opt.lr})
@@ -222,11 +210,3 @@ class Trainer:
         return TrainResult(self.epoch, self.best_epoch, self.best_val, self.seconds, stopped,
                            list(self.history))
 
-
-def _elementwise_loss(err: np.ndarray, loss: str) -> np.ndarray:
-    if loss == "mse":
-        return err * err
-    if loss == "mae":
-        return np.abs(err)
-    a = np.abs(err)
-    return np.where(a < 1.0, 0.5 * err * err, a - 0.5)

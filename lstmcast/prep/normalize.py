@@ -21,7 +21,6 @@ import numpy as np
 
 from lstmcast.errors import UsageError
 
-NORMALIZE = ("auto", "last", "season", "none")
 
 # normalize="auto" considers the seasonal profile only below this many training windows:
 # with many windows the network learns the seasonal pattern from a last-value anchor by

@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
+from lstmcast.config import SCALERS
+from lstmcast.config import TRANSFORMS as _TRANSFORMS
 from lstmcast.errors import DataError, ModelFileError, UsageError
 
-SCALERS = ("standard", "robust")
-TRANSFORMS = (None, "log", "diff", "pct")
+TRANSFORMS = (None, *_TRANSFORMS)
 
 
 def fit_scaler(values: np.ndarray, method: str = "standard") -> tuple[np.ndarray, np.ndarray]:

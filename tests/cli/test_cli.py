@@ -221,17 +221,20 @@ def test_shell_completion_script():
     assert r.returncode == 0 and b"complete" in r.stdout
 
 
-def test_a_bug_exits_1_with_one_line(monkeypatch, capsys):
+@pytest.mark.parametrize("kind", [RuntimeError, ValueError, KeyError])
+def test_a_bug_exits_1_with_one_line(monkeypatch, capsys, kind):
+    """Only lstmcast's own errors have their codes: a ValueError from a bug is exit 1
+    with the request to report it, not a usage error (exit 2)."""
     from lstmcast.cli import app as cli
-    from lstmcast.cli import commands
+    from lstmcast.cli import info
 
     def broken(path):
-        raise RuntimeError("something impossible")
+        raise kind("something impossible")
 
-    monkeypatch.setattr(commands, "info", broken)
+    monkeypatch.setattr(info, "describe", broken)
     with pytest.raises(SystemExit) as exc:
         cli.main(["info", "whatever.safetensors"])
     assert exc.value.code == 1
     err = capsys.readouterr().err
-    assert "internal error: RuntimeError: something impossible" in err and "--debug" in err
-    assert "Traceback" not in err
+    assert f"internal error: {kind.__name__}:" in err and "something impossible" in err
+    assert "please report" in err and "--debug" in err and "Traceback" not in err

@@ -1,6 +1,7 @@
 """Real signals sent to a real ``lstmcast fit`` at several points: the old model survives,
 no temporary file is left, the checkpoint resumes to exactly the uninterrupted result."""
 
+import shlex
 import signal
 import subprocess
 import time
@@ -68,8 +69,12 @@ def test_interrupted_fit_keeps_the_old_model_and_resumes_exactly(setup, when, si
     assert not [p.name for p in d.iterdir() if p.name.startswith(".") and p.name.endswith(".tmp")]
     ckpt = d / f"{model}.ckpt"
     if ckpt.exists():
-        assert "--resume" in err
-        r = run("fit", "data.csv", *OPTS, "--model", model, "--resume", cwd=d)
+        # the hint is the whole command, with every option the fit used: run it as it is
+        hint = err.split("resume with: ", 1)[1].splitlines()[0]
+        args = shlex.split(hint)
+        assert args[:3] == ["lstmcast", "fit", "data.csv"] and args[-1] == "--resume"
+        assert "--seed 4" in hint and "--lookback 28" in hint and f"--model {model}" in hint
+        r = run(*args[1:], cwd=d)
         assert r.returncode == 0, r.stderr.decode()
         assert not ckpt.exists()
         ours, ref = network(d / model), network(d / "reference.safetensors")
@@ -96,7 +101,11 @@ def test_resume_refuses_other_options(setup):
     if not (d / "other.safetensors.ckpt").exists():
         pytest.skip("no checkpoint was written (the fit ended first)")
     r = run("fit", "data.csv", *OPTS[:-1], "--lr", "0.01", "--model", "other.safetensors", "--resume", cwd=d)
-    assert r.returncode == 2 and b"other data or options" in r.stderr
+    assert r.returncode == 2 and b"made with other options: --lr 0.003 (now 0.01)" in r.stderr
+    other = d / "other.csv"
+    other.write_bytes((d / "data.csv").read_bytes().replace(b"\n2021-01-02,", b"\n2021-01-02,1"))
+    r = run("fit", "other.csv", *OPTS[:-1], "--model", "other.safetensors", "--resume", cwd=d)
+    assert r.returncode == 2 and b"made from other data" in r.stderr
 
 
 def test_same_seed_gives_identical_weights(setup):

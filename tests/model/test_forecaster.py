@@ -7,14 +7,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmcast.model import forecaster as fc
-from lstmcast.model import defaults as options
+from dataclasses import replace
+
 from lstmcast.data.dataset import load_csv
-from lstmcast.errors import UsageError
-from lstmcast.model.forecaster import LSTMForecaster
+from lstmcast.errors import ModelFileError, UsageError
+from lstmcast.model import defaults
+from lstmcast.model import forecaster as fc
+from lstmcast.model.forecaster import LSTMForecaster, load_model
 from lstmcast.prep.normalize import window_offsets
 
 TINY = dict(hidden=8, epochs=4, seed=0)
+
+
+def reload(m, tmp_path, name="m.safetensors"):
+    """The model as a model file gives it back."""
+    m.save(tmp_path / name)
+    return load_model(tmp_path / name)
+
+
+def frame(forecast):
+    return forecast.to_frame()
 
 
 def monthly_csv(path, n=120, seed=0, trend=0.0, season_amp=10.0, noise=1.0):
@@ -40,18 +52,18 @@ def walk_csv(path, n=300, seed=0):
 def test_fit_resolves_auto_and_records_the_choice(tmp_path):
     ds = monthly_csv(tmp_path / "s.csv", noise=0.5)
     m = LSTMForecaster(**TINY).fit(ds)
-    assert m.options_["normalize"] == "season" and m.options_["season"] == 12
-    assert LSTMForecaster(normalize="last", **TINY).fit(ds).options_["normalize"] == "last"
+    assert m.model_config_.normalize == "season" and m.model_config_.season == 12
+    assert LSTMForecaster(normalize="last", **TINY).fit(ds).model_config_.normalize == "last"
 
 
 def test_resolved_checks_normalize_and_season(tmp_path):
     ds = monthly_csv(tmp_path / "s.csv")
-    assert LSTMForecaster().resolved(ds)["season"] == 12
-    assert LSTMForecaster(season=6).resolved(ds)["season"] == 6
+    assert LSTMForecaster().resolved(ds)[0].season == 12
+    assert LSTMForecaster(season=6).resolved(ds)[0].season == 6
     with pytest.raises(UsageError, match="--normalize must be auto, last, season or none"):
-        LSTMForecaster(normalize="mean").resolved(ds)
+        LSTMForecaster(normalize="mean")
     with pytest.raises(UsageError, match="--season"):
-        LSTMForecaster(season=0).resolved(ds)
+        LSTMForecaster(season=0)
 
 
 # ---------------------------------------------------------------- head and shrinkage
@@ -65,18 +77,17 @@ def test_untrained_model_forecasts_its_base(tmp_path, monkeypatch):
     for normalize in ("season", "last"):
         m = LSTMForecaster(normalize=normalize, hidden=8, epochs=1, lr=1e-12, lookback=24,
                            horizon=12).fit(ds)
-        out, _ = m.predict(12)
+        out = m.predict(12)[""].point[:, 0]
         hist = frame["value"].to_numpy()[-24:]
-        _, base = window_offsets(hist[None, :, None], 1, 12, normalize, 12, m.options_["seasons"])
-        assert out["value"].to_numpy() == pytest.approx(base[0, :, 0], rel=1e-5)
+        _, base = window_offsets(hist[None, :, None], 1, 12, normalize, 12, m.model_config_.seasons)
+        assert out == pytest.approx(base[0, :, 0], rel=1e-5)
 
 
-def test_shrink_factor_is_between_0_and_1_and_scales_the_head(tmp_path, monkeypatch):
-    ds = walk_csv(tmp_path / "w.csv")
+def test_shrink_factor_scales_the_head(tmp_path):
+    ds = monthly_csv(tmp_path / "m.csv", n=300, noise=3.0, trend=0.1)
     m = LSTMForecaster(**TINY).fit(ds)
-    assert 0.0 <= m.shrink_ <= 1.0 and m.training_["shrink"] == m.shrink_
-    monkeypatch.setattr(fc, "SHRINK", False)
-    unshrunk = LSTMForecaster(**TINY).fit(ds)
+    assert m.training_["shrink"] == m.shrink_ < 1.0
+    unshrunk = LSTMForecaster(**TINY, _shrink=False).fit(ds)
     assert unshrunk.shrink_ == 1.0
     w = unshrunk.net_.params["head.weight"] * m.shrink_
     assert np.allclose(m.net_.params["head.weight"], w, atol=1e-7)
@@ -88,39 +99,24 @@ def test_shrink_factor_is_between_0_and_1_and_scales_the_head(tmp_path, monkeypa
 def test_round_trip_and_recursive_forecast_with_season(tmp_path):
     ds = monthly_csv(tmp_path / "s.csv", trend=0.3)
     m = LSTMForecaster(normalize="season", **TINY).fit(ds)
-    arrays, meta = m.to_arrays()
-    again = LSTMForecaster.from_arrays(arrays, meta)
-    a, _ = m.predict(30, levels=[80])
-    b, notes = again.predict(30, levels=[80])
+    again = reload(m, tmp_path)
+    a = frame(m.predict(30, levels=[80]))
+    result = again.predict(30, levels=[80])
+    b, notes = frame(result), result.notes
     pd.testing.assert_frame_equal(a, b)
     assert len(a) == 30 and np.isfinite(a["value"]).all()
     assert any("recursively" in n for n in notes)
     assert (a["value_lower_80"] <= a["value"]).all() and (a["value"] <= a["value_upper_80"]).all()
 
 
-def test_model_written_before_season_option_still_loads(tmp_path):
-    ds = monthly_csv(tmp_path / "s.csv")
-    m = LSTMForecaster(normalize="last", **TINY).fit(ds)
-    arrays, meta = m.to_arrays()
-    del meta["forecaster"]["options"]["season"]
-    del meta["forecaster"]["options"]["seasons"]
-    again = LSTMForecaster.from_arrays(arrays, meta)
-    assert again.options_["season"] == 12
-    pd.testing.assert_frame_equal(m.predict(6)[0], again.predict(6)[0])
-
-
-def test_model_written_before_seasons_were_chosen_averages_every_whole_season(tmp_path):
+def test_stored_seasons_change_the_forecast(tmp_path):
     ds = monthly_csv(tmp_path / "s.csv", noise=3.0)
     m = LSTMForecaster(normalize="season", seasons=1, **TINY).fit(ds)
-    assert m.options_["seasons"] == 1
-    arrays, meta = m.to_arrays()
-    del meta["forecaster"]["options"]["seasons"]
-    old = LSTMForecaster.from_arrays(arrays, meta)
-    assert old.options_["seasons"] is None  # lookback 24 = 2 seasons, both averaged
-    both = LSTMForecaster.from_arrays(*m.to_arrays())
-    both.options_["seasons"] = 2
-    pd.testing.assert_frame_equal(old.predict(6)[0], both.predict(6)[0])
-    assert not m.predict(6)[0].equals(old.predict(6)[0])
+    assert m.model_config_.seasons == 1
+    both = reload(m, tmp_path)
+    both.model_config_ = replace(both.model_config_, seasons=2)  # lookback 24 = 2 seasons
+    assert not frame(m.predict(6)).equals(frame(both.predict(6)))
+    pd.testing.assert_frame_equal(frame(m.predict(6)), frame(reload(m, tmp_path, "again").predict(6)))
 
 
 # ---------------------------------------------------------------- intervals
@@ -135,20 +131,19 @@ def volatile_csv(path, n=400, seed=0):
     return load_csv(str(path))
 
 
-def test_scaled_bands_follow_the_volatility_of_the_forecast_window(tmp_path, monkeypatch):
+def test_scaled_bands_follow_the_volatility_of_the_forecast_window(tmp_path):
     ds = volatile_csv(tmp_path / "v.csv")
     m = LSTMForecaster(lookback=14, horizon=5, **TINY).fit(ds)
     assert m.calibration_["scale"] == "change" and m.calibration_["floor"][0] > 0
-    calm = m.predict(5, dataset=_head(ds, 180), levels=[80])[0]
-    wild = m.predict(5, dataset=ds, levels=[80])[0]
-    width = lambda f: (f["value_upper_80"] - f["value_lower_80"]).to_numpy()  # noqa: E731
+    calm = m.predict(5, dataset=_head(ds, 180), levels=[80])[""]
+    wild = m.predict(5, dataset=ds, levels=[80])[""]
+    width = lambda f: (f.upper[80][:, 0] - f.lower[80][:, 0])  # noqa: E731
     assert (width(wild) > 2 * width(calm)).all()
     # plain conformal: the same width wherever the forecast starts
-    monkeypatch.setattr(fc, "INTERVAL_SCALE", "none")
-    plain = LSTMForecaster(lookback=14, horizon=5, **TINY).fit(ds)
+    plain = LSTMForecaster(lookback=14, horizon=5, **TINY, _interval_scale="none").fit(ds)
     assert plain.calibration_ == {"scale": "none"}
-    calm = plain.predict(5, dataset=_head(ds, 180), levels=[80])[0]
-    wild = plain.predict(5, dataset=ds, levels=[80])[0]
+    calm = plain.predict(5, dataset=_head(ds, 180), levels=[80])[""]
+    wild = plain.predict(5, dataset=ds, levels=[80])[""]
     assert np.allclose(width(wild), width(calm), rtol=1e-4)
 
 
@@ -158,49 +153,41 @@ def _head(ds, rows):
     return replace(ds, series={k: f.iloc[:rows] for k, f in ds.series.items()})
 
 
-def test_calibration_round_trips_and_old_models_use_plain_bands(tmp_path):
+def test_calibration_round_trips(tmp_path):
     ds = volatile_csv(tmp_path / "v.csv")
     m = LSTMForecaster(lookback=14, horizon=5, **TINY).fit(ds)
-    arrays, meta = m.to_arrays()
-    again = LSTMForecaster.from_arrays(arrays, meta)
-    pd.testing.assert_frame_equal(m.predict(5, levels=[80, 95])[0], again.predict(5, levels=[80, 95])[0])
-    del meta["forecaster"]["calibration"]      # a model file from before scaled bands
-    old = LSTMForecaster.from_arrays(arrays, meta)
-    assert old.calibration_ == {"scale": "none"}
-    assert np.isfinite(old.predict(5, levels=[80])[0]["value_upper_80"]).all()
-    meta["forecaster"]["calibration"] = {"scale": "change", "floor": []}
-    from lstmcast.errors import ModelFileError
-
-    with pytest.raises(ModelFileError):
-        LSTMForecaster.from_arrays(arrays, meta)
+    again = reload(m, tmp_path)
+    pd.testing.assert_frame_equal(frame(m.predict(5, levels=[80, 95])), frame(again.predict(5, levels=[80, 95])))
+    assert again.calibration_ == m.calibration_
 
 
 def test_hidden_size_grows_with_the_number_of_windows(tmp_path):
-    assert options.default_hidden(10) == 16 and options.default_hidden(1999) == 16
-    assert options.default_hidden(2000) == 32 and options.default_hidden(10**6) == 32
+    assert defaults.default_hidden(10) == 16 and defaults.default_hidden(1999) == 16
+    assert defaults.default_hidden(2000) == 32 and defaults.default_hidden(10**6) == 32
     small = monthly_csv(tmp_path / "s.csv", n=120)
-    assert LSTMForecaster().resolved(small)["hidden"] == 16
-    assert LSTMForecaster(hidden=40).resolved(small)["hidden"] == 40
+    assert LSTMForecaster().resolved(small)[0].hidden == 16
+    assert LSTMForecaster(hidden=40).resolved(small)[0].hidden == 40
     big = walk_csv(tmp_path / "w.csv", n=3000)
-    p = LSTMForecaster().resolved(big)
-    assert p["hidden"] == 32 and options.train_windows(big, p) >= 2000
+    m, t = LSTMForecaster().resolved(big)
+    windows = defaults.count_windows(big, m, m.lookback, m.horizon) * (1 - t.val_fraction)
+    assert m.hidden == 32 and windows >= 2000
     with pytest.raises(UsageError, match="--hidden"):
-        LSTMForecaster(hidden=0).resolved(small)
+        LSTMForecaster(hidden=0)
 
 
 def test_validation_share_counts_the_windows_the_options_give(tmp_path):
     """30% below 1,000 windows, else 20%, counted at the lookback, horizon and stride
     the fit will use (a stride of 20 leaves 3,000 daily rows with ~150 windows)."""
-    assert options.default_val_fraction(999) == 0.3 and options.default_val_fraction(1000) == 0.2
-    assert LSTMForecaster().resolved(monthly_csv(tmp_path / "s.csv", n=120))["val_fraction"] == 0.3
+    assert defaults.default_val_fraction(999) == 0.3 and defaults.default_val_fraction(1000) == 0.2
+    assert LSTMForecaster().resolved(monthly_csv(tmp_path / "s.csv", n=120))[1].val_fraction == 0.3
     big = walk_csv(tmp_path / "w.csv", n=3000)
-    assert LSTMForecaster().resolved(big)["val_fraction"] == 0.2
-    assert LSTMForecaster(stride=20).resolved(big)["val_fraction"] == 0.3
-    assert LSTMForecaster(lookback=2100).resolved(big)["val_fraction"] == 0.3
-    assert LSTMForecaster(stride=20, val_fraction=0.1).resolved(big)["val_fraction"] == 0.1
+    assert LSTMForecaster().resolved(big)[1].val_fraction == 0.2
+    assert LSTMForecaster(stride=20).resolved(big)[1].val_fraction == 0.3
+    assert LSTMForecaster(lookback=2100).resolved(big)[1].val_fraction == 0.3
+    assert LSTMForecaster(stride=20, val_fraction=0.1).resolved(big)[1].val_fraction == 0.1
     for bad in (None, 0, 2.5):  # a stride is needed to count windows at all
-        with pytest.raises(UsageError, match="--stride"):
-            LSTMForecaster(stride=bad).resolved(big)
+        with pytest.raises(UsageError, match="stride"):
+            LSTMForecaster(stride=bad)
 
 
 def test_validation_passes_in_slices_match_one_pass(tmp_path, monkeypatch):

@@ -274,7 +274,7 @@ def test_bad_inputs_are_value_errors():
     net = Net.from_params(network.init_params(2, 4, 1, 3))
     with pytest.raises(ValueError, match="x must be"):
         net.predict(np.zeros((4, 5, 3)))
-    with pytest.raises(ValueError, match="loss must be"):
+    with pytest.raises(ValueError, match="unknown loss"):
         net.loss_and_grad(np.zeros((4, 5, 2)), np.zeros((4, 3)), "l2")
     with pytest.raises(ValueError, match="y must be"):
         net.loss_and_grad(np.zeros((4, 5, 2)), np.zeros((4, 2)))

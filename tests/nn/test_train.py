@@ -8,7 +8,9 @@ import pytest
 from lstmcast.nn import network
 from lstmcast.errors import TrainingDiverged
 from lstmcast.nn.network import Net
-from lstmcast.nn.train import TrainConfig, Trainer
+from lstmcast.config import TrainConfig
+from lstmcast.errors import UsageError
+from lstmcast.nn.train import Plateau, Trainer
 
 
 def sine_data(n=400, lookback=16, horizon=3, seed=0):
@@ -61,8 +63,8 @@ def test_learning_rate_is_reduced_on_plateau():
     take, tr, va = sine_data()
     rng = np.random.default_rng(1)
     noise_y = rng.normal(size=(400, 3, 1)).astype(np.float32)
-    cfg = TrainConfig(epochs=12, batch_size=64, lr=0.01, patience=100, lr_patience=2, lr_factor=0.5)
-    result = Trainer(new_net(), cfg).fit(lambda i: (take(i)[0], noise_y[i]), tr, va)
+    cfg = TrainConfig(epochs=12, batch_size=64, lr=0.01, patience=100)
+    result = Trainer(new_net(), cfg, plateau=Plateau(lr_patience=2, lr_factor=0.5)).fit(lambda i: (take(i)[0], noise_y[i]), tr, va)
     lrs = [h["lr"] for h in result.history]
     assert lrs[-1] < 0.01 and all(b <= a for a, b in zip(lrs, lrs[1:]))
 
@@ -89,7 +91,7 @@ def test_nan_loss_raises_diverged_and_restores_best_weights():
 
 def test_interrupt_then_resume_gives_the_uninterrupted_result():
     take, tr, va = sine_data()
-    cfg = TrainConfig(epochs=6, batch_size=32, lr=0.01, dropout=0.0, seed=3)
+    cfg = TrainConfig(epochs=6, batch_size=32, lr=0.01, seed=3)
     full = new_net()
     Trainer(full, cfg).fit(take, tr, va)
 
@@ -116,9 +118,14 @@ def test_interrupt_then_resume_gives_the_uninterrupted_result():
 
 
 def test_config_validation_names_the_option():
-    with pytest.raises(ValueError, match="batch-size"):
+    with pytest.raises(UsageError, match="--batch-size"):
         TrainConfig(batch_size=0)
-    with pytest.raises(ValueError, match="loss"):
+    with pytest.raises(UsageError, match="--loss"):
         TrainConfig(loss="l2")
-    with pytest.raises(ValueError, match="lr"):
+    with pytest.raises(UsageError, match="--lr"):
         TrainConfig(lr=float("nan"))
+
+
+def test_trainer_refuses_an_unresolved_config():
+    with pytest.raises(ValueError, match="epochs"):
+        Trainer(new_net(), TrainConfig(batch_size=32))

@@ -150,27 +150,31 @@ def test_choice_of_seasons_follows_the_data(tmp_path):
     assert choose_normalize(w, tr, 1, 7, 7, "none") == ("none", None)
 
 
-def test_fit_records_the_seasons_and_forecasts_with_them(tmp_path):
-    from lstmcast.model.forecaster import LSTMForecaster
+def test_fit_records_the_seasons_and_forecasts_with_them(tmp_path, edit_model):
+    from lstmcast.model.forecaster import LSTMForecaster, load_model
 
     base = 10 * np.sin(2 * np.pi * np.arange(12) / 12)
     drift = _pattern_csv(tmp_path / "d.csv", lambda i: base * (1 + 0.3 * i) + np.roll(base, i))
     m = LSTMForecaster(hidden=8, epochs=2, seed=0).fit(drift)
-    assert (m.options_["normalize"], m.options_["seasons"]) == ("season", 1)
+    assert (m.model_config_.normalize, m.model_config_.seasons) == ("season", 1)
     # the stored k is what the forecast uses: the file's value, read back, changes it
-    arrays, meta = m.to_arrays()
-    one = LSTMForecaster.from_arrays(arrays, meta).predict(12)[0]["value"].to_numpy()
-    assert np.array_equal(one, m.predict(12)[0]["value"].to_numpy())
-    meta["forecaster"]["options"]["seasons"] = 2
-    two = LSTMForecaster.from_arrays(arrays, meta).predict(12)[0]["value"].to_numpy()
+    path = tmp_path / "m.safetensors"
+    m.save(path)
+    one = load_model(path).predict(12)[""].point[:, 0]
+    assert np.array_equal(one, m.predict(12)[""].point[:, 0])
+
+    def seasons(k):
+        return lambda doc: doc["config"]["model"].update(seasons=k)
+    edit_model(path, seasons(2))
+    two = load_model(path).predict(12)[""].point[:, 0]
     assert np.isfinite(two).all() and not np.allclose(one, two)
     for bad in (0, "2", 1.5):
-        meta["forecaster"]["options"]["seasons"] = bad
-        with pytest.raises(ModelFileError):
-            LSTMForecaster.from_arrays(arrays, meta)
-    assert LSTMForecaster(hidden=8, epochs=2, normalize="last").fit(drift).options_["seasons"] is None
+        edit_model(path, seasons(bad))
+        with pytest.raises(ModelFileError, match="config.model.seasons"):
+            load_model(path)
+    assert LSTMForecaster(hidden=8, epochs=2, normalize="last").fit(drift).model_config_.seasons is None
     with pytest.raises(UsageError, match="seasons"):
-        LSTMForecaster(seasons=0).resolved(drift)
+        LSTMForecaster(seasons=0)
 
 
 def test_given_seasons_is_the_only_k_considered(tmp_path):

@@ -1,0 +1,108 @@
+"""``lstmcast fit``: read the data, train with progress and stop signals, then write the
+model, or a checkpoint when stopped, atomically.
+
+Owns checkpoints and resume: a checkpoint stores the options the user gave and the
+data's checksum; ``--resume`` refuses, naming the option, when they differ.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from pathlib import Path
+
+from lstmcast.cli.console import Messages, Progress, StopSignals
+from lstmcast.cli.data import load_data
+from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
+from lstmcast.errors import Interrupted, OutputError, UsageError
+
+
+def checkpoint_path(model_path: str) -> str:
+    return f"{model_path}.ckpt"
+
+
+def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages) -> dict:
+    """Train and write the model; the summary for ``--json``."""
+    from lstmcast.files import modelfile
+    from lstmcast.model.forecaster import LSTMForecaster, save_model
+
+    started = time.perf_counter()
+    configs = (ReadConfig(**given["read"]), ModelConfig(**given["model"]), TrainConfig(**given["train"]))
+    dataset = load_data(data, configs[0], msg)
+    _check_writable(model_path)
+    forecaster = LSTMForecaster(model=configs[1], train=configs[2])
+    ckpt = checkpoint_path(model_path)
+    state = _load_checkpoint(ckpt, configs, dataset.sha256) if resume else None
+    if state is not None:
+        msg.note(f"resuming from {ckpt} after epoch {state[1]['epoch']}")
+    with StopSignals(msg) as stop:
+        with Progress(msg) as progress:
+            forecaster.fit(dataset, on_epoch=progress.epoch, on_batch=progress.batch,
+                           should_stop=stop, resume=state)
+        if forecaster.training_["stopped"] == "interrupted":
+            arrays, meta = forecaster.trainer_.state()
+            arrays.update(forecaster.net_.params)  # best weights so far, under the network names
+            modelfile.write(ckpt, "checkpoint", arrays, {
+                "config": {"read": configs[0].to_dict(), "model": configs[1].to_dict(),
+                           "train": configs[2].to_dict()},
+                "forecaster": {"trainer": meta, "data_sha256": dataset.sha256},
+                "network": _spec(forecaster), "dtype": forecaster.net_.theta.dtype.name})
+            msg.note(f"checkpoint written to {ckpt} after {meta['epoch']} complete epochs; "
+                     f"{model_path} was not changed")
+        else:
+            save_model(forecaster, model_path)
+            if os.path.exists(ckpt):
+                os.remove(ckpt)
+    if stop.code is not None:
+        raise Interrupted(f"training stopped; resume with: {resume_command(data, model_path, configs)}",
+                          exit_code=stop.code)
+    t, m = forecaster.training_, forecaster.model_config_
+    seconds = time.perf_counter() - started
+    msg.note(f"trained {t['epochs_run']} epochs in {seconds:.1f} s (best validation loss "
+             f"{t['best_val_loss']:.4g} at epoch {t['best_epoch']}, {t['stopped']}); "
+             f"model written to {model_path}")
+    return {"model": str(model_path), "epochs": t["epochs_run"], "best_epoch": t["best_epoch"],
+            "best_val_loss": t["best_val_loss"], "stopped": t["stopped"], "seconds": round(seconds, 3),
+            "lookback": m.lookback, "horizon": m.horizon, "series": len(dataset.series),
+            "windows": forecaster.windows_}
+
+
+def resume_command(data: str, model_path: str, configs) -> str:
+    """The command that resumes this fit: the same data, options and model path."""
+    from lstmcast.cli.app import DEFAULT_MODEL
+
+    args = ["lstmcast", "fit", data, *(a for c in configs for a in c.as_args())]
+    if model_path != DEFAULT_MODEL:
+        args += ["--model", model_path]
+    return shlex.join([*args, "--resume"])
+
+
+def _spec(forecaster) -> dict:
+    from dataclasses import asdict
+
+    return asdict(forecaster.net_.spec)
+
+
+def _check_writable(path: str) -> None:
+    folder = Path(path).parent if Path(path).parent != Path("") else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {path}: directory {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"cannot write {path}: directory {folder} is not writable")
+
+
+def _load_checkpoint(ckpt: str, configs, data_sha256: str):
+    """(arrays, trainer state) of a checkpoint made with these options and data."""
+    from lstmcast.files import modelfile
+
+    arrays, doc, stored = modelfile.read(ckpt, kind="checkpoint")
+    differences = [d for new, old in zip(configs, stored) for d in new.differences(old)]
+    if differences:
+        raise UsageError(f"{ckpt} was made with other options: {'; '.join(differences)}; pass the same "
+                         "options to resume, or delete the checkpoint to start afresh")
+    fm = doc["forecaster"]
+    if fm.get("data_sha256") != data_sha256:
+        raise UsageError(f"{ckpt} was made from other data (the file's content differs); pass the same "
+                         "data to resume, or delete the checkpoint to start afresh")
+    return arrays, fm["trainer"]

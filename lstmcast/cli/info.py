@@ -1,0 +1,28 @@
+"""``lstmcast info``: what a model file holds, as a table or JSON."""
+
+from __future__ import annotations
+
+import os
+
+
+def describe(model_path: str) -> dict:
+    from lstmcast.files import modelfile
+
+    return modelfile.describe(model_path)
+
+
+def print_table(doc: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_header=False, show_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in doc.items():
+        if key == "validation_loss_by_epoch":
+            value = f"{len(value)} epochs, last {value[-1] if value else '-'}"
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                              for k, v in value.items() if not isinstance(v, dict))
+        table.add_row(key, str(value))
+    Console(no_color=bool(os.environ.get("NO_COLOR"))).print(table)

@@ -1,0 +1,321 @@
+"""The option definitions: one frozen dataclass per concern, one field per option.
+
+Owns every option a user can set for reading data (:class:`ReadConfig`), for the
+model (:class:`ModelConfig`: window, network, normalisation) and for training
+(:class:`TrainConfig`): its name, type, default, valid values, command-line flag,
+environment variable (``LSTMCAST_<FLAG>``) and help text. The CLI builds its flags from
+these fields (:mod:`lstmcast.cli.flags`), the model file stores them as they are
+(:mod:`lstmcast.files.modelfile`), and ``info`` shows them: a new option is a field here,
+the code that uses it, a test and a CHANGELOG line.
+
+``None`` means "the data decides"; :func:`lstmcast.model.defaults.resolve` returns a
+copy with every such value filled in. A config is validated once, when it is made: a
+bad value is a :class:`~lstmcast.errors.UsageError` that names the flag, so the layers
+below get valid values and never name flags themselves.
+
+Importing this module is cheap (no numpy, no pandas): the CLI imports it for ``--help``.
+The tables of valid names (losses, scalers, ...) are checked against the lower layers'
+own tables by ``tests/test_config.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from lstmcast.errors import UsageError
+
+FILLS = ("interpolate", "ffill", "error")
+DEDUPES = ("first", "last", "mean")
+TRANSFORMS = ("log", "diff", "pct")
+SCALERS = ("standard", "robust")
+NORMALIZE = ("auto", "last", "season", "none")
+LOSSES = ("mse", "mae", "huber")
+
+
+@dataclass(frozen=True)
+class Opt:
+    """How one option is set and checked (the metadata of a config field)."""
+
+    flag: str | None            # "--fill-limit"; None: no flag (Python API and model file only)
+    help: str
+    kind: type = str            # the type of one value: str, int, float or bool
+    short: str | None = None    # "-H"
+    many: bool = False          # repeatable; the value is a tuple
+    choices: tuple | None = None
+    minimum: float | None = None
+    below: float | None = None  # the value must be smaller than this
+    char: bool = False          # a single character
+
+    @property
+    def name(self) -> str:
+        """The name used in messages: the flag, or the Python name given by :func:`option`."""
+        return self.flag or self.help.split(":", 1)[0]
+
+    @property
+    def env(self) -> str | None:
+        return f"LSTMCAST_{self.flag[2:].replace('-', '_').upper()}" if self.flag else None
+
+
+def option(default, flag: str | None, help: str, **kw) -> Any:
+    """A config field with its :class:`Opt`."""
+    return field(default=default, metadata={"opt": Opt(flag, help, **kw)})
+
+
+def opt_of(f: dataclasses.Field) -> Opt:
+    return f.metadata["opt"]
+
+
+def check_value(opt: Opt, value, name: str | None = None):
+    """``value`` converted to the option's type, or a UsageError naming the flag (or
+    ``name``, for values read from a file)."""
+    name = name or opt.name
+    if value is None:
+        return None
+    if opt.many:
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            value = (value,)
+        return tuple(check_value(dataclasses.replace(opt, many=False), v, name) for v in value)
+    kind = opt.kind
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise UsageError(f"{name} must be true or false, not {value!r}")
+        return value
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) and not _is_number(value):
+            raise UsageError(f"{name} must be a number, not {value!r}")
+        number = float(value)
+        if not math.isfinite(number):
+            raise UsageError(f"{name} must be a finite number, not {value!r}")
+        if kind is int:
+            if number != int(number):
+                raise UsageError(f"{name} must be a whole number, not {value!r}")
+            value = int(number)
+        else:
+            value = number
+        if opt.minimum is not None and value < opt.minimum:
+            if kind is int:
+                raise UsageError(f"{name} must be a whole number of {opt.minimum:g} or more, not {value}")
+            raise UsageError(f"{name} must be at least {opt.minimum:g}{_below(opt)}, not {value:g}")
+        if opt.below is not None and not value < opt.below:
+            raise UsageError(f"{name} must be below {opt.below:g}, not {value:g}")
+        return value
+    if not isinstance(value, str):
+        raise UsageError(f"{name} must be text, not {value!r}")
+    if opt.choices is not None and value not in opt.choices:
+        raise UsageError(f"{name} must be {_or(opt.choices)}, not {value!r}")
+    if opt.char and len(value) != 1:
+        raise UsageError(f"{name} must be a single character, not {value!r}")
+    return value
+
+
+def _is_number(value) -> bool:  # numpy scalars
+    return hasattr(value, "__float__") and hasattr(value, "dtype")
+
+
+def _below(opt: Opt) -> str:
+    return f" and below {opt.below:g}" if opt.below is not None else ""
+
+
+def _or(choices) -> str:
+    words = [str(c) for c in choices]
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]
+
+
+class _Config:
+    """What the three configs share: checking, copying, JSON, and the differences."""
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.default is not None:
+                raise UsageError(f"{opt_of(f).name} must be set (default {_shown(f.default)}), not None")
+            object.__setattr__(self, f.name, check_value(opt_of(f), value))
+        self._check()
+
+    def _check(self) -> None:
+        """Checks across fields (subclasses)."""
+
+    def replace(self, **changes):
+        """A checked copy with ``changes``; ``None`` values in ``changes`` are ignored."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **changes) if changes else self
+
+    def to_dict(self) -> dict:
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+                for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, values: dict, label: str):
+        """A config from stored ``values`` (a model file's section ``label``): every
+        field's type and range checked, errors naming ``label.field`` instead of a flag;
+        unknown keys are refused. Missing keys take their defaults."""
+        if not isinstance(values, dict):
+            raise UsageError(f"{label} is not a JSON object")
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise UsageError(f"{label} has an unknown setting {unknown[0]!r}")
+        for key, value in values.items():
+            opt = opt_of(names[key])
+            if opt.many and not isinstance(value, list):
+                raise UsageError(f"{label}.{key} must be a list, not {value!r}")
+            check_value(opt, value, f"{label}.{key}")
+        try:
+            return cls(**values)
+        except UsageError as e:  # a check across fields
+            raise UsageError(f"{label}: {e}") from None
+
+    def unresolved(self) -> list[str]:
+        """The fields still ``None`` (the data has not decided them yet)."""
+        return [f.name for f in dataclasses.fields(self) if getattr(self, f.name) is None]
+
+    @classmethod
+    def split(cls, values: dict) -> tuple[dict, dict]:
+        """(the items of ``values`` that are fields of this config, the rest)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return ({k: v for k, v in values.items() if k in names},
+                {k: v for k, v in values.items() if k not in names})
+
+    def changed(self) -> dict:
+        """The fields that differ from their defaults."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if getattr(self, f.name) != f.default}
+
+    def differences(self, other) -> list[str]:
+        """``--flag A (now B)`` for every field that differs from ``other``'s."""
+        return [f"{opt_of(f).name} {_shown(getattr(other, f.name))} (now {_shown(getattr(self, f.name))})"
+                for f in dataclasses.fields(self) if getattr(self, f.name) != getattr(other, f.name)]
+
+    def as_args(self) -> list[str]:
+        """The command-line arguments that give the fields differing from the defaults."""
+        args: list[str] = []
+        for f in dataclasses.fields(self):
+            opt, value = opt_of(f), getattr(self, f.name)
+            if value == f.default or opt.flag is None:
+                continue
+            if opt.kind is bool:
+                args.append(opt.flag if value else f"--no-{opt.flag[2:]}")
+            elif opt.many:
+                for v in value:
+                    args += [opt.flag, str(v)]
+            elif value is not None:
+                args += [opt.flag, f"{value:g}" if isinstance(value, float) else str(value)]
+        return args
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "not set"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value)) or "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True)
+class ReadConfig(_Config):
+    """How to read a data file. ``fit`` stores the resolved copy (the columns it found),
+    so ``forecast NEWFILE`` reads newer files the same way."""
+
+    date_col: str | None = option(None, "--date-col", "Time column (found by itself if omitted).")
+    targets: tuple = option((), "--target", "Column to forecast (repeatable).", short="-t", many=True)
+    features: tuple = option((), "--features", "Extra input column (repeatable).", many=True)
+    id_col: str | None = option(None, "--id-col", "Column naming the series in a long-format file.")
+    freq: str | None = option(None, "--freq", "Frequency (pandas alias: D, B, h, MS, ...); inferred if omitted.")
+    fill: str = option("interpolate", "--fill", "Missing values: interpolate, ffill or error.",
+                       choices=FILLS)
+    fill_limit: int | None = option(None, "--fill-limit", "Longest run of missing values to fill "
+                                    "(default from the frequency).", kind=int, minimum=0)
+    dedupe: str | None = option(None, "--dedupe", "Repeated timestamps: first, last or mean.",
+                                choices=DEDUPES)
+    dayfirst: bool | None = option(None, "--dayfirst", "Day before month in dates (detected if omitted).",
+                                   kind=bool)
+    thousands: str | None = option(None, "--thousands", "Thousands separator in numbers, e.g. ','.",
+                                   char=True)
+    decimal: str = option(".", "--decimal", "Decimal mark in numbers, e.g. ','.", char=True)
+
+    # the fields that say which columns are the model's: fixed once a model is fitted
+    COLUMNS = ("targets", "features", "id_col")
+
+    def _check(self) -> None:
+        if self.thousands is not None and self.thousands == self.decimal:
+            raise UsageError(f"--thousands and --decimal cannot both be {self.decimal!r}")
+        both = sorted(set(self.targets) & set(self.features))
+        if both:
+            raise UsageError(f"column {both[0]!r} is both a target and a feature")
+        for name, values in (("--target", self.targets), ("--features", self.features)):
+            if len(set(values)) < len(values):
+                raise UsageError(f"a {name} column is given twice: {', '.join(values)}")
+        if self.freq is not None:
+            from lstmcast.data.timeparse import period  # pandas: only when a freq is given
+
+            try:
+                object.__setattr__(self, "freq", period(self.freq)[0])
+            except ValueError:
+                raise UsageError(f"--freq {self.freq!r} is not a pandas frequency "
+                                 "(e.g. h, D, B, W, MS, QS, YS)") from None
+
+
+@dataclass(frozen=True)
+class ModelConfig(_Config):
+    """The model: its window, network and normalisation."""
+
+    lookback: int | None = option(None, "--lookback", "Input steps per window (default from the "
+                                  "frequency and the data's length).", kind=int, minimum=1)
+    horizon: int | None = option(None, "--horizon", "Steps the model forecasts at once (default "
+                                 "from the frequency).", kind=int, short="-H", minimum=1)
+    hidden: int | None = option(None, "--hidden", "LSTM hidden size (default from the data size).",
+                                kind=int, minimum=1)
+    layers: int = option(1, "--layers", "Stacked LSTM layers.", kind=int, minimum=1)
+    dropout: float = option(0.0, "--dropout", "Dropout between layers.", kind=float, minimum=0, below=1)
+    bidirectional: bool = option(False, "--bidirectional", "Also read each window backwards.", kind=bool)
+    transform: str | None = option(None, "--transform", "Target transform: log, diff or pct.",
+                                   choices=TRANSFORMS)
+    scaler: str = option("standard", "--scaler", "Scaling: standard or robust.", choices=SCALERS)
+    normalize: str = option("auto", "--normalize", "Per-window normalisation: auto, last (predict the "
+                            "change from the last value), season (predict the correction to the "
+                            "seasonal profile of the last whole seasons) or none.", choices=NORMALIZE)
+    season: int | None = option(None, "--season", "Season length, for --normalize season, seasonal "
+                                "naive and MASE (default from the frequency).", kind=int, minimum=1)
+    seasons: int | None = option(None, None, "seasons: whole seasons averaged into the seasonal "
+                                 "profile (chosen from the data).", kind=int, minimum=1)
+    calendar: bool = option(True, None, "calendar: calendar features as inputs.", kind=bool)
+    stride: int = option(1, None, "stride: steps between training windows.", kind=int, minimum=1)
+
+
+@dataclass(frozen=True)
+class TrainConfig(_Config):
+    """Training: the schedule, the loss and the seed."""
+
+    epochs: int | None = option(None, "--epochs", "Most epochs (default from the data size).",
+                                kind=int, minimum=1)
+    batch_size: int | None = option(None, "--batch-size", "Windows per batch (default from the data "
+                                    "size).", kind=int, minimum=1)
+    lr: float = option(3e-3, "--lr", "Learning rate.", kind=float, minimum=1e-12)
+    patience: int = option(10, "--patience", "Epochs without improvement before stopping.",
+                           kind=int, minimum=1)
+    val_fraction: float | None = option(None, "--val-fraction", "Share of windows held out for "
+                                        "validation (default 0.3 below 1,000 windows, else 0.2).",
+                                        kind=float, minimum=0, below=1)
+    seed: int = option(0, "--seed", "Random seed.", kind=int, minimum=0)
+    loss: str = option("mse", "--loss", "Training loss: mse, mae or huber.", choices=LOSSES)
+    weight_decay: float = option(0.0, None, "weight_decay: AdamW's decoupled weight decay.",
+                                 kind=float, minimum=0)
+
+
+CONFIGS = {"read": ReadConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def fields_of(cls) -> list[dataclasses.Field]:
+    return list(dataclasses.fields(cls))
+
+
+def build(cls, values: dict):
+    """``cls(**values)`` for the Python API: a TypeError for an unknown name becomes a UsageError."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise UsageError(f"unknown option {unknown[0]!r} (options: {', '.join(sorted(names))})")
+    return cls(**values)

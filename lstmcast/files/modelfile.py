@@ -1,0 +1,168 @@
+"""The model file: its sections, its format version, and the migrations from older versions.
+
+A model (or a training checkpoint) is one safetensors file written and checked by
+:mod:`lstmcast.files.store` (the container: arrays, a checksummed JSON document, the
+envelope keys). This module owns what the document holds, and it is the only place that
+knows the layout of a version:
+
+Format ``lstmcast-model`` 2.0, kind ``model``:
+
+- ``config``: ``{"read", "model", "train"}``, the resolved options
+  (:mod:`lstmcast.config`): how the data was read (with the columns fit found), the
+  model's window, network and normalisation, and the training schedule. Every value is
+  checked on load with the option's own rules; errors name the setting.
+- ``forecaster``: learned state that is not an array: targets, features, frequency,
+  the pipeline's settings, the data's provenance, the history's series and last
+  timestamps, the interval calibration and the training report.
+- ``network`` / ``dtype``: the network's shape (:class:`lstmcast.nn.network.Spec`) and
+  float type, checked against the arrays by the container.
+- arrays: the network under PyTorch's names, ``pipeline.center`` / ``pipeline.scale``,
+  ``calibration.residuals``, ``history.values``.
+
+Kind ``checkpoint``: ``config`` as above (before the data decided batch size and epochs)
+and ``forecaster: {"trainer", "fingerprint"}``, with the trainer's arrays.
+
+A file of an older major version is read through :data:`MIGRATIONS`, one step per
+version, so every released version keeps loading (``tests/files/test_modelfile.py``
+loads a committed file of each and checks its forecast). A newer minor version only adds
+keys and is read; a newer major version is refused.
+"""
+
+from __future__ import annotations
+
+import os
+
+from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
+from lstmcast.errors import InputMissingError, ModelFileError, UsageError
+
+FORMAT = "lstmcast-model"
+FORMAT_VERSION = (2, 0)
+OLDEST_MAJOR = 1  # the oldest major version still read (through MIGRATIONS)
+
+SECTIONS = {
+    "model": ("config", "forecaster", "network", "dtype"),
+    "checkpoint": ("config", "forecaster", "network", "dtype"),
+}
+CONFIGS = {"read": ReadConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def _from_1(doc: dict) -> dict:
+    """1.x (lstmcast 0.1) -> 2.0: the flat ``forecaster.options`` and ``reading`` dicts
+    become the three configs."""
+    if doc.get("kind") != "model":
+        raise ModelFileError("a checkpoint of an older lstmcast cannot be resumed; fit again")
+    from lstmcast.model.baselines import season_length
+
+    fm = dict(doc["forecaster"])
+    opts = dict(fm.pop("options"))
+    reading = dict(fm.pop("reading", {}) or {})
+    if "season" not in opts:  # written before --normalize season existed
+        opts["season"] = season_length(str(fm["freq"]))
+    opts.setdefault("seasons", None)  # before the choice of k: every whole season
+    model, train = ModelConfig.split(opts)
+    train, _ = TrainConfig.split(train)
+    data = fm.get("data", {})
+    date_col = data.get("date_col")
+    read = {**{k: v for k, v in reading.items() if k in ("dayfirst", "thousands", "decimal", "fill", "dedupe")},
+            # 0.1 stored the output's name of the time column ("date" for a header-less
+            # index); the reader finds the time column by itself
+            "date_col": None if date_col == "date" else date_col,
+            "targets": list(fm["targets"]), "features": list(fm["features"]),
+            "id_col": data.get("id_col"), "freq": fm["freq"], "fill_limit": data.get("fill_limit")}
+    if read.get("decimal") is None:
+        read["decimal"] = "."
+    if read.get("fill") is None:
+        read["fill"] = "interpolate"
+    return {**doc, "format_version": "2.0", "config": {"read": read, "model": model, "train": train},
+            "forecaster": fm}
+
+
+# major version -> the function that turns such a document into the next major version
+MIGRATIONS = {1: _from_1}
+
+
+def migrate(doc: dict) -> dict:
+    """The document in the current format, through every step from its version."""
+    major = int(str(doc["format_version"]).split(".")[0])
+    try:
+        while major < FORMAT_VERSION[0]:
+            doc = MIGRATIONS[major](doc)
+            major += 1
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ModelFileError(f"model file of format {doc.get('format_version')}: incomplete settings ({e})") \
+            from None
+    return doc
+
+
+def configs(doc: dict, label: str, resolved: bool = True) -> tuple[ReadConfig, ModelConfig, TrainConfig]:
+    """The three configs of a (migrated) document, each setting checked."""
+    section = doc.get("config")
+    if not isinstance(section, dict):
+        raise ModelFileError(f"{label}: the settings section 'config' is missing ({_DAMAGED})")
+    out = []
+    for name, cls in CONFIGS.items():
+        try:
+            c = cls.from_dict(section.get(name, {}), f"config.{name}")
+        except UsageError as e:
+            raise ModelFileError(f"{label}: {e} ({_DAMAGED})") from None
+        missing = [f for f in c.unresolved() if f in _RESOLVED[name]] if resolved else []
+        if missing:
+            raise ModelFileError(f"{label}: setting config.{name}.{missing[0]} is missing ({_DAMAGED})")
+        out.append(c)
+    return tuple(out)
+
+
+_DAMAGED = "the file is damaged or was not written by lstmcast; train again with lstmcast fit"
+# the fields a fitted model always has decided
+_RESOLVED = {"read": ("freq",), "model": ("lookback", "horizon", "hidden", "season"),
+             "train": ("epochs", "batch_size", "val_fraction")}
+
+
+def write(path, kind: str, arrays: dict, doc: dict) -> None:
+    """Write a model or checkpoint atomically; ``doc`` holds the kind's sections."""
+    from lstmcast.files import store
+
+    missing = [s for s in SECTIONS[kind] if s not in doc]
+    if missing:
+        raise ValueError(f"a {kind} needs the sections {', '.join(SECTIONS[kind])}; {missing[0]} is missing")
+    store.save(path, arrays, {"kind": kind, **doc})
+
+
+def read(path, kind: str = "model"):
+    """(arrays, the migrated document, (read, model, train) configs) of a model or
+    checkpoint file; everything checked."""
+    from lstmcast.files import store
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        what = "no model at" if kind == "model" else "no checkpoint at"
+        hint = ("train one with: lstmcast fit DATA, or pass --model PATH" if kind == "model"
+                else "run fit without --resume")
+        raise InputMissingError(f"{what} {path} ({hint})")
+    arrays, doc = store.load(path)
+    if doc.get("kind") != kind:
+        if kind == "model":
+            raise ModelFileError(f"{path} is a {doc.get('kind')}, not a model "
+                                 "(resume the fit with --resume to finish it)")
+        raise ModelFileError(f"{path} is not a checkpoint")
+    doc = migrate(doc)
+    return arrays, doc, configs(doc, path, resolved=(kind == "model"))
+
+
+def describe(path) -> dict:
+    """What ``lstmcast info`` shows: provenance, options, network, training."""
+    arrays, doc, (read_cfg, model_cfg, train_cfg) = read(path)
+    fm = doc["forecaster"]
+    training = dict(fm.get("training", {}))
+    history = training.pop("history", [])
+    return {
+        "file": os.fspath(path), "format": f"{doc.get('format')} {doc.get('format_version')}",
+        "lstmcast_version": doc.get("lstmcast_version"), "created": doc.get("created"),
+        "data": fm.get("data"), "targets": fm.get("targets"), "features": fm.get("features"),
+        "frequency": fm.get("freq"), "read": read_cfg.to_dict(), "model": model_cfg.to_dict(),
+        "train": train_cfg.to_dict(), "network": doc.get("network"),
+        "parameters": int(sum(arrays[n].size for n in arrays
+                              if n.split(".")[0] not in ("pipeline", "calibration", "history"))),
+        "training": training,
+        "validation_loss_by_epoch": [round(h["val_loss"], 6) for h in history],
+    }

@@ -1,0 +1,63 @@
+"""The result of a forecast: per series, timestamps, the point forecast and the interval
+bounds per level, as arrays.
+
+Owns the one place where a forecast becomes a frame (:meth:`Forecast.to_frame`, for
+output); everything downstream (backtests, plots) reads the arrays, never column names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class SeriesForecast:
+    """One series' forecast: ``point`` is (steps, targets); ``lower[level]`` and
+    ``upper[level]`` likewise, for each interval level in percent."""
+
+    index: pd.DatetimeIndex
+    point: np.ndarray
+    lower: dict[float, np.ndarray] = field(default_factory=dict)
+    upper: dict[float, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Forecasts of every series (key ``""`` for a single-series file)."""
+
+    targets: list[str]
+    levels: list[float]
+    series: dict[str, SeriesForecast]
+    date_col: str = "date"
+    id_col: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> SeriesForecast:
+        return self.series[key]
+
+    @staticmethod
+    def column(target: str, bound: str, level: float) -> str:
+        """The output column of a bound: ``{target}_lower_{level}`` / ``_upper_``."""
+        return f"{target}_{bound}_{level:g}"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per series and step: id (long format), time, the targets and their
+        bounds (``{target}_lower_{level}``, ``{target}_upper_{level}``)."""
+        frames = []
+        for key, s in self.series.items():
+            out = pd.DataFrame(index=s.index)
+            for j, t in enumerate(self.targets):
+                out[t] = s.point[:, j]
+            for level in self.levels:
+                for j, t in enumerate(self.targets):
+                    out[self.column(t, "lower", level)] = s.lower[level][:, j]
+                    out[self.column(t, "upper", level)] = s.upper[level][:, j]
+            out.index.name = self.date_col
+            out = out.reset_index()
+            if self.id_col:
+                out.insert(0, self.id_col, key)
+            frames.append(out)
+        return pd.concat(frames, ignore_index=True)
