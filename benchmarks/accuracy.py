@@ -225,10 +225,11 @@ def run(data: Data, folder: Path, params: dict | None = None, folds: int | None 
     """Backtest one dataset; a flat dict of results."""
     from lstmcast.model import baselines
     from lstmcast.model.backtest import backtest
+    from lstmcast.model.forecaster import LSTMForecaster
 
     dataset = load(data, folder)
     k = folds or data.folds
-    bt = backtest(dataset, folds=k, levels=levels, params=dict(params or {}), step=step)
+    bt = backtest(dataset, folds=k, levels=levels, forecaster=LSTMForecaster(**(params or {})), step=step)
     table = bt.table.set_index("model")
     season = baselines.season_length(dataset.freq)
     out = {"dataset": data.name, "freq": dataset.freq, "season": season,

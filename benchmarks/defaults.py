@@ -25,7 +25,6 @@ dataset at a time, on one thread.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import sys
@@ -39,79 +38,51 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import accuracy  # noqa: E402  (benchmarks/accuracy.py: datasets and the backtest runner)
 
 
-@contextlib.contextmanager
-def patched(module: str, name: str, value):
-    """Temporarily set ``module.name``: for internal choices that are not options."""
-    import importlib
-
-    mod = importlib.import_module(module)
-    old = getattr(mod, name)
-    setattr(mod, name, value)
-    try:
-        yield
-    finally:
-        setattr(mod, name, old)
-
-
-def _lookback_seasons(k: int):
-    """A frequency_defaults() that asks for ``k`` seasons of lookback (at least 8 steps)."""
-    import lstmcast.model.defaults as f
-    from lstmcast.model.baselines import season_length
-
-    original = f.frequency_defaults
-
-    def defaults(freq):
-        lookback, horizon = original(freq)
-        return max(8, k * season_length(freq)), horizon
-    return defaults
-
-
-# (group, candidate name, LSTMForecaster params, internal patch or None). The first
+# (group, candidate name, LSTMForecaster params). Internal choices that are not options
+# are the forecaster's underscored arguments (_head_init, _shrink, ...). The first
 # candidate is the shipped configuration; "seed 1" repeats it with another seed (the
 # noise floor: differences smaller than its own are not evidence); every other
 # candidate changes one thing.
-DEFAULT = ("default", "shipped defaults", {}, None)
-GROUPS: dict[str, list[tuple[str, dict, tuple | None]]] = {
+DEFAULT = ("default", "shipped defaults", {})
+GROUPS: dict[str, list[tuple[str, dict]]] = {
     "noise": [
-        ("shipped defaults, seed 1", {"seed": 1}, None),
+        ("shipped defaults, seed 1", {"seed": 1}),
     ],
     "normalize": [
-        ("normalize=last", {"normalize": "last"}, None),
-        ("normalize=season", {"normalize": "season"}, None),
-        ("normalize=none", {"normalize": "none"}, None),
-        ("season base = seasonal naive (1 season, not chosen)", {"seasons": 1}, None),
-        ("season base = 2 seasons averaged (not chosen)", {"seasons": 2}, None),
-        ("auto: season at any number of windows", {},
-         ("lstmcast.prep.normalize", "SEASON_MAX_WINDOWS", 10**9)),
+        ("normalize=last", {"normalize": "last"}),
+        ("normalize=season", {"normalize": "season"}),
+        ("normalize=none", {"normalize": "none"}),
+        ("season base = seasonal naive (1 season, not chosen)", {"seasons": 1}),
+        ("season base = 2 seasons averaged (not chosen)", {"seasons": 2}),
+        ("auto: season at any number of windows", {"_season_max_windows": 10**9}),
     ],
     "transform": [
-        ("transform=log", {"transform": "log"}, None),
-        ("transform=diff", {"transform": "diff"}, None),
+        ("transform=log", {"transform": "log"}),
+        ("transform=diff", {"transform": "diff"}),
     ],
     "head": [
-        ("head init random", {}, ("lstmcast.model.forecaster", "HEAD_INIT", "random")),
-        ("no validation shrinkage", {}, ("lstmcast.model.forecaster", "SHRINK", False)),
+        ("head init random", {"_head_init": "random"}),
+        ("no validation shrinkage", {"_shrink": False}),
     ],
     "hidden": [
-        ("hidden=16", {"hidden": 16}, None),
-        ("hidden=32", {"hidden": 32}, None),
-        ("hidden=64", {"hidden": 64}, None),
+        ("hidden=16", {"hidden": 16}),
+        ("hidden=32", {"hidden": 32}),
+        ("hidden=64", {"hidden": 64}),
     ],
     "validation": [
-        ("val_fraction=0.2 always", {"val_fraction": 0.2}, None),
-        ("val_fraction=0.3 always", {"val_fraction": 0.3}, None),
+        ("val_fraction=0.2 always", {"val_fraction": 0.2}),
+        ("val_fraction=0.3 always", {"val_fraction": 0.3}),
     ],
     "lr": [
-        ("lr=0.001", {"lr": 1e-3}, None),
+        ("lr=0.001", {"lr": 1e-3}),
     ],
     "lookback": [
-        ("lookback 3 seasons", {}, ("lstmcast.model.defaults", "frequency_defaults", "3 seasons")),
+        ("lookback 3 seasons", {"_lookback_seasons": 3}),
     ],
     "patience": [
-        ("patience=5", {"patience": 5}, None),
+        ("patience=5", {"patience": 5}),
     ],
 }
-_PATCH_VALUES = {"3 seasons": lambda: _lookback_seasons(3)}
 
 
 def candidates(groups: list[str] | None):
@@ -119,28 +90,25 @@ def candidates(groups: list[str] | None):
     for group, items in GROUPS.items():
         if groups and group not in groups:
             continue
-        for name, params, patch in items:
-            yield group, name, params, patch
+        for name, params in items:
+            yield group, name, params
 
 
-def run_candidate(params: dict, patch, datasets, folder: Path, folds: int | None) -> dict:
+def run_candidate(params: dict, datasets, folder: Path, folds: int | None) -> dict:
     """{dataset: {"lstm": MASE, baselines' MASE, "seconds"}}; None where the candidate
     does not apply (``--transform log`` on data with zeros)."""
     from lstmcast.errors import DataError
 
     out = {}
-    if patch and isinstance(patch[2], str) and patch[2] in _PATCH_VALUES:
-        patch = (patch[0], patch[1], _PATCH_VALUES[patch[2]]())
-    with (patched(*patch) if patch else contextlib.nullcontext()):
-        for data in datasets:
-            try:
-                r = accuracy.run(data, folder, params=params, folds=folds, levels=())
-            except DataError as e:
-                print(f"  {data.name}: n/a ({e})", file=sys.stderr)
-                out[data.name] = None
-                continue
-            out[data.name] = {"lstm": r["lstm_MASE"], "seconds": r["seconds"],
-                              **{m: r[f"{m}_MASE"] for m in accuracy.BASELINE_NAMES}}
+    for data in datasets:
+        try:
+            r = accuracy.run(data, folder, params=params, folds=folds, levels=())
+        except DataError as e:
+            print(f"  {data.name}: n/a ({e})", file=sys.stderr)
+            out[data.name] = None
+            continue
+        out[data.name] = {"lstm": r["lstm_MASE"], "seconds": r["seconds"],
+                          **{m: r[f"{m}_MASE"] for m in accuracy.BASELINE_NAMES}}
     return out
 
 
@@ -194,14 +162,13 @@ def intervals(datasets, folder: Path, folds: int | None) -> str:
     validation residuals) against residuals scaled by each window's change."""
     rows = {}
     for scale in ("none", "change"):
-        with patched("lstmcast.model.forecaster", "INTERVAL_SCALE", scale):
-            for data in datasets:
-                r = accuracy.run(data, folder, folds=folds)
-                t = r["backtest"].table.set_index("model").loc["lstm"]
-                rows.setdefault(data.name, {})[scale] = {
-                    k: float(t[k]) for k in ("coverage_80", "coverage_95", "MSIS_80", "MSIS_95")}
-                print(f"intervals {scale}: {data.name} {rows[data.name][scale]}", file=sys.stderr,
-                      flush=True)
+        for data in datasets:
+            r = accuracy.run(data, folder, folds=folds, params={"_interval_scale": scale})
+            t = r["backtest"].table.set_index("model").loc["lstm"]
+            rows.setdefault(data.name, {})[scale] = {
+                k: float(t[k]) for k in ("coverage_80", "coverage_95", "MSIS_80", "MSIS_95")}
+            print(f"intervals {scale}: {data.name} {rows[data.name][scale]}", file=sys.stderr,
+                  flush=True)
     head = ["dataset", "cov 80 plain", "cov 80 scaled", "cov 95 plain", "cov 95 scaled",
             "MSIS 80 plain", "MSIS 80 scaled", "MSIS 95 plain", "MSIS 95 scaled"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -243,11 +210,10 @@ def main(argv=None) -> int:
     results = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        for group, name, params, patch in candidates(args.group):
+        for group, name, params in candidates(args.group):
             t0 = time.perf_counter()
-            mase = run_candidate(params, patch, datasets, Path(tmp), args.folds)
-            results.append({"group": group, "name": name, "params": params,
-                            "patch": list(patch) if patch else None, "mase": mase})
+            mase = run_candidate(params, datasets, Path(tmp), args.folds)
+            results.append({"group": group, "name": name, "params": params, "mase": mase})
             print(f"{name}: " + ", ".join(f"{n} {mase[n]['lstm']:.3f}" if mase[n] else f"{n} n/a"
                                           for n in names)
                   + f" ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)

@@ -22,6 +22,27 @@ def daily_frame(n=240, seed=0, start="2021-01-01", period=7):
                          "value": value.round(3)})
 
 
+def monthly_csv(path, n=120, seed=0, trend=0.0, season_amp=10.0, noise=1.0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    y = 100 + trend * t + season_amp * np.sin(2 * np.pi * t / 12) + rng.normal(0, noise, n)
+    pd.DataFrame({"month": pd.date_range("2000-01-01", periods=n, freq="MS").strftime("%Y-%m"),
+                  "value": y.round(4)}).to_csv(path, index=False)
+    from lstmcast.data.dataset import load_csv
+
+    return load_csv(str(path))
+
+
+def walk_csv(path, n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    y = 50 + np.cumsum(rng.normal(0, 1, n))
+    pd.DataFrame({"date": pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+                  "value": y.round(4)}).to_csv(path, index=False)
+    from lstmcast.data.dataset import load_csv
+
+    return load_csv(str(path))
+
+
 def edit_model_file(path, change) -> None:
     """Apply ``change(doc)`` to a model file's JSON document and write it back with a
     recomputed checksum (a crafted file that passes the container's checks)."""

@@ -14,7 +14,7 @@ from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
 def run(data: str, given: dict, *, folds: int, step: int | None, refit: bool, model_path: str | None,
         default_model: str, levels: list[float], msg):
     from lstmcast.model import backtest
-    from lstmcast.model.forecaster import load_model
+    from lstmcast.model.forecaster import LSTMForecaster, load_model
 
     fitted = None
     read, model, train = ReadConfig(), ModelConfig(), TrainConfig()
@@ -25,6 +25,8 @@ def run(data: str, given: dict, *, folds: int, step: int | None, refit: bool, mo
                           train.replace(**given["train"]))
     dataset = load_data(data, read, msg)
     with Progress(msg) as progress:
-        return backtest.backtest(dataset, folds=folds, step=step, levels=levels, model=model,
-                                 train=train, fitted=None if refit else fitted,
-                                 on_fold=lambda i, n: progress.batch(i, n))
+        return backtest.backtest(
+            dataset, folds=folds, step=step, levels=levels, season=model.season,
+            forecaster=LSTMForecaster(model=model, train=train) if refit else None,
+            fitted=None if refit else fitted, horizon=given["model"].get("horizon"),
+            on_fold=lambda i, n: progress.batch(i, n))

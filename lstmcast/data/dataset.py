@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lstmcast.config import FILLS, ReadConfig, build
+from lstmcast.config import ReadConfig, build
 from lstmcast.data.csvfile import column_kind, decompress, read_bytes, read_frame, to_numbers
 from lstmcast.errors import DataError, UsageError
 from lstmcast.data.timeparse import (fmt_time, grid_size, infer_freq, is_business, period,

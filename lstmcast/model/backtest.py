@@ -15,9 +15,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from lstmcast.config import ModelConfig, TrainConfig
 from lstmcast.data.dataset import Dataset
-from lstmcast.model import baselines, defaults, metrics
+from lstmcast.model import baselines, metrics
 from lstmcast.errors import DataError, UsageError
 
 MODEL = "lstm"
@@ -47,29 +46,33 @@ def _cut(dataset: Dataset, rows_from_end: int) -> Dataset:
 
 
 def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, levels=(),
-             model: ModelConfig | None = None, train: TrainConfig | None = None, fitted=None,
+             forecaster=None, fitted=None, horizon: int | None = None, season: int | None = None,
              on_fold=None) -> Backtest:
-    """Run the backtest of a model with the options ``model`` and ``train`` (refitted
-    before each origin), or of ``fitted``, a fitted LSTMForecaster, as it is. The
-    horizon is ``model.horizon`` (for ``fitted``: its own, unless ``model`` sets one);
-    the season of seasonal naive and MASE is ``model.season`` or the frequency's."""
+    """Backtest ``forecaster`` (an unfitted LSTMForecaster, default options if None: a
+    copy is refitted before each origin), or ``fitted``, a fitted one, as it is. The
+    horizon is the forecaster's (``horizon`` forecasts another number of steps with
+    ``fitted``); ``season`` (seasonal naive and MASE) defaults to the model's, else the
+    frequency's."""
     import time
 
     from lstmcast.model.forecaster import LSTMForecaster
 
     started = time.perf_counter()
-    model, train = model or ModelConfig(), train or TrainConfig()
     if folds < 1:
         raise UsageError(f"--folds must be 1 or more, not {folds}")
     if fitted is not None:
-        horizon = model.horizon or fitted.model_config_.horizon
+        horizon = horizon or fitted.model_config_.horizon
+        season = season or fitted.model_config_.season
     else:
-        horizon = defaults.resolve(model, train, dataset)[0].horizon
-        model = model.replace(horizon=horizon)
+        template = forecaster or LSTMForecaster()
+        horizon = template.resolved(dataset)[0].horizon
+        forecaster = LSTMForecaster(model=template.model_config.replace(horizon=horizon),
+                                    train=template.train_config, **template._private)
+        season = season or forecaster.model_config.season
     step = step or horizon
     if step < 1:
         raise UsageError(f"--step must be 1 or more, not {step}")
-    season = model.season or baselines.season_length(dataset.freq)
+    season = season or baselines.season_length(dataset.freq)
     levels = list(levels)
     targets = list(dataset.targets)
     shortest = min(len(f) for f in dataset.series.values())
@@ -85,7 +88,7 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
         back = horizon + (folds - 1 - i) * step
         history = _cut(dataset, back)
         if fitted is None:
-            forecast = LSTMForecaster(model=model, train=train).fit(history).predict(horizon, None, levels)
+            forecast = forecaster.clone().fit(history).predict(horizon, None, levels)
         else:
             forecast = fitted.predict(horizon, history, levels)
         for key, full in dataset.series.items():

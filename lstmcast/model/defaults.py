@@ -77,12 +77,17 @@ def frequency_defaults(freq: str) -> tuple[int, int]:
     return _BY_STEP[-1][1:]
 
 
-def resolve(model: ModelConfig, train: TrainConfig, dataset: Dataset) -> tuple[ModelConfig, TrainConfig]:
+def resolve(model: ModelConfig, train: TrainConfig, dataset: Dataset,
+            lookback_seasons: int | None = None) -> tuple[ModelConfig, TrainConfig]:
     """Copies of the configs with every default that the data decides filled in, except
     the batch size and epochs, which depend on the training windows
-    (:func:`resolve_schedule`). The configs were checked when they were made."""
+    (:func:`resolve_schedule`). The configs were checked when they were made.
+    ``lookback_seasons`` (evidence only) asks for that many seasons of lookback instead of
+    the frequency's default."""
     m = model.replace(season=model.season or baselines.season_length(dataset.freq))
     base_lookback, base_horizon = frequency_defaults(dataset.freq)
+    if lookback_seasons:
+        base_lookback = max(8, lookback_seasons * baselines.season_length(dataset.freq))
     val_fraction = train.val_fraction
     if val_fraction is None:  # counted before lookback is settled, which depends on it
         val_fraction = default_val_fraction(count_windows(

@@ -35,7 +35,7 @@ from lstmcast.model import conformal, defaults
 from lstmcast.model.forecast import Forecast, SeriesForecast
 from lstmcast.nn.network import Net, Spec, init_params
 from lstmcast.nn.train import Trainer, predicted
-from lstmcast.prep.normalize import choose_normalize, window_change, window_offsets
+from lstmcast.prep.normalize import SEASON_MAX_WINDOWS, choose_normalize, window_change, window_offsets
 from lstmcast.prep.scaling import Pipeline, calendar_features
 from lstmcast.prep.windows import min_rows, prepare
 
@@ -64,10 +64,13 @@ class LSTMForecaster:
 
     def __init__(self, model: ModelConfig | None = None, train: TrainConfig | None = None, *,
                  _head_init: str = HEAD_INIT, _shrink: bool = SHRINK,
-                 _interval_scale: str = INTERVAL_SCALE, **options):
+                 _interval_scale: str = INTERVAL_SCALE,
+                 _season_max_windows: int = SEASON_MAX_WINDOWS,
+                 _lookback_seasons: int | None = None, **options):
         """``LSTMForecaster(hidden=32, lr=0.01)``, or with whole configs
         (``model=ModelConfig(...)``); keyword options override the configs' fields. The
-        underscored arguments are for the evidence in ``benchmarks/defaults.py``."""
+        underscored arguments are internal choices that are not options, settable for the
+        evidence in ``benchmarks/defaults.py``."""
         m_opts, rest = ModelConfig.split(options)
         t_opts, rest = TrainConfig.split(rest)
         if rest:
@@ -75,7 +78,12 @@ class LSTMForecaster:
             raise UsageError(f"unknown option {sorted(rest)[0]!r} (options: {', '.join(names)})")
         self.model_config = cfg.build(ModelConfig, {**(model or ModelConfig()).to_dict(), **m_opts})
         self.train_config = cfg.build(TrainConfig, {**(train or TrainConfig()).to_dict(), **t_opts})
-        self._head_init, self._shrink_on, self._interval_scale = _head_init, _shrink, _interval_scale
+        self._private = dict(_head_init=_head_init, _shrink=_shrink, _interval_scale=_interval_scale,
+                             _season_max_windows=_season_max_windows, _lookback_seasons=_lookback_seasons)
+
+    def clone(self) -> "LSTMForecaster":
+        """An unfitted copy with the same options (for refits in a backtest)."""
+        return LSTMForecaster(model=self.model_config, train=self.train_config, **self._private)
 
     def get_params(self) -> dict:
         """Every option, by name (the fields of both configs)."""
@@ -86,7 +94,8 @@ class LSTMForecaster:
     def resolved(self, dataset: Dataset) -> tuple[ModelConfig, TrainConfig]:
         """The configs with every default that the data decides filled in (batch size and
         epochs come later, from the number of training windows)."""
-        return defaults.resolve(self.model_config, self.train_config, dataset)
+        return defaults.resolve(self.model_config, self.train_config, dataset,
+                                self._private["_lookback_seasons"])
 
     def fit(self, dataset: Dataset, *, on_epoch=None, on_batch=None, should_stop=None,
             resume: tuple[dict, dict] | None = None) -> "LSTMForecaster":
@@ -104,7 +113,7 @@ class LSTMForecaster:
         spec = Spec(windows.n_inputs, m.hidden, m.layers, H * nt, m.bidirectional)
         params = init_params(spec.input_size, spec.hidden_size, spec.num_layers,
                              spec.output_size, seed=t.seed, bidirectional=spec.bidirectional)
-        if self._head_init == "zeros":
+        if self._private["_head_init"] == "zeros":
             params["head.weight"][:] = 0.0
             params["head.bias"][:] = 0.0
         net = Net.from_params(params)
@@ -112,7 +121,8 @@ class LSTMForecaster:
                           should_stop=should_stop)
         if resume is not None:
             trainer.load_state(*resume)
-        normalize, seasons = choose_normalize(windows, train_idx, nt, H, m.season, m.normalize, m.seasons)
+        normalize, seasons = choose_normalize(windows, train_idx, nt, H, m.season, m.normalize, m.seasons,
+                                              self._private["_season_max_windows"])
         m = dataclass_replace(m, normalize=normalize, seasons=seasons)
         take = self._taker(windows, nt, m.normalize, m.season, m.seasons)
         self.trainer_ = trainer
@@ -122,8 +132,8 @@ class LSTMForecaster:
             date_col=dataset.date_col, targets=dataset.targets, features=dataset.features,
             id_col=dataset.id_col, freq=dataset.freq)
         self.net_ = net
-        self.shrink_ = (self._shrink(take, val_idx) if self._shrink_on and result.stopped != "interrupted"
-                        else 1.0)
+        self.shrink_ = (self._shrink(take, val_idx)
+                        if self._private["_shrink"] and result.stopped != "interrupted" else 1.0)
         self.pipeline_ = pipe
         self.freq_ = dataset.freq
         self.features_ = list(dataset.features)
@@ -177,7 +187,7 @@ class LSTMForecaster:
             r[pos:pos + len(x)] = y - pred
             change[pos:pos + len(x)] = window_change(x, nt)
             pos += len(x)
-        if self._interval_scale == "change" and len(val_idx):
+        if self._private["_interval_scale"] == "change" and len(val_idx):
             # a floor, so that a flat stretch does not get a zero-width band
             floor = np.maximum(0.1 * np.median(change, axis=0), 1e-6)
             self.calibration_ = {"scale": "change", "floor": [float(v) for v in floor]}

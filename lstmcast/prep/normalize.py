@@ -68,7 +68,8 @@ def window_change(x: np.ndarray, nt: int) -> np.ndarray:
 
 
 def choose_normalize(windows, train_idx: np.ndarray, nt: int, horizon: int, season: int,
-                     normalize: str = "auto", seasons: int | None = None) -> tuple[str, int | None]:
+                     normalize: str = "auto", seasons: int | None = None,
+                     season_max_windows: int = SEASON_MAX_WINDOWS) -> tuple[str, int | None]:
     """``(mode, seasons)`` for ``normalize`` ("auto" or "season"; others pass through).
 
     ``auto`` considers the seasonal profile only when the season fits in the lookback
@@ -86,7 +87,7 @@ def choose_normalize(windows, train_idx: np.ndarray, nt: int, horizon: int, seas
             return normalize, seasons
         if seasons is not None or season == 1:  # with a season of 1 step every k is "last"
             return normalize, min(seasons or 1, whole)
-    elif season < 2 or whole < 1 or len(train_idx) >= SEASON_MAX_WINDOWS:
+    elif season < 2 or whole < 1 or len(train_idx) >= season_max_windows:
         return "last", None
     idx = train_idx if len(train_idx) <= CHOICE_WINDOWS else \
         train_idx[np.linspace(0, len(train_idx) - 1, CHOICE_WINDOWS).astype(np.int64)]

@@ -80,7 +80,7 @@ def test_evaluate_takes_every_model_option_by_flag_and_environment(tmp_path):
 def test_evaluate_with_a_model_refits_with_its_options(tmp_path):
     from lstmcast.data.dataset import load_csv
     from lstmcast.model.backtest import backtest
-    from lstmcast.model.forecaster import load_model
+    from lstmcast.model.forecaster import LSTMForecaster, load_model
 
     frame = daily_frame(260)
     frame["other"] = frame["value"] * 2 + 1  # two numeric columns: the model's target decides
@@ -92,8 +92,9 @@ def test_evaluate_with_a_model_refits_with_its_options(tmp_path):
     assert r.returncode == 0, r.stderr.decode()
     m = load_model(tmp_path / "log.safetensors")
     assert m.model_config_.transform == "log"
+    template = LSTMForecaster(model=m.model_config_, train=m.train_config_)
     expected = backtest(load_csv(str(tmp_path / "data.csv"), m.read_config_), folds=1,
-                        model=m.model_config_, train=m.train_config_).table
+                        forecaster=template).table
     got = pd.DataFrame(json.loads(r.stdout))
     np.testing.assert_allclose(got["MASE"], expected["MASE"], rtol=1e-8)
     # without --model: the defaults, another target ('value', by its name), another result

@@ -9,8 +9,9 @@ import pytest
 
 from dataclasses import replace
 
+from conftest import monthly_csv, walk_csv
 from lstmcast.data.dataset import load_csv
-from lstmcast.errors import ModelFileError, UsageError
+from lstmcast.errors import UsageError
 from lstmcast.model import defaults
 from lstmcast.model import forecaster as fc
 from lstmcast.model.forecaster import LSTMForecaster, load_model
@@ -27,23 +28,6 @@ def reload(m, tmp_path, name="m.safetensors"):
 
 def frame(forecast):
     return forecast.to_frame()
-
-
-def monthly_csv(path, n=120, seed=0, trend=0.0, season_amp=10.0, noise=1.0):
-    rng = np.random.default_rng(seed)
-    t = np.arange(n)
-    y = 100 + trend * t + season_amp * np.sin(2 * np.pi * t / 12) + rng.normal(0, noise, n)
-    pd.DataFrame({"month": pd.date_range("2000-01-01", periods=n, freq="MS").strftime("%Y-%m"),
-                  "value": y.round(4)}).to_csv(path, index=False)
-    return load_csv(str(path))
-
-
-def walk_csv(path, n=300, seed=0):
-    rng = np.random.default_rng(seed)
-    y = 50 + np.cumsum(rng.normal(0, 1, n))
-    pd.DataFrame({"date": pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
-                  "value": y.round(4)}).to_csv(path, index=False)
-    return load_csv(str(path))
 
 
 # ---------------------------------------------------------------- normalisation

@@ -8,7 +8,7 @@ from lstmcast.model.baselines import seasonal_naive
 from lstmcast.errors import ModelFileError, UsageError
 from lstmcast.prep.normalize import choose_normalize, window_change, window_offsets
 from lstmcast.prep.windows import prepare
-from test_forecaster import monthly_csv, walk_csv
+from conftest import monthly_csv, walk_csv
 
 # ---------------------------------------------------------------- window_offsets
 
@@ -100,12 +100,12 @@ def test_auto_picks_season_for_seasonal_and_last_for_a_random_walk(tmp_path):
     assert choose_normalize(w, tr, 1, 7, 29) == ("last", None)
 
 
-def test_auto_keeps_last_when_there_are_many_windows(tmp_path, monkeypatch):
+def test_auto_keeps_last_when_there_are_many_windows(tmp_path):
     seasonal = monthly_csv(tmp_path / "s.csv", noise=0.5)
     _, w, tr, _ = prepare(seasonal, 24, 12)
+    assert len(tr) < nz.SEASON_MAX_WINDOWS
     assert choose_normalize(w, tr, 1, 12, 12) == ("season", 2)
-    monkeypatch.setattr(nz, "SEASON_MAX_WINDOWS", len(tr))
-    assert choose_normalize(w, tr, 1, 12, 12) == ("last", None)
+    assert choose_normalize(w, tr, 1, 12, 12, season_max_windows=len(tr)) == ("last", None)
 
 
 def test_window_change():

@@ -1,0 +1,53 @@
+"""The Python API: what ``import lstmcast`` offers, and the README's example, run as a
+doctest from the repository's root."""
+
+import doctest
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def readme_example() -> str:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    return section.split("```python", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
+    (tmp_path / "sample_data").symlink_to(ROOT / "sample_data")
+    monkeypatch.chdir(tmp_path)
+    test = doctest.DocTestParser().get_doctest(readme_example(), {}, "README", "README.md", 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.failures == 0 and runner.tries >= 10
+    assert (tmp_path / "weather.safetensors").exists()
+
+
+def test_a_model_saved_from_python_is_used_by_the_command(tmp_path):
+    import lstmcast
+
+    data = lstmcast.read_csv(str(ROOT / "sample_data" / "stocks.csv"), id_col="symbol")
+    model = lstmcast.LSTMForecaster(hidden=4, epochs=2).fit(data)
+    assert model.fit(data) is model  # fit returns self
+    model.save(tmp_path / "m.safetensors")
+    r = subprocess.run([sys.executable, "-m", "lstmcast", "forecast", "--model", "m.safetensors",
+                        "-H", "2", "-f", "json"], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    frame = model.predict(2).to_frame()
+    import json
+
+    records = json.loads(r.stdout)
+    assert [x["symbol"] for x in records] == frame["symbol"].tolist()
+    assert [round(x["price"], 6) for x in records] == [round(v, 6) for v in frame["price"]]
+
+
+def test_importing_the_package_is_cheap():
+    code = "import sys, lstmcast; print(sorted(m for m in ('numpy', 'pandas', 'numba') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout
+    assert out.strip() == "[]"
+    import lstmcast
+
+    assert set(lstmcast.__all__) >= {"LSTMForecaster", "read_csv", "load_model", "Forecast"}
