@@ -301,6 +301,8 @@ class TrainConfig(_Config):
                                         kind=float, minimum=0, below=1)
     seed: int = option(0, "--seed", "Random seed.", kind=int, minimum=0)
     loss: str = option("mse", "--loss", "Training loss: mse, mae or huber.", choices=LOSSES)
+    clip_norm: float = option(1.0, "--clip-norm", "Largest global norm of a batch's gradient "
+                              "(larger ones are scaled down to it).", kind=float, minimum=1e-12)
     weight_decay: float = option(0.0, None, "weight_decay: AdamW's decoupled weight decay.",
                                  kind=float, minimum=0)
 

@@ -33,10 +33,9 @@ def predicted(net: Net, take, idx: np.ndarray, size: int):
 
 @dataclass(frozen=True)
 class Plateau:
-    """The fixed parts of the schedule (not user options): gradient clipping and
-    reduce-on-plateau of the learning rate."""
+    """The fixed parts of the schedule (not user options): reduce-on-plateau of the
+    learning rate."""
 
-    clip_norm: float = 1.0
     lr_factor: float = 0.5          # reduce-on-plateau factor
     lr_patience: int = 4            # epochs without improvement before the lr is reduced
     min_lr: float = 1e-5
@@ -81,7 +80,7 @@ class Trainer:
         self.on_batch = on_batch
         self.should_stop = should_stop or (lambda: False)
         self.opt = Adam(net.size, dtype=net.dtype, lr=config.lr, weight_decay=config.weight_decay,
-                        clip_norm=plateau.clip_norm)
+                        clip_norm=config.clip_norm)
         self.rng = np.random.default_rng(config.seed)
         self.epoch = 0
         self.best_theta = net.theta.copy()

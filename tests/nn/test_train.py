@@ -126,6 +126,20 @@ def test_config_validation_names_the_option():
         TrainConfig(lr=float("nan"))
 
 
+def test_clip_norm_bounds_every_step():
+    """Adam's first step moves each weight by lr * g / (|g| + eps): with the gradient
+    clipped to a norm far below eps's scale, the step shrinks with the clip norm."""
+    take, tr, va = sine_data()
+    moves = {}
+    for clip in (1.0, 1e-9):
+        net = new_net()
+        before = net.theta.copy()
+        cfg = TrainConfig(epochs=1, batch_size=len(tr), lr=0.01, clip_norm=clip)
+        Trainer(net, cfg).fit(take, tr, va)
+        moves[clip] = float(np.abs(net.theta - before).max())
+    assert moves[1.0] == pytest.approx(0.01, rel=1e-3) and moves[1e-9] < 0.01 / 5
+
+
 def test_trainer_refuses_an_unresolved_config():
     with pytest.raises(ValueError, match="epochs"):
         Trainer(new_net(), TrainConfig(batch_size=32))
