@@ -43,6 +43,17 @@ def walk_csv(path, n=300, seed=0):
     return load_csv(str(path))
 
 
+def sine_windows(n=600, lookback=24, horizon=4, seed=0, period=25):
+    """Windows of a noisy sine: x (n, lookback, 1), y (n, horizon), float32, and the series."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n + lookback + horizon)
+    series = np.sin(2 * np.pi * t / period) + 0.1 * rng.normal(size=t.size)
+    idx = np.arange(n)[:, None]
+    x = series[idx + np.arange(lookback)][:, :, None].astype(np.float32)
+    y = series[idx + lookback + np.arange(horizon)].astype(np.float32)
+    return x, y, series
+
+
 def edit_model_file(path, change) -> None:
     """Apply ``change(doc)`` to a model file's JSON document and write it back with a
     recomputed checksum (a crafted file that passes the container's checks)."""

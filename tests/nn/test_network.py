@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import sine_windows
 from lstmcast.nn import network
 from lstmcast.nn.network import Net, Spec
 from lstmcast.nn.optim import Adam
@@ -224,16 +225,6 @@ def test_adam_state_round_trips():
 
 
 # ----------------------------------------------------------------- training
-
-
-def sine_windows(n=600, lookback=24, horizon=4, seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.arange(n + lookback + horizon)
-    series = np.sin(2 * np.pi * t / 25) + 0.1 * rng.normal(size=t.size)
-    idx = np.arange(n)[:, None]
-    x = series[idx + np.arange(lookback)][:, :, None].astype(np.float32)
-    y = series[idx + lookback + np.arange(horizon)].astype(np.float32)
-    return x, y, series
 
 
 def train(seed, steps=300):

@@ -9,17 +9,14 @@ from lstmcast.nn import network
 from lstmcast.errors import TrainingDiverged
 from lstmcast.nn.network import Net
 from lstmcast.config import TrainConfig
+from conftest import sine_windows
 from lstmcast.errors import UsageError
 from lstmcast.nn.train import Plateau, Trainer
 
 
 def sine_data(n=400, lookback=16, horizon=3, seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.arange(n + lookback + horizon)
-    s = np.sin(2 * np.pi * t / 20) + 0.1 * rng.normal(size=t.size)
-    idx = np.arange(n)[:, None]
-    x = s[idx + np.arange(lookback)][:, :, None].astype(np.float32)
-    y = s[idx + lookback + np.arange(horizon)][:, :, None].astype(np.float32)
+    x, y, _ = sine_windows(n, lookback, horizon, seed, period=20)
+    y = y[:, :, None]
 
     def take(i):
         return x[i], y[i]
