@@ -1,10 +1,19 @@
-"""Where Numba caches compiled kernels, decided before Numba is imported.
+"""Where Numba caches compiled kernels: a per-user folder keyed by versions, decided
+before Numba is imported, never inside the installed package.
 
-Numba caches beside the package (``__pycache__``). When that folder is not writable
-(a read-only install) it falls back to a cache under the user's home, and when there
-is no writable home either (a cron job as a system user) every ``cache=True``
-function fails at import with "no locator available". :func:`configure` sets
-``NUMBA_CACHE_DIR`` for those cases; a user's own setting always wins.
+Files that pip does not own must not land in ``site-packages``: after ``pip install .``
+and a first fit, a later ``pip install -e .`` left ``lstmcast/`` holding only Numba's
+cache files, a namespace package that shadowed the editable install (``cannot import
+name '__version__'``). So the kernels are cached in, by order of preference:
+
+- ``$NUMBA_CACHE_DIR``, the user's own choice, used as it is;
+- ``$XDG_CACHE_HOME/lstmcast/<key>`` (``~/.cache/lstmcast/<key>`` without it);
+- ``<tempdir>/lstmcast-<uid>/<key>``, for a cron job as a system user whose home does
+  not exist or is not writable.
+
+``<key>`` names the lstmcast, Python and Numba versions, so an upgrade, a downgrade or a
+switch between an installed and an editable copy never loads code compiled for another
+(Numba also keys its files by the source file's path and timestamp).
 """
 
 from __future__ import annotations
@@ -13,19 +22,30 @@ import os
 import sys
 import tempfile
 
-def cache_dir(package_dir: str, writable=lambda d: os.access(d, os.W_OK)) -> str | None:
-    """Where Numba should cache: None (beside the package) when that is writable, else
-    ``$XDG_CACHE_HOME/lstmcast/numba`` (``~/.cache/...``), else a per-user temp folder.
 
-    Numba's own fallback needs a writable home; without one (a cron job as a system
-    user, a read-only install) every ``cache=True`` function fails at import.
-    """
-    pycache = os.path.join(package_dir, "__pycache__")
-    if writable(pycache if os.path.isdir(pycache) else package_dir):
-        return None
+def cache_key() -> str:
+    """``lstmcast-<version>-py<X.Y>-numba-<version>``, without importing Numba."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from lstmcast import __version__
+
+    try:
+        numba = version("numba")
+    except PackageNotFoundError:  # pragma: no cover - numba is a dependency
+        numba = "unknown"
+    return f"lstmcast-{__version__}-py{sys.version_info[0]}.{sys.version_info[1]}-numba-{numba}"
+
+
+def cache_dir(writable=lambda d: os.access(d, os.W_OK)) -> str | None:
+    """The folder for Numba's cache (see the module docstring); None when nothing is
+    writable (Numba then compiles every run)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return os.environ["NUMBA_CACHE_DIR"]
+    key = cache_key()
     home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    for candidate in (os.path.join(home, "lstmcast", "numba"),
-                      os.path.join(tempfile.gettempdir(), f"lstmcast-numba-{os.getuid()}")):
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    for candidate in (os.path.join(home, "lstmcast", key),
+                      os.path.join(tempfile.gettempdir(), f"lstmcast-{uid}", key)):
         try:
             os.makedirs(candidate, mode=0o700, exist_ok=True)
         except OSError:
@@ -36,10 +56,10 @@ def cache_dir(package_dir: str, writable=lambda d: os.access(d, os.W_OK)) -> str
 
 
 def configure() -> None:
-    """Set NUMBA_CACHE_DIR when the package folder is not writable (idempotent)."""
-    if "NUMBA_CACHE_DIR" in os.environ:
+    """Point Numba's cache at :func:`cache_dir` (idempotent; a user's setting wins)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
         return
-    folder = cache_dir(os.path.dirname(os.path.abspath(__file__)))
+    folder = cache_dir()
     if folder:
         os.environ["NUMBA_CACHE_DIR"] = folder
         if "numba.core.config" in sys.modules:  # Numba was imported before us

@@ -25,8 +25,8 @@ at slot t and writes slot t+1; the reverse direction reads slot t+1 and writes s
 So a layer's output for time t sits at ``h[t+1]`` (forward) or ``h[t]`` (reverse), and
 weight gradients are single GEMMs over contiguous slices after the backward sweep.
 
-Compiled code is cached (``cache=True``) beside the package, or, when that folder is
-not writable, in a user cache folder (:mod:`lstmcast.nn.jitcache`). All jitted functions
+Compiled code is cached (``cache=True``) in a per-user folder keyed by the lstmcast,
+Python and Numba versions, never inside the installed package (:mod:`lstmcast.nn.jitcache`). All jitted functions
 live in this one file on purpose: Numba invalidates its cache per source file, so a
 jitted function inlined from another file would survive that file's edits in stale
 cache entries.

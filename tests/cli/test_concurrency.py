@@ -14,27 +14,53 @@ import pandas as pd
 import pytest
 
 from lstmcast.files import store
-from lstmcast.nn.jitcache import cache_dir
+from lstmcast.nn.jitcache import cache_dir, cache_key
 from test_cli import EXE, run
 
 PACKAGE = Path(__file__).resolve().parents[2] / "lstmcast"
 
 
-def test_cache_dir_beside_the_package_when_writable(tmp_path):
-    assert cache_dir(str(tmp_path)) is None
+def test_cache_dir_is_the_users_own_choice_first(tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache_dir() == str(tmp_path / "mine")
 
 
-def test_cache_dir_falls_back_to_the_user_cache(tmp_path, monkeypatch):
+def test_cache_dir_is_a_user_cache_keyed_by_versions(tmp_path, monkeypatch):
+    import numba
+
+    import lstmcast
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    got = cache_dir("/read-only/site-packages/lstmcast", writable=lambda d: d.startswith(str(tmp_path)))
-    assert got == str(tmp_path / "xdg" / "lstmcast" / "numba") and os.path.isdir(got)
+    got = cache_dir()
+    key = f"lstmcast-{lstmcast.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}-numba-{numba.__version__}"
+    assert got == str(tmp_path / "xdg" / "lstmcast" / key) and os.path.isdir(got)
+    assert cache_key() == key
 
 
 def test_cache_dir_falls_back_to_temp_without_a_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-such-place")
-    got = cache_dir("/read-only/lstmcast", writable=lambda d: not d.startswith(("/read-only", "/proc")))
-    assert got is not None and got.startswith(os.path.realpath(__import__("tempfile").gettempdir())) \
-        or "lstmcast-numba-" in got
+    got = cache_dir(writable=lambda d: not d.startswith("/proc"))
+    assert got == os.path.join(__import__("tempfile").gettempdir(), f"lstmcast-{os.getuid()}", cache_key())
+
+
+def test_a_fit_writes_nothing_into_the_installed_package(tmp_path):
+    """A copy of the package as pip installs it (a folder on the path): after a first fit
+    from it, it holds exactly the files it had, so a later pip install (-e or not) owns
+    every file in it; the compiled kernels are in the user cache."""
+    site = tmp_path / "site-packages"
+    shutil.copytree(PACKAGE, site / "lstmcast", ignore=shutil.ignore_patterns("__pycache__"))
+    before = sorted(p.relative_to(site) for p in site.rglob("*"))
+    many_series_csv(tmp_path / "one.csv", n_series=1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(PYTHONPATH=str(site), XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONDONTWRITEBYTECODE="1")
+    r = subprocess.run([sys.executable, "-m", "lstmcast", "fit", "one.csv", "--epochs", "1", "--hidden", "4",
+                        "--lookback", "14", "--horizon", "5", "-q"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.relative_to(site) for p in site.rglob("*")) == before
+    assert any((tmp_path / "cache" / "lstmcast" / cache_key()).rglob("*.nbi"))
 
 
 def many_series_csv(path, n_series=20, n=120):
@@ -105,7 +131,7 @@ def test_jit_cache_works_when_the_package_is_read_only(tmp_path):
     for p in (PACKAGE, PACKAGE / "__pycache__"):
         if p.exists() and os.stat(p).st_mode & 0o002:
             pytest.skip("the package folder is world-writable here")
-    cache = Path(__import__("tempfile").gettempdir()) / "lstmcast-numba-65534"
+    cache = Path(__import__("tempfile").gettempdir()) / "lstmcast-65534" / cache_key()
     shutil.rmtree(cache, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "XDG_"))}
     env["HOME"] = "/nonexistent"
