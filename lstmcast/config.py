@@ -281,6 +281,9 @@ class ModelConfig(_Config):
                                 "naive and MASE (default from the frequency).", kind=int, minimum=1)
     seasons: int | None = option(None, None, "seasons: whole seasons averaged into the seasonal "
                                  "profile (chosen from the data).", kind=int, minimum=1)
+    nonnegative: bool | None = option(None, "--nonnegative", "Keep forecasts and bands at 0 or above "
+                                      "(default: for a target whose training values are all >= 0).",
+                                      kind=bool)
     calendar: bool = option(True, None, "calendar: calendar features as inputs.", kind=bool)
     stride: int = option(1, None, "stride: steps between training windows.", kind=int, minimum=1)
 

@@ -64,6 +64,17 @@ def _messages(quiet: bool):
     return Messages(quiet)
 
 
+def _check_before_work(levels, plot) -> list[float]:
+    """What can be refused before any data is read or any model trained."""
+    from lstmcast.model.forecast import check_levels
+
+    if plot:
+        from lstmcast.cli import plots
+
+        plots.check_available()
+    return check_levels(levels or [])
+
+
 # ---------------------------------------------------------------- commands
 
 
@@ -102,7 +113,8 @@ def forecast(data: Annotated[Optional[str], typer.Argument(help="Newer data to f
 
     msg = _messages(quiet)
     fmt = out.choose_format(fmt, output)
-    result, history = command.run(model or DEFAULT_MODEL, data, horizon, level or [], given["read"], msg)
+    levels = _check_before_work(level, plot)
+    result, history = command.run(model or DEFAULT_MODEL, data, horizon, levels, given["read"], msg)
     out.write(result.to_frame(), fmt, output, title="forecast")
     if plot:
         from lstmcast.cli import plots
@@ -128,8 +140,9 @@ def evaluate(data: Data,
 
     msg = _messages(quiet)
     fmt = out.choose_format(fmt, output)
+    levels = _check_before_work(level, plot)
     result = command.run(data, given, folds=folds, step=step, refit=refit, model_path=model,
-                         default_model=DEFAULT_MODEL, levels=level or [], msg=msg)
+                         default_model=DEFAULT_MODEL, levels=levels, msg=msg)
     out.write(result.table, fmt, output, title="backtest")
     msg.note(result.verdict)
     if plot:

@@ -13,11 +13,18 @@ from lstmcast.errors import UsageError
 WIDTH_IN, PANEL_IN, DPI, MAX_PANELS = 10.0, 3.2, 100, 6
 
 
+def check_available() -> None:
+    """A UsageError now, before any work, when matplotlib is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("--plot needs matplotlib: pip install 'lstmcast[plot]'")
+
+
 def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise UsageError("--plot needs matplotlib: pip install 'lstmcast[plot]'") from None
+    check_available()
+    import matplotlib
+
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 

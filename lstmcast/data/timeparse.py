@@ -251,7 +251,11 @@ def is_business(freq: str) -> bool:
 def grid_size(start, end, freq: str) -> int:
     """About how many periods of ``freq`` lie between ``start`` and ``end``."""
     step = period(freq)[2]
-    return int((pd.Timestamp(end) - pd.Timestamp(start)) / step) + 1
+    # in microseconds: nanosecond Timestamps (pyarrow-backed frames, pandas 2) cannot
+    # subtract across more than 292 years ("Result is too large for pandas.Timedelta")
+    def us(t) -> int:
+        return int(pd.Timestamp(t).as_unit("us").asm8.astype(np.int64))
+    return int((us(end) - us(start)) / (step.total_seconds() * 1e6)) + 1
 
 
 def _mode(d: np.ndarray) -> int:

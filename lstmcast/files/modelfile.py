@@ -159,7 +159,9 @@ def describe(path) -> dict:
         "file": os.fspath(path), "format": f"{doc.get('format')} {doc.get('format_version')}",
         "lstmcast_version": doc.get("lstmcast_version"), "created": doc.get("created"),
         "data": fm.get("data"), "targets": fm.get("targets"), "features": fm.get("features"),
-        "frequency": fm.get("freq"), "read": read_cfg.to_dict(), "model": model_cfg.to_dict(),
+        "frequency": fm.get("freq"),
+        "nonnegative": dict(zip(fm.get("targets", []), fm.get("nonnegative", [False] * len(fm.get("targets", []))))),
+        "read": read_cfg.to_dict(), "model": model_cfg.to_dict(),
         "train": train_cfg.to_dict(), "network": doc.get("network"),
         "parameters": int(sum(arrays[n].size for n in arrays
                               if n.split(".")[0] not in ("pipeline", "calibration", "history"))),

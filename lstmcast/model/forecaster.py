@@ -32,12 +32,12 @@ from lstmcast.data.timeparse import period
 from lstmcast.errors import DataError, ModelFileError, UsageError
 from lstmcast.files import modelfile
 from lstmcast.model import conformal, defaults
-from lstmcast.model.forecast import Forecast, SeriesForecast
+from lstmcast.model.forecast import Forecast, SeriesForecast, check_levels
 from lstmcast.nn.network import Net, Spec, init_params
 from lstmcast.nn.train import Trainer, predicted
 from lstmcast.prep.normalize import SEASON_MAX_WINDOWS, choose_normalize, window_change, window_offsets
 from lstmcast.prep.scaling import Pipeline, calendar_features
-from lstmcast.prep.windows import min_rows, prepare
+from lstmcast.prep.windows import min_rows, prepare, rows_for_training
 
 # The network's output layer starts at zero, so an untrained model forecasts exactly the
 # normalisation's base (the last value, or the seasonal profile) and training learns
@@ -56,6 +56,9 @@ SHRINK = True
 # "none": plain absolute residuals. Evidence: benchmarks/defaults.py --intervals.
 INTERVAL_SCALE = "change"
 
+# Fewest training windows a fit accepts: below this the weights, the early stopping and
+# the intervals are noise (a 4-row file used to "fit" on one window).
+MIN_TRAIN_WINDOWS = 10
 PREDICT_BATCH = 4096  # windows per slice when predicting every validation window (bounded memory)
 
 
@@ -107,6 +110,12 @@ class LSTMForecaster:
         pipe, windows, train_idx, val_idx = prepare(
             dataset, L, H, val_fraction=t.val_fraction, stride=m.stride,
             scaler=m.scaler, transform=m.transform, calendar=m.calendar)
+        if len(train_idx) < MIN_TRAIN_WINDOWS:
+            rows = rows_for_training(MIN_TRAIN_WINDOWS, L, H, t.val_fraction, m.stride, m.transform)
+            raise DataError(f"{dataset.source or 'the data'}: too little data: {dataset.n_rows} rows give "
+                            f"{len(train_idx)} training window(s) at lookback {L} and horizon {H}; "
+                            f"a fit needs at least {MIN_TRAIN_WINDOWS}, which takes at least {rows} rows "
+                            "in one series (or a smaller --lookback or --horizon)")
         t = defaults.resolve_schedule(t, len(train_idx))
         self.targets_ = list(dataset.targets)
         nt = len(self.targets_)
@@ -138,6 +147,10 @@ class LSTMForecaster:
         self.freq_ = dataset.freq
         self.features_ = list(dataset.features)
         self.residuals_ = self._residuals(take, val_idx, H, nt)
+        self.calibration_["monotone"] = True
+        self.nonnegative_ = [bool(m.nonnegative) if m.nonnegative is not None
+                             else bool(all((f[t].dropna() >= 0).all() for f in dataset.series.values()))
+                             for t in self.targets_]
         self.history_ = self._tails(dataset, L, m.transform)
         self.data_ = {"source": dataset.source, "rows": dataset.n_rows, "sha256": dataset.sha256,
                       "date_col": dataset.date_col, "id_col": dataset.id_col,
@@ -229,10 +242,7 @@ class LSTMForecaster:
         horizon = H if horizon is None else int(horizon)
         if horizon < 1:
             raise UsageError(f"--horizon must be 1 or more, not {horizon}")
-        levels = sorted(set(float(v) for v in levels))
-        for v in levels:
-            if not 0 < v < 100:
-                raise UsageError(f"--level must be between 0 and 100 (a percentage), not {v:g}")
+        levels = check_levels(levels)
         tails = self.history_ if dataset is None else self._tails_from(dataset)
         if horizon > H:
             if self.features_:
@@ -252,6 +262,13 @@ class LSTMForecaster:
             for li, level in enumerate(levels):
                 lower[level] = np.minimum(self.pipeline_.inverse(key, scaled - band[li], anchor), point)
                 upper[level] = np.maximum(self.pipeline_.inverse(key, scaled + band[li], anchor), point)
+                if self.calibration_.get("monotone"):  # no side of a band narrows as the step grows
+                    lower[level] = point - np.maximum.accumulate(point - lower[level], axis=0)
+                    upper[level] = point + np.maximum.accumulate(upper[level] - point, axis=0)
+            floor = np.where(self.nonnegative_, 0.0, -np.inf)
+            point = np.maximum(point, floor)
+            lower = {lv: np.maximum(a, floor) for lv, a in lower.items()}
+            upper = {lv: np.maximum(a, floor) for lv, a in upper.items()}
             if not all(np.isfinite(a).all() for a in (point, *lower.values(), *upper.values())):
                 raise DataError("the forecast is not finite (the model extrapolated out of range); "
                                 "try --transform log, or refit on more data")
@@ -317,6 +334,8 @@ class LSTMForecaster:
             notes.append(f"only {n} validation windows: the {', '.join(f'{v:g}%' for v in small)} "
                          "intervals use the largest residual and may be too narrow")
         q = conformal.calibrate(self.residuals_.astype(np.float64), levels)  # (levels, H, nt)
+        if self.calibration_.get("monotone"):
+            q = np.maximum.accumulate(q, axis=1)
         if horizon <= H:
             return q[:, :horizon]
         # beyond the trained horizon: widen the last step's band like a random walk's
@@ -337,7 +356,7 @@ class LSTMForecaster:
         keys = list(self.history_)
         arrays["history.values"] = np.stack([
             f[[*self.targets_, *self.features_]].to_numpy(np.float64) for f in self.history_.values()])
-        state = {"pipeline": pmeta, "data": self.data_,
+        state = {"pipeline": pmeta, "data": self.data_, "nonnegative": self.nonnegative_,
                  "targets": self.targets_, "features": self.features_, "freq": self.freq_,
                  "history": {"series": keys, "last": [str(self.history_[k].index[-1]) for k in keys]},
                  "calibration": self.calibration_, "training": self.training_}
@@ -364,6 +383,13 @@ class LSTMForecaster:
             self.training_ = dict(fm["training"])
             self.shrink_ = float(self.training_.get("shrink", 1.0))
             self.calibration_ = dict(fm.get("calibration", {"scale": "none"}))
+            # files from before the floor at 0 forecast as they always did
+            self.nonnegative_ = [bool(v) for v in fm.get("nonnegative", [False] * len(self.targets_))]
+            if len(self.nonnegative_) != len(self.targets_) or not all(
+                    type(v) is bool for v in fm.get("nonnegative", [])):
+                raise ValueError(f"nonnegative {fm.get('nonnegative')!r}")
+            if not isinstance(self.calibration_.get("monotone", False), bool):
+                raise ValueError(f"calibration {self.calibration_}")
             if self.calibration_["scale"] not in ("none", "change") or (
                     self.calibration_["scale"] == "change"
                     and (len(self.calibration_["floor"]) != len(self.targets_)

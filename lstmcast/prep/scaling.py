@@ -44,9 +44,13 @@ def fit_scaler(values: np.ndarray, method: str = "standard") -> tuple[np.ndarray
         raise ValueError(f"scaler must be one of {SCALERS}, not {method!r}")
     if len(v) == 0:
         return np.zeros(v.shape[1]), np.ones(v.shape[1])
-    std = np.nanstd(v, axis=0)
+    # |values| beyond ~1e154 would overflow the squares of the standard deviation: compute
+    # it on values divided by their magnitude (only then, so other data keeps its digits)
+    finite = np.where(np.isfinite(v), np.abs(v), 0.0)
+    magnitude = np.where(finite.max(axis=0) > 1e150, finite.max(axis=0), 1.0)
+    std = np.nanstd(v / magnitude, axis=0) * magnitude
     if method == "standard":
-        center, scale = np.nanmean(v, axis=0), std
+        center, scale = np.nanmean(v / magnitude, axis=0) * magnitude, std
     else:
         q25, center, q75 = np.nanpercentile(v, [25, 50, 75], axis=0)
         scale = (q75 - q25) / 1.349

@@ -65,6 +65,17 @@ def train_rows(n: int, lookback: int, horizon: int, val_fraction: float, stride:
     return n if n_val == 0 else int(starts[len(starts) - n_val]) + lookback
 
 
+def rows_for_training(windows: int, lookback: int, horizon: int, val_fraction: float, stride: int = 1,
+                      transform: str | None = None) -> int:
+    """Fewest rows one series needs to give ``windows`` training windows."""
+    n = lookback + horizon
+    while True:
+        starts = _starts(n, lookback, horizon, stride)
+        if len(starts) - _n_val(len(starts), val_fraction) >= windows:
+            return n + _rows_used(transform)
+        n += 1
+
+
 def min_rows(lookback: int, horizon: int, val_fraction: float, stride: int = 1,
              transform: str | None = None) -> int:
     """Fewest rows a series needs for one training window and, if ``val_fraction > 0``,

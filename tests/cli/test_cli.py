@@ -21,8 +21,10 @@ FAST = ["--epochs", "3", "--hidden", "8", "--lookback", "14", "--horizon", "7", 
 def run(*args, input=None, cwd=None, env=None, timeout=300):
     full_env = {**os.environ, **(env or {})}
     full_env.pop("LSTMCAST_MODEL", None) if env is None or "LSTMCAST_MODEL" not in env else None
-    return subprocess.run([EXE, *map(str, args)], input=input, capture_output=True, cwd=cwd,
-                          env=full_env, timeout=timeout)
+    r = subprocess.run([EXE, *map(str, args)], input=input, capture_output=True, cwd=cwd,
+                       env=full_env, timeout=timeout)
+    assert b"Warning:" not in r.stderr, r.stderr.decode()  # no Python warning reaches a user
+    return r
 
 
 def daily_csv(path: Path, n=240, seed=0, start="2021-01-01"):

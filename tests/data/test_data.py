@@ -6,6 +6,7 @@ import bz2
 import csv
 import gzip
 import hashlib
+import importlib.util
 import io
 import lzma
 import tarfile
@@ -21,6 +22,18 @@ from hypothesis import strategies as st
 from lstmcast.data.dataset import check_length, default_fill_limit, future_index, load_csv
 from lstmcast.errors import DataError, InputMissingError, UsageError
 from lstmcast.data.timeparse import infer_freq
+
+
+# Every reading test runs twice: with pandas' strings stored by pyarrow (what users with
+# pyarrow installed get) and by Python objects (what users without it get).
+STORAGES = ["python"] + (["pyarrow"] if importlib.util.find_spec("pyarrow") else [])
+
+
+@pytest.fixture(autouse=True, params=STORAGES)
+def string_storage(request):
+    with pd.option_context("mode.string_storage", request.param):
+        yield request.param
+
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_data"
 
