@@ -115,7 +115,7 @@ def forecast(data: Annotated[Optional[str], typer.Argument(help="Newer data to f
     fmt = out.choose_format(fmt, output)
     levels = _check_before_work(level, plot)
     result, history = command.run(model or DEFAULT_MODEL, data, horizon, levels, given["read"], msg)
-    out.write(result.to_frame(), fmt, output, title="forecast")
+    out.write(out.forecast_frame(result), fmt, output, title="forecast")
     if plot:
         from lstmcast.cli import plots
 

@@ -27,7 +27,6 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages)
     from lstmcast.files import modelfile
     from lstmcast.model.forecaster import LSTMForecaster, save_model
 
-    started = time.perf_counter()
     configs = (ReadConfig(**given["read"]), ModelConfig(**given["model"]), TrainConfig(**given["train"]))
     dataset = load_data(data, configs[0], msg)
     _check_writable(model_path)
@@ -36,6 +35,8 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages)
     state = _load_checkpoint(ckpt, configs, dataset.sha256) if resume else None
     if state is not None:
         msg.note(f"resuming from {ckpt} after epoch {state[1]['epoch']}")
+    compile_seconds = _warm_up(msg)
+    started = time.perf_counter()
     with StopSignals(msg) as stop:
         with Progress(msg) as progress:
             forecaster.fit(dataset, on_epoch=progress.epoch, on_batch=progress.batch,
@@ -62,10 +63,48 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages)
     msg.note(f"trained {t['epochs_run']} epochs in {seconds:.1f} s (best validation loss "
              f"{t['best_val_loss']:.4g} at epoch {t['best_epoch']}, {t['stopped']}); "
              f"model written to {model_path}")
+    msg.note(f"{_describe(dataset.freq)} data ({dataset.freq}), {len(dataset.series)} series; "
+             f"lookback {m.lookback}, horizon {m.horizon}, normalisation {_normalisation(m)}, "
+             f"hidden {m.hidden} x {m.layers} layer{'s' if m.layers > 1 else ''}, "
+             f"{forecaster.windows_['train']} training windows")
     return {"model": str(model_path), "epochs": t["epochs_run"], "best_epoch": t["best_epoch"],
             "best_val_loss": t["best_val_loss"], "stopped": t["stopped"], "seconds": round(seconds, 3),
             "lookback": m.lookback, "horizon": m.horizon, "series": len(dataset.series),
-            "windows": forecaster.windows_}
+            "windows": forecaster.windows_, "frequency": dataset.freq, "hidden": m.hidden,
+            "normalize": m.normalize, "seasons": m.seasons, "compile_seconds": round(compile_seconds, 3)}
+
+
+def _warm_up(msg) -> float:
+    """Compile or load the kernels before training, saying so on a first run."""
+    from lstmcast.nn import jitcache
+    from lstmcast.nn.train import warm_up
+
+    cold = jitcache.is_cold()
+    if cold:
+        msg.note("compiling the training kernels for this machine (first run only, about 10 s)")
+    seconds = warm_up()
+    if cold:
+        msg.note(f"compiled in {seconds:.1f} s; later runs load them from {jitcache.cache_dir()}")
+    return seconds
+
+
+def _describe(freq: str) -> str:
+    from lstmcast.data.timeparse import period
+
+    step = period(freq)[2].total_seconds()
+    for limit, word in ((60, "per-second"), (3600, "sub-hourly"), (3600 * 1.5, "hourly"),
+                        (86400 * 0.9, "sub-daily"), (86400 * 1.5, "daily"), (86400 * 8, "weekly"),
+                        (86400 * 32, "monthly"), (86400 * 93, "quarterly"), (86400 * 367, "yearly")):
+        if step <= limit:
+            return word
+    return "multi-year"
+
+
+def _normalisation(m) -> str:
+    if m.normalize == "season":
+        k = m.seasons
+        return f"season ({k} season{'s' if k and k > 1 else ''} of {m.season})" if k else f"season ({m.season})"
+    return m.normalize
 
 
 def resume_command(data: str, model_path: str, configs) -> str:

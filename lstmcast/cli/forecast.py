@@ -13,7 +13,8 @@ def run(model_path: str, data: str | None, steps: int | None, levels: list[float
     forecaster = load_model(model_path)
     dataset = None
     if data is not None:
-        dataset = load_data(data, forecaster.read_config_.replace(**given_read), msg)
+        dataset = load_data(data, forecaster.read_config_.replace(**given_read), msg,
+                            expected_by=f"the model {model_path}")
     result = forecaster.predict(steps, dataset, levels)
     msg.notes(result.notes)
     history = dataset.series if dataset is not None else forecaster.history_

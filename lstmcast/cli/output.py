@@ -8,9 +8,12 @@ in :mod:`lstmcast.cli`).
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from lstmcast.errors import UsageError
@@ -45,22 +48,43 @@ def render(frame: pd.DataFrame, fmt: str, title: str | None = None) -> str:
     """The frame as text in ``fmt`` (``table`` renders with Rich, no colours)."""
     frame = _dates_as_text(frame)
     if fmt == "csv":
-        return frame.to_csv(index=False, float_format="%.6g")
+        return _numbers_as_text(frame, exact=True).to_csv(index=False)
     if fmt == "json":
         records = json.loads(frame.to_json(orient="records", double_precision=10))
         return json.dumps(records, indent=2) + "\n"
     from rich.console import Console
     from rich.table import Table
 
+    numeric = {c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])}
+    text = _numbers_as_text(frame, exact=False)
     table = Table(title=title, show_edge=False, header_style="bold")
+    needed = 0
     for col in frame.columns:
-        table.add_column(str(col), justify="right" if pd.api.types.is_numeric_dtype(frame[col]) else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
-    console = Console(file=_Capture(), width=max(80, min(200, 14 * len(frame.columns))),
+        header = _header(str(col), frame.columns)
+        cells = text[col].astype(str)
+        # numbers and times never wrap; long names (series ids, labels) fold at 24 characters
+        wide = max([len(line) for line in header.split("\n")] + [len(c) for c in cells])
+        fixed = col in numeric or _is_time(frame[col])
+        width = wide if fixed else min(wide, 24)
+        needed += width + 3
+        table.add_column(header, justify="right" if col in numeric else "left", no_wrap=fixed,
+                         overflow="fold", min_width=width if fixed else None, max_width=None if fixed else 24)
+    for row in text.itertuples(index=False):
+        table.add_row(*(str(v) for v in row))
+    # the terminal's width; wider when the table needs it (the terminal wraps, digits stay whole)
+    console = Console(file=_Capture(), width=max(shutil.get_terminal_size((100, 24)).columns, needed),
                       force_terminal=False, no_color=True)
     console.print(table)
     return console.file.text
+
+
+def forecast_frame(forecast) -> pd.DataFrame:
+    """A Forecast as the frame to print: times written the way the input wrote them."""
+    from lstmcast.data.timeparse import format_times
+
+    frame = forecast.to_frame()
+    frame[forecast.date_col] = format_times(frame[forecast.date_col], forecast.time_form)
+    return frame
 
 
 def write(frame: pd.DataFrame, fmt: str, output: str | None, title: str | None = None) -> None:
@@ -76,10 +100,60 @@ def write(frame: pd.DataFrame, fmt: str, output: str | None, title: str | None =
         sys.stdout.flush()
 
 
-def _cell(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
-    return str(v)
+def _is_time(column: pd.Series) -> bool:
+    return bool(column.astype(str).str.match(r"\d{4}").all())
+
+
+_BOUND = re.compile(r"(.+)_(lower|upper)_([0-9.]+)")
+
+
+def _header(col: str, columns) -> str:
+    """Short headers for the interval bounds: ``lo 80`` / ``hi 80`` (with the target's
+    name above when there are several targets)."""
+    m = _BOUND.fullmatch(col)
+    if not m:
+        return col
+    short = f"{'lo' if m.group(2) == 'lower' else 'hi'} {m.group(3)}"
+    targets = {b.group(1) for c in columns if (b := _BOUND.fullmatch(str(c)))}
+    return f"{m.group(1)}\n{short}" if len(targets) > 1 else short
+
+
+def _numbers_as_text(frame: pd.DataFrame, exact: bool) -> pd.DataFrame:
+    """Float columns as text without exponents for ordinary magnitudes: every digit that
+    round-trips (``exact``, for CSV), or the fewest significant digits, from 4, that keep
+    consecutive different values apart (tables). Values within 1e-12 of the column's
+    largest magnitude from zero are printed as 0."""
+    out = frame.copy()
+    for col in frame.columns:
+        if not pd.api.types.is_float_dtype(frame[col]):
+            continue
+        values = frame[col].to_numpy(dtype=np.float64)
+        finite = np.abs(values[np.isfinite(values)])
+        values = np.where(np.abs(values) < (finite.max() if finite.size else 0) * 1e-12, 0.0, values)
+        if exact:
+            out[col] = [_number(v, None) for v in values]
+            continue
+        changes = np.flatnonzero(values[1:] != values[:-1]) if len(values) > 1 else np.zeros(0, int)
+        for digits in range(4, 18):
+            texts = [_number(v, digits) for v in values]
+            if all(texts[i] != texts[i + 1] for i in changes):
+                break
+        out[col] = texts
+    return out
+
+
+def _number(v: float, digits: int | None) -> str:
+    """One number: positional for 1e-4 <= |v| < 1e16, else scientific; ``digits``
+    significant digits, or as many as round-trip exactly (None)."""
+    if not np.isfinite(v):
+        return "" if np.isnan(v) else ("inf" if v > 0 else "-inf")
+    if v == 0:
+        return "0"
+    if 1e-4 <= abs(v) < 1e16:
+        if digits is None:
+            return np.format_float_positional(v, unique=True, trim="-")
+        return np.format_float_positional(v, precision=digits, unique=False, fractional=False, trim="-")
+    return repr(float(v)) if digits is None else f"{v:.{digits}g}"
 
 
 class _Capture:

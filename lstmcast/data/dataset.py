@@ -27,7 +27,7 @@ from lstmcast.config import ReadConfig, build
 from lstmcast.data.csvfile import column_kind, decompress, read_bytes, read_frame, to_numbers
 from lstmcast.errors import DataError, UsageError
 from lstmcast.data.timeparse import (fmt_time, grid_size, infer_freq, is_business, period,
-                                suggest_freq, time_column)
+                                     suggest_freq, time_column, time_form)
 
 # Column names that conventionally hold the value to forecast, in order of preference.
 CONVENTIONAL_TARGETS = ["close", "adjclose", "price", "value", "y", "target"]
@@ -50,14 +50,18 @@ class Dataset:
     fill_limit: int | None = field(default=None, repr=False)  # the limit that was applied
     # how it was read, with the columns that were found: reads a newer file the same way
     read: ReadConfig | None = field(default=None, repr=False)
+    # how the input wrote its times (timeparse.time_form): forecasts write theirs the same way
+    time_form: str | None = None
 
 
-def load_csv(source, config: ReadConfig | None = None, *, stdin=None, **options) -> Dataset:
+def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_by: str | None = None,
+             **options) -> Dataset:
     """Read a CSV into a :class:`Dataset`; ``source`` is a path or ``"-"`` for stdin.
 
     The options are a :class:`~lstmcast.config.ReadConfig`, or its fields as keywords
     (which override ``config``'s). ``Dataset.read`` is the config with the columns that
-    were found filled in.
+    were found filled in. ``expected_by`` (say "the model m.safetensors") is what asked
+    for the columns and frequency of ``config``: messages then name it, not flags.
 
     ``fill``: ``"interpolate"`` (linear, at most ``fill_limit`` missing values in a row,
     by default :func:`default_fill_limit`), ``"ffill"`` (carry the last value forward, no
@@ -75,14 +79,15 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, **options)
     df = read_frame(decompress(raw, label), label, decimal)
     lines = np.arange(2, len(df) + 2)
 
-    id_name = _resolve(df, id_col, label) if id_col else None
-    date_name = _resolve(df, date_col, label) if date_col else None
+    id_name = _resolve(df, id_col, label, expected_by, "series id") if id_col else None
+    date_name = _resolve(df, date_col, label, expected_by, "time") if date_col else None
     date_name, times, time_notes = time_column(df, date_name, id_name, label, dayfirst)
     notes = [f"{label}: {n}" for n in time_notes]
     if id_name is None and dedupe is None:
         id_name = _guess_id(df, times, date_name, label, notes)
-    tnames, fnames = _choose_columns(df, targets, features, date_name, id_name, label, notes)
+    tnames, fnames = _choose_columns(df, targets, features, date_name, id_name, label, notes, expected_by)
     date_source = date_name
+    form = time_form(df[date_source])
     if date_name.startswith("Unnamed: ") and "date" not in df.columns:  # an index without a name
         date_name = "date"
     used = tnames + fnames
@@ -107,11 +112,12 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, **options)
     parts = _split_by_id(df, id_name, lines, label) if id_name else {"": slice(None)}
     clean = _Cleaner(label, date_name, used, fill, dedupe, by_id=bool(id_name))
     sorted_parts = {k: clean.sort_dedupe(k, times[p], values[p], lines[p]) for k, p in parts.items()}
+    longest = max(sorted_parts, key=lambda k: len(sorted_parts[k][0]))
     if freq is None:
-        longest = max(sorted_parts, key=lambda k: len(sorted_parts[k][0]))
         freq = clean.infer(longest, sorted_parts[longest][0])
     else:
         clean.freq_given = True
+        _check_not_coarser(sorted_parts[longest][0], freq, label, expected_by)
     clean.freq = freq
     clean.limit = fill_limit
     if fill_limit is None and fill == "interpolate":
@@ -120,14 +126,16 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, **options)
     return Dataset(series=series, targets=tnames, features=fnames, freq=freq, date_col=date_name,
                    id_col=id_name, notes=notes + clean.notes(len(series)), n_rows=len(times),
                    sha256=hashlib.sha256(raw).hexdigest(), source=label, fill_limit=clean.limit,
-                   read=dataclasses.replace(config, date_col=date_source, targets=tuple(tnames),
+                   time_form=form, read=dataclasses.replace(config, date_col=date_source, targets=tuple(tnames),
                                             features=tuple(fnames), id_col=id_name, freq=freq))
 
 
-def check_length(dataset: Dataset, needed_rows: int, what: str) -> None:
+def check_length(dataset: Dataset, needed_rows: int, what: str,
+                 hint: str = "try a smaller --lookback or --horizon") -> None:
     """Refuse (DataError) when a series has fewer than ``needed_rows`` rows.
 
-    ``what`` explains the need, e.g. ``"lookback 48 + horizon 12 + validation"``.
+    ``what`` explains the need, e.g. ``"lookback 48 + horizon 12 + validation"``;
+    ``hint`` says what to try.
     """
     short = {k: len(f) for k, f in dataset.series.items() if len(f) < needed_rows}
     if not short:
@@ -135,8 +143,7 @@ def check_length(dataset: Dataset, needed_rows: int, what: str) -> None:
     key = min(short, key=short.get)
     name = f"{dataset.source}: series {key!r}" if dataset.id_col else dataset.source
     more = f" (and {len(short) - 1} more series are too short)" if len(short) > 1 else ""
-    raise DataError(f"{name} has {short[key]} rows; {what} needs at least {needed_rows}{more} "
-                    "(try a smaller --lookback or --horizon)")
+    raise DataError(f"{name} has {short[key]} rows; {what} needs at least {needed_rows}{more} ({hint})")
 
 
 def future_index(last: pd.Timestamp, freq: str, horizon: int) -> pd.DatetimeIndex:
@@ -156,6 +163,19 @@ def default_fill_limit(freq: str) -> int:
     if step == day:
         return 5 if is_business(freq) else 7
     return 3
+
+
+def _check_not_coarser(ts: np.ndarray, freq: str, label: str, source: str | None) -> None:
+    """A file whose rows are further apart than ``freq`` is another frequency, not a
+    file with gaps (yearly rows under a monthly model): say so, not "too many missing"."""
+    own = infer_freq(ts) if len(ts) > 2 else None
+    if own is None or period(own)[2] <= period(freq)[2] * 1.5:
+        return
+    if source:
+        raise DataError(f"{label}: the rows are {own} apart but {source} expects {freq}: a frequency "
+                        f"mismatch (give data at frequency {freq}, or refit on this data)")
+    raise DataError(f"{label}: the rows are {own} apart but --freq is {freq}: a frequency mismatch "
+                    f"(choose a coarser --freq, such as {own})")
 
 
 def _split_by_id(df: pd.DataFrame, id_name: str, lines: np.ndarray, label: str) -> dict:
@@ -198,19 +218,24 @@ def _n(count: int, word: str) -> str:
 
 # --- columns and numbers -----------------------------------------------------------------
 
-def _resolve(df: pd.DataFrame, name: str, label: str) -> str:
+def _resolve(df: pd.DataFrame, name: str, label: str, expected_by: str | None = None,
+             role: str = "") -> str:
     """The column called ``name``, matched exactly, else ignoring case and spaces."""
     if name in df.columns:
         return name
     matches = [c for c in df.columns if c.strip().casefold() == str(name).strip().casefold()]
     if len(matches) == 1:
         return matches[0]
-    raise DataError(f"{label} has no column {name!r} (columns: {', '.join(map(repr, df.columns))})")
+    columns = ", ".join(map(repr, df.columns))
+    if expected_by:
+        raise DataError(f"{label} has no column {name!r}, the {role} column of {expected_by} "
+                        f"(the file's columns: {columns}; give a file with the model's columns, or refit)")
+    raise DataError(f"{label} has no column {name!r} (columns: {columns})")
 
 
-def _choose_columns(df, targets, features, date_name, id_name, label, notes):
-    tnames = [_resolve(df, t, label) for t in (targets or [])]
-    fnames = [_resolve(df, f, label) for f in (features or [])]
+def _choose_columns(df, targets, features, date_name, id_name, label, notes, expected_by=None):
+    tnames = [_resolve(df, t, label, expected_by, "target") for t in (targets or [])]
+    fnames = [_resolve(df, f, label, expected_by, "feature") for f in (features or [])]
     for role, names in (("target", tnames), ("feature", fnames)):
         for c in names:
             if c in (date_name, id_name):

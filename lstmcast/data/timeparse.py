@@ -315,3 +315,50 @@ def suggest_freq(ts: np.ndarray) -> str:
         if days >= lo:
             return alias
     return "h" if days >= 1 / 24 else "min"
+
+
+# --- writing times the way the input wrote them ---------------------------------------------
+
+_FORMS = [  # (pattern of an input cell, the form to write times in; %q is the quarter)
+    (re.compile(r"\d{4}(\.0)?"), "%Y"),
+    (re.compile(r"\d{4}-\d{2}"), "%Y-%m"),
+    (re.compile(r"\d{4}/\d{2}"), "%Y/%m"),
+]
+_QUARTER_FORM = re.compile(r"(\d{4})(\s*[-/ ]?\s*)([Qq])[1-4]")
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ])\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def time_form(column: pd.Series) -> str | None:
+    """How the input wrote its times, as a :func:`format_times` form, when every cell is
+    written one recognisable way (years, quarters, year-months, ISO times with their
+    separator and UTC offset); None for the default ISO 8601."""
+    cells = column.dropna().astype("str").str.strip()
+    if cells.empty:
+        return None
+    first = cells.iloc[0]
+    for pattern, form in _FORMS:
+        if pattern.fullmatch(first) and cells.str.fullmatch(pattern.pattern).all():
+            return form
+    m = _QUARTER_FORM.fullmatch(first)
+    if m and cells.str.fullmatch(_QUARTER_FORM.pattern).all():
+        return f"%Y{m.group(2)}{m.group(3)}%q"
+    m = _ISO_TIME.fullmatch(first)
+    if m and cells.str.fullmatch(_ISO_TIME.pattern).all():
+        offset = m.group(3) or ""
+        if offset and not cells.str.endswith(offset).all():
+            offset = "+00:00"  # several offsets: the times were converted to UTC
+        return f"%Y-%m-%d{m.group(1)}%H:%M{':%S' if m.group(2) else ''}{offset}"
+    return None
+
+
+def format_times(times: pd.Series, form: str | None) -> pd.Series:
+    """Times as text in ``form`` (:func:`time_form`), else ISO 8601 (plain dates when
+    every time is midnight)."""
+    ts = pd.Series(pd.to_datetime(times))
+    if form and "%q" in form:
+        quarter = ((ts.dt.month - 1) // 3 + 1).astype(str)
+        return pd.Series([t.strftime(form.replace("%q", q)) for t, q in zip(ts, quarter)], index=times.index)
+    if form:
+        return ts.dt.strftime(form)
+    midnight = (ts.dt.hour == 0).all() and (ts.dt.minute == 0).all() and (ts.dt.second == 0).all()
+    return ts.dt.strftime("%Y-%m-%d") if midnight else ts.map(lambda t: t.isoformat())

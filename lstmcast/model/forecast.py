@@ -55,6 +55,7 @@ class Forecast:
     date_col: str = "date"
     id_col: str | None = None
     notes: list[str] = field(default_factory=list)
+    time_form: str | None = None  # how the input wrote its times (data.timeparse.time_form)
 
     def __getitem__(self, key: str) -> SeriesForecast:
         return self.series[key]

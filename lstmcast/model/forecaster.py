@@ -154,7 +154,7 @@ class LSTMForecaster:
         self.history_ = self._tails(dataset, L, m.transform)
         self.data_ = {"source": dataset.source, "rows": dataset.n_rows, "sha256": dataset.sha256,
                       "date_col": dataset.date_col, "id_col": dataset.id_col,
-                      "fill_limit": dataset.fill_limit,
+                      "fill_limit": dataset.fill_limit, "time_form": dataset.time_form,
                       "series": {k: [str(f.index[0]), str(f.index[-1]), len(f)]
                                  for k, f in dataset.series.items()}}
         self.windows_ = {"train": int(len(train_idx)), "validation": int(len(val_idx))}
@@ -274,8 +274,9 @@ class LSTMForecaster:
                                 "try --transform log, or refit on more data")
             series[key] = SeriesForecast(future_index(frame.index[-1], self.freq_, horizon),
                                          point, lower, upper)
+        form = dataset.time_form if dataset is not None and dataset.time_form else self.data_.get("time_form")
         return Forecast(list(self.targets_), levels, series, self.data_["date_col"],
-                        self.data_["id_col"], notes)
+                        self.data_["id_col"], notes, form if isinstance(form, str) else None)
 
     def _tails_from(self, dataset: Dataset) -> dict[str, pd.DataFrame]:
         """Validate newer data against the model and return the tails to forecast from."""
@@ -290,7 +291,8 @@ class LSTMForecaster:
             raise DataError(f"{dataset.source}: series {unknown[0]!r} was not in the training data "
                             "(each series has its own scaling; refit to include it)")
         rows = len(next(iter(self.history_.values())))
-        check_length(dataset, rows, f"lookback {self.model_config_.lookback}")
+        check_length(dataset, rows, f"the model, which reads the last {self.model_config_.lookback} steps,",
+                     hint="give more history, or refit with a smaller --lookback")
         return {k: f.iloc[-rows:] for k, f in dataset.series.items()}
 
     def _predict_scaled(self, key: str, frame: pd.DataFrame, horizon: int) -> np.ndarray:

@@ -64,3 +64,14 @@ def configure() -> None:
         os.environ["NUMBA_CACHE_DIR"] = folder
         if "numba.core.config" in sys.modules:  # Numba was imported before us
             sys.modules["numba.core.config"].CACHE_DIR = folder
+
+
+def is_cold() -> bool:
+    """True when no compiled kernels are cached yet (the next training compiles them)."""
+    folder = os.environ.get("NUMBA_CACHE_DIR") or cache_dir()
+    if not folder or not os.path.isdir(folder):
+        return True
+    for _root, _dirs, files in os.walk(folder):
+        if any(f.startswith("kernels.") and f.endswith(".nbi") for f in files):
+            return False
+    return True

@@ -1,0 +1,101 @@
+"""Output people can read and messages that point at the real cause: times written the
+way the input wrote them, numbers with the digits they need, short table headers, what
+fit inferred, and errors that name the model's needs. Each failed before its fix."""
+
+import os
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import daily_frame
+from test_cli import EXE, run
+
+FAST = ["--epochs", "2", "--hidden", "4", "--seed", "1", "-q"]
+
+
+@pytest.mark.parametrize("times,expected", [
+    ([str(y) for y in range(1900, 2000)], "2000"),
+    ([f"{y}Q{q}" for y in range(1990, 2015) for q in range(1, 5)], "2015Q1"),
+    ([f"{y} Q{q}" for y in range(1990, 2015) for q in range(1, 5)], "2015 Q1"),
+    ([f"{y}-{m:02d}" for y in range(2010, 2019) for m in range(1, 13)], "2019-01"),
+    ([t.strftime("%Y-%m-%dT%H:%M:%S+00:00") for t in pd.date_range("2021-01-01", periods=300, freq="h")],
+     "2021-01-13T12:00:00+00:00"),
+    ([t.strftime("%Y-%m-%d %H:%M") for t in pd.date_range("2021-01-01", periods=300, freq="h")],
+     "2021-01-13 12:00"),
+])
+def test_forecast_times_keep_the_inputs_form(tmp_path, times, expected):
+    values = 100 + np.sin(np.arange(len(times)) / 2)
+    pd.DataFrame({"time": times, "value": values.round(3)}).to_csv(tmp_path / "d.csv", index=False)
+    assert run("fit", "d.csv", *FAST, cwd=tmp_path).returncode == 0
+    r = run("forecast", "-H", "1", cwd=tmp_path)
+    assert r.stdout.decode().splitlines()[1].split(",")[0] == expected
+
+
+def test_csv_numbers_round_trip_and_tell_rows_apart(tmp_path):
+    rng = np.random.default_rng(0)
+    rate = 1.229 + np.cumsum(rng.normal(0, 0.0001, 400))  # an FX rate moving in the 4th decimal
+    pd.DataFrame({"date": pd.date_range("2020-01-01", periods=400).strftime("%Y-%m-%d"),
+                  "rate": rate.round(5)}).to_csv(tmp_path / "fx.csv", index=False)
+    assert run("fit", "fx.csv", "--lookback", "14", "--horizon", "7", *FAST, cwd=tmp_path).returncode == 0
+    csv = run("forecast", cwd=tmp_path).stdout.decode()
+    table = run("forecast", "-f", "table", cwd=tmp_path, env={"COLUMNS": "120"}).stdout.decode()
+    from lstmcast.model.forecaster import load_model
+
+    exact = load_model(tmp_path / "lstmcast-model.safetensors").predict()[""].point[:, 0]
+    got = pd.read_csv(__import__("io").StringIO(csv))["rate"].to_numpy()
+    assert got.tolist() == exact.tolist()  # every digit that round-trips
+    assert "e-" not in csv and "e+" not in csv
+    rows = [line.split("│")[1].strip() for line in table.splitlines() if "│" in line]
+    assert len(rows) == 7 and all(rows[i] != rows[i + 1] for i in range(6) if exact[i] != exact[i + 1])
+
+
+def test_a_large_series_prints_every_digit(tmp_path):
+    frame = daily_frame(200)
+    frame["value"] = (2_345_678 + frame["value"] * 100).round(2)
+    frame.to_csv(tmp_path / "big.csv", index=False)
+    assert run("fit", "big.csv", "--lookback", "14", "--horizon", "7", *FAST, cwd=tmp_path).returncode == 0
+    line = run("forecast", "-H", "1", "--level", "80", cwd=tmp_path).stdout.decode().splitlines()[1]
+    assert "e+" not in line and all(len(v.split(".")[0]) == 7 for v in line.split(",")[1:])
+
+
+def test_table_headers_are_short_and_use_the_terminal_width(tmp_path):
+    daily_frame(200).assign(other=lambda f: f["value"] * 2).to_csv(tmp_path / "d.csv", index=False)
+    assert run("fit", "d.csv", "--target", "value", "--target", "other", "--lookback", "14", "--horizon", "7",
+               *FAST, cwd=tmp_path).returncode == 0
+    out = run("forecast", "-f", "table", "--level", "80", "--level", "95", cwd=tmp_path,
+              env={"COLUMNS": "160"}).stdout.decode()
+    lines = out.splitlines()
+    assert any("lo 80" in x and "hi 95" in x for x in lines) and "_lower_" not in out and "…" not in out
+    assert max(len(x) for x in lines) <= 160 and max(len(x) for x in lines) > 80
+
+
+def test_fit_says_what_it_inferred_and_when_it_compiles(tmp_path):
+    daily_frame(200).to_csv(tmp_path / "d.csv", index=False)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cold")}
+    cold = subprocess.run([EXE, "fit", "d.csv", "--epochs", "2"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert cold.returncode == 0, cold.stderr
+    assert "compiling the training kernels" in cold.stderr and "compiled in" in cold.stderr
+    assert "daily data (D), 1 series; lookback" in cold.stderr and "normalisation" in cold.stderr
+    assert "hidden 16" in cold.stderr
+    warm = subprocess.run([EXE, "fit", "d.csv", "--epochs", "2"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert "compiling" not in warm.stderr and "daily data" in warm.stderr
+
+
+def test_forecast_errors_name_what_the_model_needs(tmp_path):
+    daily_frame(200).to_csv(tmp_path / "d.csv", index=False)
+    assert run("fit", "d.csv", "--lookback", "28", "--horizon", "7", *FAST, cwd=tmp_path).returncode == 0
+    daily_frame(20).to_csv(tmp_path / "short.csv", index=False)
+    err = run("forecast", "short.csv", cwd=tmp_path).stderr.decode()
+    assert "reads the last 28 steps" in err and "refit with a smaller --lookback" in err
+    assert "--lookback or --horizon" not in err
+    daily_frame(60).rename(columns={"value": "sales"}).to_csv(tmp_path / "other.csv", index=False)
+    err = run("forecast", "other.csv", cwd=tmp_path).stderr.decode()
+    assert "no column 'value', the target column of the model" in err and "'sales'" in err
+    pd.DataFrame({"date": [f"{y}-01-01" for y in range(1900, 2000)], "value": np.arange(100.0)}) \
+        .to_csv(tmp_path / "yearly.csv", index=False)
+    r = run("forecast", "yearly.csv", cwd=tmp_path)
+    assert r.returncode == 65 and b"frequency mismatch" in r.stderr and b"fill limit" not in r.stderr
