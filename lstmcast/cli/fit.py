@@ -92,10 +92,10 @@ def _describe(freq: str) -> str:
     from lstmcast.data.timeparse import period
 
     step = period(freq)[2].total_seconds()
-    for limit, word in ((60, "per-second"), (3600, "sub-hourly"), (3600 * 1.5, "hourly"),
-                        (86400 * 0.9, "sub-daily"), (86400 * 1.5, "daily"), (86400 * 8, "weekly"),
-                        (86400 * 32, "monthly"), (86400 * 93, "quarterly"), (86400 * 367, "yearly")):
-        if step <= limit:
+    for below, word in ((3600, "sub-hourly"), (3601, "hourly"), (86400, "sub-daily"), (86401, "daily"),
+                        (86400 * 8, "weekly"), (86400 * 32, "monthly"), (86400 * 93, "quarterly"),
+                        (86400 * 367, "yearly")):
+        if step < below:
             return word
     return "multi-year"
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.config import ReadConfig, build
+from lstmcast.data import calendar
 from lstmcast.data.csvfile import column_kind, decompress, read_bytes, read_frame, to_numbers
 from lstmcast.errors import DataError, UsageError
 from lstmcast.data.timeparse import (fmt_time, grid_size, infer_freq, is_business, period,
@@ -52,6 +53,8 @@ class Dataset:
     read: ReadConfig | None = field(default=None, repr=False)
     # how the input wrote its times (timeparse.time_form): forecasts write theirs the same way
     time_form: str | None = None
+    # open slots of the week when the series keeps a trading calendar (data.calendar)
+    calendar: tuple[int, ...] | None = None
 
 
 def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_by: str | None = None,
@@ -119,6 +122,10 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
         clean.freq_given = True
         _check_not_coarser(sorted_parts[longest][0], freq, label, expected_by)
     clean.freq = freq
+    clean.calendar = calendar.detect(np.unique(np.concatenate([p[0] for p in sorted_parts.values()])), freq)
+    if clean.calendar is not None:
+        notes.append(f"{label}: a trading calendar: {calendar.describe(clean.calendar, freq)}; trained on "
+                     "the rows as observed, and forecasts skip the closed hours")
     clean.limit = fill_limit
     if fill_limit is None and fill == "interpolate":
         clean.limit = default_fill_limit(freq)
@@ -126,7 +133,7 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
     return Dataset(series=series, targets=tnames, features=fnames, freq=freq, date_col=date_name,
                    id_col=id_name, notes=notes + clean.notes(len(series)), n_rows=len(times),
                    sha256=hashlib.sha256(raw).hexdigest(), source=label, fill_limit=clean.limit,
-                   time_form=form, read=dataclasses.replace(config, date_col=date_source, targets=tuple(tnames),
+                   time_form=form, calendar=clean.calendar, read=dataclasses.replace(config, date_col=date_source, targets=tuple(tnames),
                                             features=tuple(fnames), id_col=id_name, freq=freq))
 
 
@@ -146,9 +153,11 @@ def check_length(dataset: Dataset, needed_rows: int, what: str,
     raise DataError(f"{name} has {short[key]} rows; {what} needs at least {needed_rows}{more} ({hint})")
 
 
-def future_index(last: pd.Timestamp, freq: str, horizon: int) -> pd.DatetimeIndex:
+def future_index(last: pd.Timestamp, freq: str, horizon: int, trading=None) -> pd.DatetimeIndex:
     """The ``horizon`` timestamps after ``last``, continuing ``freq`` (business days stay
-    business days, month starts stay month starts)."""
+    business days, month starts stay month starts) on the ``trading`` calendar if any."""
+    if trading is not None:
+        return calendar.future(last, freq, horizon, trading)
     offset = period(freq)[1]
     return pd.date_range(pd.Timestamp(last) + offset, periods=horizon, freq=offset)
 
@@ -282,6 +291,7 @@ class _Cleaner:
     freq: str | None = None
     freq_given: bool = False
     limit: int | None = None
+    calendar: tuple[int, ...] | None = None  # open slots of the week (data.calendar)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ["unsorted", "dups", "resampled", "trimmed", "cells", "periods"], 0))
 
@@ -334,6 +344,8 @@ class _Cleaner:
             raise DataError(f"{self.where(key)}: --freq {self.freq} would make {n_grid} periods out of "
                             f"{len(ts)} rows (choose a coarser --freq)")
         grid = pd.date_range(ts[0], ts[-1], freq=offset, unit=np.datetime_data(ts.dtype)[0])
+        if self.calendar is not None:
+            grid = grid[calendar.keep(grid, self.freq, self.calendar)]
         g, t = grid.asi8, ts.view(np.int64)
         if len(g) == len(t) and np.array_equal(g, t):
             full, line_at = vals, lines
@@ -348,6 +360,8 @@ class _Cleaner:
             if off.any():
                 frame = pd.DataFrame(vals, index=pd.DatetimeIndex(ts)).resample(offset).mean()
                 self.counts["resampled"] += len(ts)
+                if self.calendar is not None:
+                    frame = frame[calendar.keep(frame.index, self.freq, self.calendar)]
                 grid, full, line_at = frame.index, frame.to_numpy(), np.zeros(len(frame), np.int64)
             else:
                 full = np.full((len(g), vals.shape[1]), np.nan)
@@ -367,7 +381,7 @@ class _Cleaner:
             self._fill(key, full, missing, grid, line_at)
             self.counts["cells"] += int(missing.sum())
             self.counts["periods"] += int((missing.all(axis=1) & (line_at == 0)).sum())
-        index = pd.DatetimeIndex(grid, freq=offset, name=self.date_col)
+        index = pd.DatetimeIndex(grid, freq=offset if self.calendar is None else None, name=self.date_col)
         return pd.DataFrame(full, index=index, columns=self.columns, copy=False)
 
     def _fill(self, key, full, missing, grid, line_at) -> None:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from lstmcast import config as cfg
 from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
+from lstmcast.data import calendar
 from lstmcast.data.dataset import Dataset, check_length, future_index
 from lstmcast.data.timeparse import period
 from lstmcast.errors import DataError, ModelFileError, UsageError
@@ -155,6 +156,7 @@ class LSTMForecaster:
         self.data_ = {"source": dataset.source, "rows": dataset.n_rows, "sha256": dataset.sha256,
                       "date_col": dataset.date_col, "id_col": dataset.id_col,
                       "fill_limit": dataset.fill_limit, "time_form": dataset.time_form,
+                      "calendar": list(dataset.calendar) if dataset.calendar is not None else None,
                       "series": {k: [str(f.index[0]), str(f.index[-1]), len(f)]
                                  for k, f in dataset.series.items()}}
         self.windows_ = {"train": int(len(train_idx)), "validation": int(len(val_idx))}
@@ -222,6 +224,11 @@ class LSTMForecaster:
 
     # ------------------------------------------------------------------ forecasting
 
+    def _trading(self) -> tuple[int, ...] | None:
+        """The open slots of the week of a series on a trading calendar, else None."""
+        slots = self.data_.get("calendar")
+        return tuple(slots) if slots else None
+
     def save(self, path) -> "LSTMForecaster":
         """Write the fitted model to ``path`` (atomically); returns ``self``."""
         save_model(self, path)
@@ -272,7 +279,7 @@ class LSTMForecaster:
             if not all(np.isfinite(a).all() for a in (point, *lower.values(), *upper.values())):
                 raise DataError("the forecast is not finite (the model extrapolated out of range); "
                                 "try --transform log, or refit on more data")
-            series[key] = SeriesForecast(future_index(frame.index[-1], self.freq_, horizon),
+            series[key] = SeriesForecast(future_index(frame.index[-1], self.freq_, horizon, self._trading()),
                                          point, lower, upper)
         form = dataset.time_form if dataset is not None and dataset.time_form else self.data_.get("time_form")
         return Forecast(list(self.targets_), levels, series, self.data_["date_col"],
@@ -312,7 +319,7 @@ class LSTMForecaster:
             out.append(pred)
             if sum(len(o) for o in out) >= horizon:
                 break
-            future = future_index(index[-1], self.freq_, H)
+            future = future_index(index[-1], self.freq_, H, self._trading())
             rows = np.zeros((H, hist.shape[1]), dtype=np.float32)
             rows[:, :nt] = pred
             if self.pipeline_.calendar:
@@ -381,6 +388,10 @@ class LSTMForecaster:
             self.features_ = [str(x) for x in fm["features"]]
             self.freq_ = str(fm["freq"])
             self.data_ = dict(fm["data"])
+            slots = self.data_.get("calendar")
+            if slots is not None and not (isinstance(slots, list) and slots
+                                          and all(type(s) is int and 0 <= s < 7 * 86400 for s in slots)):
+                raise ValueError(f"calendar {slots!r}")
             self.windows_ = dict(fm["training"]["windows"])
             self.training_ = dict(fm["training"])
             self.shrink_ = float(self.training_.get("shrink", 1.0))
@@ -420,7 +431,8 @@ class LSTMForecaster:
         self.history_ = {}
         for i, k in enumerate(keys):
             last = pd.Timestamp(fm["history"]["last"][i])
-            idx = pd.date_range(end=last, periods=rows, freq=period(self.freq_)[1])
+            idx = (pd.date_range(end=last, periods=rows, freq=period(self.freq_)[1]) if self._trading() is None
+                   else calendar.past(last, self.freq_, rows, self._trading()))
             idx.name = self.data_["date_col"]
             self.history_[k] = pd.DataFrame(values[i], index=idx, columns=[*self.targets_, *self.features_])
         return self

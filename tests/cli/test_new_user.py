@@ -116,3 +116,22 @@ def test_grid_size_spans_more_than_292_years_in_nanoseconds():
     start, end = pd.Timestamp("1700-01-01").as_unit("ns"), pd.Timestamp("2008-01-01").as_unit("ns")
     assert grid_size(start, end, "YS") == 309
     assert grid_size("2020-01-01", "2020-01-02 12:00", "h") == 37
+
+
+def test_hourly_fx_closing_at_weekends_fits_and_forecasts_on_its_own_calendar(tmp_path):
+    t = pd.date_range("2023-01-02", periods=8 * 7 * 24, freq="h")
+    dow, h = t.day_of_week, t.hour
+    t = t[~(((dow == 4) & (h >= 22)) | (dow == 5) | ((dow == 6) & (h < 22)))]
+    t = t[t <= "2023-02-24 12:00"]  # ends on a Friday
+    rate = 1.08 + np.cumsum(np.random.default_rng(0).normal(0, 5e-4, len(t)))
+    pd.DataFrame({"time": t.strftime("%Y-%m-%d %H:%M"), "eurusd": rate.round(5)}).to_csv(
+        tmp_path / "fx.csv", index=False)
+    r = subprocess.run([sys.executable, "-m", "lstmcast", "fit", "fx.csv", "--epochs", "2", "--hidden", "4"],
+                       cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "trading calendar: no rows on Sat" in r.stderr
+    out = run("forecast", "-H", "30", cwd=tmp_path).stdout.decode().splitlines()[1:]
+    times = pd.to_datetime([line.split(",")[0] for line in out])
+    assert not (times.day_of_week == 5).any() and times[0] == pd.Timestamp("2023-02-24 13:00")
+    assert pd.Timestamp("2023-02-24 21:00") in times and pd.Timestamp("2023-02-26 22:00") in times
+    assert not ((times > "2023-02-24 21:00") & (times < "2023-02-26 22:00")).any()
