@@ -25,10 +25,11 @@ Imports numpy, pandas and lstmcast (errors, csvfile) only; nothing here prints.
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
+from pandas.tseries.frequencies import to_offset as _pandas_offset
 
 from lstmcast.data.csvfile import shown
 from lstmcast.errors import DataError
@@ -184,13 +185,17 @@ def _candidates(has_time: bool):
 def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:
     if fmt == "quarter":
         parts = text.str.extract(f"^{_QUARTER}$")
-        year = parts["y1"].fillna(parts["y2"]).astype(float)
-        quarter = parts["q1"].fillna(parts["q2"]).astype(float)
+        # numbers before combining: fillna on text columns downcasts (a FutureWarning on pandas 2)
+        year = pd.to_numeric(parts["y1"], errors="coerce").fillna(pd.to_numeric(parts["y2"], errors="coerce"))
+        quarter = pd.to_numeric(parts["q1"], errors="coerce").fillna(pd.to_numeric(parts["q2"], errors="coerce"))
         months = (year - 1970) * 12 + (quarter - 1) * 3
         out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[s]")
         ok = months.notna().to_numpy()
         out[ok] = months.to_numpy()[ok].astype(np.int64).astype("datetime64[M]").astype("datetime64[s]")
         return pd.Series(out, index=text.index)
+    if fmt == "ISO8601" and text.str.extract(r"(Z|[+-]\d{2}:?\d{2})\s*$")[0].dropna().nunique() > 1:
+        # several UTC offsets: to UTC (pandas 2 would parse them to objects, with a warning)
+        return pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
     try:
         return pd.to_datetime(text, format=fmt, errors="coerce")
     except (ValueError, OverflowError):  # several UTC offsets
@@ -236,6 +241,35 @@ def _detect(text: pd.Series, dayfirst, partial: bool = False):
 
 
 # --- frequency ----------------------------------------------------------------------------
+
+# aliases pandas deprecated, by their replacements (pandas warns, then one day refuses)
+_RENAMED = {"T": "min", "S": "s", "L": "ms", "U": "us", "N": "ns", "H": "h", "BH": "bh", "A": "YE",
+            "AS": "YS", "BA": "BYE", "BAS": "BYS", "M": "ME", "Q": "QE", "Y": "YE", "BM": "BME",
+            "BQ": "BQE", "SM": "SME", "CBM": "CBME"}
+
+
+def to_offset(freq):
+    """pandas' offset for an alias, without pandas' deprecation warnings: a deprecated
+    spelling (``d``, ``H``, ``T``, ``M``) is read as its current one."""
+    if not isinstance(freq, str):
+        return _pandas_offset(freq)
+    m = re.fullmatch(r"\s*(\d*)\s*([A-Za-z]+)((?:-[A-Za-z0-9]+)?)\s*", freq)
+    names = [freq]
+    if m:
+        n, name, suffix = m.groups()
+        names += [f"{n}{alt}{suffix}" for alt in (name.upper(), name.lower(), _RENAMED.get(name.upper(), ""))
+                  if alt and alt != name]
+    for candidate in names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                return _pandas_offset(candidate)
+            except (ValueError, Warning):
+                continue
+    with warnings.catch_warnings():  # no silent spelling: pandas' own words, no warning
+        warnings.simplefilter("ignore")
+        return _pandas_offset(freq)
+
 
 def period(freq: str) -> tuple[str, pd.DateOffset, pd.Timedelta]:
     """(canonical alias, offset, typical length of one step) of a frequency alias."""

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset
 
 from lstmcast.config import SCALERS
+from lstmcast.data.timeparse import to_offset
 from lstmcast.config import TRANSFORMS as _TRANSFORMS
 from lstmcast.errors import DataError, ModelFileError, UsageError
 

@@ -527,3 +527,24 @@ def test_repeated_timestamps_without_an_id_column_are_still_an_error(tmp_path):
     p.write_text("date,kind,value\n2020-01-01,a,1\n2020-01-01,a,2\n2020-01-02,a,3\n2020-01-02,b,4\n")
     with pytest.raises(DataError, match="--dedupe"):
         load_csv(str(p))
+
+
+@pytest.mark.parametrize("alias,canonical", [("d", "D"), ("H", "h"), ("T", "min"), ("15T", "15min"),
+                                             ("w-sun", "W-SUN"), ("MS", "MS"), ("A", "YE-DEC")])
+def test_deprecated_frequency_spellings_are_read_without_a_warning(alias, canonical):
+    """pandas warns (FutureWarning, Pandas4Warning) on old spellings such as --freq d; the
+    suite turns warnings into errors, so this fails if one reaches a user."""
+    from lstmcast.config import ReadConfig
+    from lstmcast.data.timeparse import period
+
+    assert period(alias)[0] == canonical and ReadConfig(freq=alias).freq == canonical
+
+
+def test_quarters_and_mixed_offsets_parse_without_warnings():
+    """On pandas 2 these raised FutureWarnings (downcasting in fillna; mixed time zones)."""
+    from lstmcast.data.timeparse import _to_datetime
+
+    quarters = _to_datetime(pd.Series(["1970 Q1", "1970Q2", None]), "quarter")
+    assert quarters.iloc[1] == pd.Timestamp("1970-04-01") and pd.isna(quarters.iloc[2])
+    mixed = _to_datetime(pd.Series(["2020-01-01T00:00:00+01:00", "2020-01-01T02:00:00+03:00"]), "ISO8601")
+    assert str(mixed.dt.tz) == "UTC" and mixed.iloc[0] == mixed.iloc[1]
