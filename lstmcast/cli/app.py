@@ -89,7 +89,10 @@ def fit(data: Data, model: Model = None,
     Example: lstmcast fit sample_data/stocks.csv --id-col symbol --horizon 12
     """
     from lstmcast.cli import fit as command
+    from lstmcast.cli.data import refuse_own_inputs
 
+    refuse_own_inputs({"--model": model or DEFAULT_MODEL,
+                       "the checkpoint": command.checkpoint_path(model or DEFAULT_MODEL)}, {"DATA": data})
     summary = command.run(data, model or DEFAULT_MODEL, given, resume=resume, msg=_messages(quiet))
     if json_out:
         import json
@@ -111,6 +114,9 @@ def forecast(data: Annotated[Optional[str], typer.Argument(help="Newer data to f
     from lstmcast.cli import forecast as command
     from lstmcast.cli import output as out
 
+    from lstmcast.cli.data import refuse_own_inputs
+
+    refuse_own_inputs({"-o": output, "--plot": plot}, {"DATA": data, "--model": model or DEFAULT_MODEL})
     msg = _messages(quiet)
     fmt = out.choose_format(fmt, output)
     levels = _check_before_work(level, plot)
@@ -138,6 +144,9 @@ def evaluate(data: Data,
     from lstmcast.cli import evaluate as command
     from lstmcast.cli import output as out
 
+    from lstmcast.cli.data import refuse_own_inputs
+
+    refuse_own_inputs({"-o": output, "--plot": plot}, {"DATA": data, "--model": model})
     msg = _messages(quiet)
     fmt = out.choose_format(fmt, output)
     levels = _check_before_work(level, plot)
@@ -181,7 +190,10 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _terminated)  # fit replaces both while training
     signal.signal(signal.SIGINT, _interrupted)
     try:
-        app(args=args, prog_name="lstmcast", standalone_mode=False)
+        returned = app(args=args, prog_name="lstmcast", standalone_mode=False)
+        if isinstance(returned, int) and not isinstance(returned, bool) and returned:
+            # Typer turns a KeyboardInterrupt outside our handlers into a returned 130
+            code = exit_code(KeyboardInterrupt(), debug) if returned == 130 else returned
     except (Exception, KeyboardInterrupt) as e:
         code = exit_code(e, debug)
     try:

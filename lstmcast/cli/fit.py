@@ -19,7 +19,16 @@ from lstmcast.errors import Interrupted, OutputError, UsageError
 
 
 def checkpoint_path(model_path: str) -> str:
-    return f"{model_path}.ckpt"
+    """``MODEL.ckpt``; for a model name too long to take the suffix (file names are at most
+    255 bytes), a shortened name with a hash of the whole one."""
+    import hashlib
+
+    folder, name = os.path.split(model_path)
+    if len(os.fsencode(name)) + 5 <= 255:
+        return f"{model_path}.ckpt"
+    short = os.fsencode(name)[:200].decode("utf-8", "ignore")
+    digest = hashlib.sha256(os.fsencode(name)).hexdigest()[:12]
+    return os.path.join(folder, f"{short}.{digest}.ckpt")
 
 
 def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages) -> dict:
@@ -53,11 +62,13 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages)
                      f"{model_path} was not changed")
         else:
             save_model(forecaster, model_path)
-            if os.path.exists(ckpt):
+            if os.path.isfile(ckpt) or os.path.islink(ckpt):
                 os.remove(ckpt)
-    if stop.code is not None:
+    if stop.code is not None and forecaster.training_["stopped"] == "interrupted":
         raise Interrupted(f"training stopped; resume with: {resume_command(data, model_path, configs)}",
                           exit_code=stop.code)
+    if stop.code is not None:  # the signal came after training: the model was finished and written
+        msg.note("a stop signal came after training had ended; the model was written in full")
     t, m = forecaster.training_, forecaster.model_config_
     seconds = time.perf_counter() - started
     msg.note(f"trained {t['epochs_run']} epochs in {seconds:.1f} s (best validation loss "

@@ -1,0 +1,146 @@
+"""Hardening (real processes, real signals, real special files): Ctrl-C and SIGTERM
+outside training, devices and links as outputs, outputs that are inputs, permissions,
+long names, a signal after training. Each failed before its fix."""
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import daily_frame
+from test_cli import EXE, run
+
+FAST = ["--epochs", "2", "--hidden", "4", "--lookback", "14", "--horizon", "7", "--seed", "1", "-q"]
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    d = tmp_path_factory.mktemp("hard")
+    daily_frame(200).to_csv(d / "data.csv", index=False)
+    n = 600_000
+    pd.DataFrame({"date": pd.date_range("2000-01-01", periods=n, freq="min").strftime("%Y-%m-%d %H:%M"),
+                  "value": np.random.default_rng(0).normal(size=n).round(3)}).to_csv(d / "big.csv", index=False)
+    assert run("fit", "data.csv", *FAST, cwd=d).returncode == 0
+    return d
+
+
+@pytest.mark.parametrize("args", [["fit", "big.csv"], ["evaluate", "big.csv"], ["forecast", "-H", "300000"]])
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_outside_training_exits_with_its_code_within_a_second(fitted, args, sig, code):
+    proc = subprocess.Popen([EXE, *args, "--model", "other.safetensors" if args[0] == "fit" else
+                             "lstmcast-model.safetensors"], cwd=fitted, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    time.sleep(1.5)  # started, reading or forecasting
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("finished before the signal")
+    assert proc.returncode == code, err.decode()
+    assert time.monotonic() - sent < 1.5 and b"Traceback" not in err
+    assert not (fitted / "other.safetensors").exists()
+
+
+def test_devices_and_fifos_are_written_through_and_links_followed(fitted, tmp_path):
+    # a private null device and a private link to our stdout, so that a regression cannot
+    # replace the machine's own /dev/null or /dev/stdout
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("creating a device node needs root")
+    before = os.stat(null)
+    assert run("forecast", "-o", str(null), cwd=fitted).returncode == 0
+    assert run("fit", "data.csv", *FAST, "--model", str(null), cwd=fitted).returncode == 0
+    after = os.stat(null)
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev and after.st_ino == before.st_ino
+    (tmp_path / "stdout").symlink_to("/proc/self/fd/1")
+    r = subprocess.run(f"'{EXE}' forecast -H 2 -o '{tmp_path / 'stdout'}' | cat", shell=True, cwd=fitted,
+                       capture_output=True)
+    assert r.returncode == 0 and r.stdout.decode().count("\n") == 3
+    assert (tmp_path / "stdout").is_symlink()
+    # a symbolic link: the file it points to is replaced, the link stays
+    (tmp_path / "real.csv").write_text("old\n")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "real.csv")
+    assert run("forecast", "-H", "2", "-o", str(tmp_path / "link.csv"), cwd=fitted).returncode == 0
+    assert (tmp_path / "link.csv").is_symlink() and (tmp_path / "real.csv").read_text().startswith("date,")
+    # a FIFO with a reader
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    assert run("forecast", "-H", "2", "-o", str(fifo), cwd=fitted).returncode == 0
+    assert reader.communicate(timeout=30)[0].decode().count("\n") == 3 and stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+@pytest.mark.parametrize("args", [
+    ["forecast", "data.csv", "-o", "data.csv"],
+    ["forecast", "-o", "lstmcast-model.safetensors"],
+    ["fit", "data.csv", "--model", "data.csv"],
+    ["evaluate", "data.csv", "-o", "./data.csv"],
+    ["forecast", "data.csv", "-H", "2", "--plot", "data.csv"],
+])
+def test_an_output_that_is_an_input_is_refused(fitted, args):
+    before = (fitted / "data.csv").read_bytes(), (fitted / "lstmcast-model.safetensors").read_bytes()
+    r = run(*args, cwd=fitted)
+    assert r.returncode == 73 and b"same file" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert ((fitted / "data.csv").read_bytes(), (fitted / "lstmcast-model.safetensors").read_bytes()) == before
+
+
+def test_a_refit_keeps_the_models_permissions_and_group(fitted, tmp_path):
+    model = tmp_path / "private.safetensors"
+    model.write_bytes((fitted / "lstmcast-model.safetensors").read_bytes())
+    os.chmod(model, 0o640)
+    if os.geteuid() == 0:
+        os.chown(model, 0, 65534)  # another group: root may set it, and it must stay
+    before = os.stat(model)
+    assert run("fit", str(fitted / "data.csv"), *FAST, "--model", str(model), cwd=tmp_path).returncode == 0
+    after = os.stat(model)
+    assert after.st_ino != before.st_ino  # replaced, not rewritten in place
+    assert stat.S_IMODE(after.st_mode) == 0o640 and after.st_gid == before.st_gid
+    new = tmp_path / "new.safetensors"
+    old_umask = os.umask(0o077)
+    try:
+        assert run("fit", str(fitted / "data.csv"), *FAST, "--model", str(new), cwd=tmp_path).returncode == 0
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(os.stat(new).st_mode) == 0o600
+
+
+def test_long_utf8_names_and_a_checkpoint_that_is_a_directory(fitted, tmp_path):
+    name = "é" * 118 + ".safetensors"  # 248 bytes: temp and checkpoint names must still fit
+    assert len(os.fsencode(name)) == 248
+    r = run("fit", str(fitted / "data.csv"), *FAST, "--model", name, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr.decode()
+    from lstmcast.cli.fit import checkpoint_path
+
+    assert len(os.fsencode(os.path.basename(checkpoint_path(name)))) <= 255
+    (tmp_path / "m.safetensors.ckpt").mkdir()
+    r = run("fit", str(fitted / "data.csv"), *FAST, "--model", "m.safetensors", cwd=tmp_path)
+    assert r.returncode == 0 and (tmp_path / "m.safetensors").exists(), r.stderr.decode()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_signal_after_training_finishes_the_model_and_exits_0(fitted, tmp_path, monkeypatch, capsys):
+    """SIGINT while the model is being written: it is written in full, and the command
+    succeeds (it used to replace the model and then report failure)."""
+    from lstmcast.cli import app
+    from lstmcast.model import forecaster
+
+    real_save = forecaster.save_model
+
+    def save_with_a_signal(model, path):
+        os.kill(os.getpid(), signal.SIGINT)
+        real_save(model, path)
+    monkeypatch.setattr(forecaster, "save_model", save_with_a_signal)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        app.main(["fit", str(fitted / "data.csv"), *FAST[:-1], "--model", "m.safetensors"])
+    assert exc.value.code == 0
+    assert "after training had ended" in capsys.readouterr().err
+    assert (tmp_path / "m.safetensors").exists() and not (tmp_path / "m.safetensors.ckpt").exists()
