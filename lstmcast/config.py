@@ -235,6 +235,8 @@ class ReadConfig(_Config):
     thousands: str | None = option(None, "--thousands", "Thousands separator in numbers, e.g. ','.",
                                    char=True)
     decimal: str = option(".", "--decimal", "Decimal mark in numbers, e.g. ','.", char=True)
+    max_input_mb: int = option(1024, "--max-input-mb", "Largest input read, in MB (after "
+                               "decompression): a bigger or endless input is refused.", kind=int, minimum=1)
 
     # the fields that say which columns are the model's: fixed once a model is fitted
     COLUMNS = ("targets", "features", "id_col")

@@ -97,7 +97,9 @@ def fit(data: Data, model: Model = None,
     if json_out:
         import json
 
-        print(json.dumps(summary, indent=2))
+        from lstmcast.cli.output import to_stdout
+
+        to_stdout(json.dumps(summary, indent=2) + "\n")
 
 
 @app.command()
@@ -174,7 +176,9 @@ def info(model: Annotated[str, typer.Argument(help="Model file.", envvar="LSTMCA
     if json_out:
         import json
 
-        print(json.dumps(doc, indent=2, default=str))
+        from lstmcast.cli.output import to_stdout
+
+        to_stdout(json.dumps(doc, indent=2, default=str) + "\n")
     else:
         command.print_table(doc)
 
@@ -187,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or os.environ.get("LSTMCAST_DEBUG", "") not in ("", "0")
     code = 0
+    _reopen_closed_streams()
     signal.signal(signal.SIGTERM, _terminated)  # fit replaces both while training
     signal.signal(signal.SIGINT, _interrupted)
     try:
@@ -200,6 +205,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_broken_pipe()
+    except OSError as e:  # a full disk or device behind stdout
+        sys.stderr.write(f"lstmcast: error: cannot write to stdout: {e.strerror or e}\n")
+        _quiet_broken_pipe()
+        code = code or 73
     if code in (130, 143):
         # Interpreter shutdown restores the default SIGINT action, so another Ctrl-C there
         # would kill us with a signal instead of this code. Everything is written and
@@ -207,6 +216,25 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.flush()
         os._exit(code)
     sys.exit(code)
+
+
+def _reopen_closed_streams() -> None:
+    """A closed stderr must not stop the work (notes go nowhere); a closed stdout is
+    treated like a reader that went away: the data goes nowhere, quietly."""
+    for fd, name, mode in ((1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+            setattr(sys, name, open(fd, mode, closefd=False))
+        except OSError:
+            pass
 
 
 def _terminated(signum, frame):
@@ -231,6 +259,9 @@ def exit_code(e: BaseException, debug: bool) -> int:
     if isinstance(e, BrokenPipeError):
         _quiet_broken_pipe()
         return 0
+    if isinstance(e, OSError) and getattr(e, "lstmcast_stdout", False):
+        sys.stderr.write(f"lstmcast: error: cannot write to stdout: {e.strerror or e}\n")
+        return 73
     if hasattr(e, "show") and hasattr(e, "exit_code"):  # click's usage errors, by version
         e.show(file=sys.stderr)
         return 2

@@ -25,4 +25,12 @@ def print_table(doc: dict) -> None:
             value = ", ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
                               for k, v in value.items() if not isinstance(v, dict))
         table.add_row(key, str(value))
-    Console(no_color=bool(os.environ.get("NO_COLOR"))).print(table)
+    import io
+    import shutil
+
+    from lstmcast.cli.output import to_stdout
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=shutil.get_terminal_size((100, 24)).columns, force_terminal=False,
+            no_color=True).print(table)
+    to_stdout(buffer.getvalue())

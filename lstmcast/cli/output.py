@@ -96,8 +96,19 @@ def write(frame: pd.DataFrame, fmt: str, output: str | None, title: str | None =
         with atomic_open(output, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
     else:
+        to_stdout(text)
+
+
+def to_stdout(text: str) -> None:
+    """Data to stdout, flushed; a full or broken stdout becomes exit 73, not a traceback."""
+    try:
         sys.stdout.write(text)
         sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:  # /dev/full, a closed descriptor
+        e.lstmcast_stdout = True
+        raise
 
 
 def _is_time(column: pd.Series) -> bool:

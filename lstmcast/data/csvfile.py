@@ -41,13 +41,36 @@ _MAGIC = {rb"\x1f\x8b": "gzip", rb"BZh[1-9]1AY&SY": "bz2", rb"\xfd7zXZ\x00": "xz
           rb"PK\x03\x04": "zip", rb"\x28\xb5\x2f\xfd": "zstd"}
 
 
-def read_bytes(source, stdin=None) -> tuple[bytes, str]:
-    """(raw bytes, name for messages) of a path, or of stdin for ``"-"``."""
+MB = 1 << 20
+MAX_COLUMNS = 10_000
+
+
+def _read_capped(stream, limit: int, label: str) -> bytes:
+    """At most ``limit`` bytes of ``stream``, in chunks; more is a DataError (a file that
+    never ends, such as /dev/zero, or a decompression bomb)."""
+    chunks, total = [], 0
+    while True:
+        chunk = stream.read(min(16 * MB, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            raise DataError(f"{label}: more than {limit // MB} MB of data, the input limit "
+                            "(raise it with --max-input-mb, or give a smaller file)")
+
+
+def read_bytes(source, stdin=None, limit: int = 1024 * MB) -> tuple[bytes, str]:
+    """(raw bytes, name for messages) of a path, or of stdin for ``"-"``; at most
+    ``limit`` bytes."""
     if str(source) == "-":
+        if stdin is None and sys.stdin is None:
+            raise InputMissingError("cannot read - (stdin): it is closed")
         stream = stdin if stdin is not None else sys.stdin.buffer
-        return stream.read(), "<stdin>"
+        return _read_capped(stream, limit, "<stdin>"), "<stdin>"
     try:
-        return Path(source).read_bytes(), str(source)
+        with open(source, "rb") as fh:
+            return _read_capped(fh, limit, str(source)), str(source)
     except FileNotFoundError:
         raise InputMissingError(f"{source}: no such file") from None
     except IsADirectoryError:
@@ -58,8 +81,9 @@ def read_bytes(source, stdin=None) -> tuple[bytes, str]:
         raise InputMissingError(f"{source}: cannot read ({e.strerror or e})") from None
 
 
-def decompress(raw: bytes, label: str) -> bytes:
-    """Decompress by the extension of ``label``, else by magic bytes; plain bytes pass."""
+def decompress(raw: bytes, label: str, limit: int = 1024 * MB) -> bytes:
+    """Decompress by the extension of ``label``, else by magic bytes; plain bytes pass.
+    At most ``limit`` bytes come out (a DataError beyond)."""
     name = label.lower()
     kind = next((k for ext, k in _EXTENSIONS.items() if name.endswith(ext)), None)
     if ".tar." in name:
@@ -68,37 +92,38 @@ def decompress(raw: bytes, label: str) -> bytes:
         kind = next((k for magic, k in _MAGIC.items() if re.match(magic, raw)), None)
     try:
         if kind == "gzip":
-            return gzip.decompress(raw)
+            return _read_capped(gzip.GzipFile(fileobj=io.BytesIO(raw)), limit, label)
         if kind == "bz2":
-            return bz2.decompress(raw)
+            return _read_capped(bz2.BZ2File(io.BytesIO(raw)), limit, label)
         if kind == "xz":
-            return lzma.decompress(raw)
+            return _read_capped(lzma.LZMAFile(io.BytesIO(raw)), limit, label)
         if kind == "zstd":
             try:
                 import zstandard
             except ImportError:
                 raise DataError(f"{label}: reading .zst files needs the zstandard package "
                                 "(pip install zstandard, or decompress the file first)") from None
-            return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)).read()
+            return _read_capped(zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw)), limit, label)
         if kind in ("zip", "tar"):
-            return _single_member(raw, kind, label)
+            return _single_member(raw, kind, label, limit)
     except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, zipfile.BadZipFile,
             tarfile.TarError) as e:
         raise DataError(f"{label}: cannot decompress as {kind} ({e}); is the file complete?") from None
     return raw
 
 
-def _single_member(raw: bytes, kind: str, label: str) -> bytes:
+def _single_member(raw: bytes, kind: str, label: str, limit: int) -> bytes:
     if kind == "zip":
         with zipfile.ZipFile(io.BytesIO(raw)) as z:
             names = [n for n in z.namelist() if not n.endswith("/") and not n.startswith("__MACOSX")]
             if len(names) == 1:
-                return z.read(names[0])
+                with z.open(names[0]) as member:
+                    return _read_capped(member, limit, label)
     else:
         with tarfile.open(fileobj=io.BytesIO(raw), mode="r:*") as t:
             members = [m for m in t.getmembers() if m.isfile()]
             if len(members) == 1:
-                return t.extractfile(members[0]).read()
+                return _read_capped(t.extractfile(members[0]), limit, label)
             names = [m.name for m in members]
     raise DataError(f"{label}: the {kind} archive holds {len(names)} files, expected one CSV "
                     "(extract the one you want)")
@@ -112,6 +137,10 @@ def read_frame(data: bytes, label: str, decimal: str = ".") -> pd.DataFrame:
     """
     head = data[:4096].lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
     sep = max([b",", b";", b"\t", b"|"], key=head.count).decode()
+    header = data.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    if header.count(sep.encode()) + 1 > MAX_COLUMNS:  # pandas renames duplicates in quadratic time
+        raise DataError(f"{label}: the header has {header.count(sep.encode()) + 1} columns; lstmcast reads "
+                        f"at most {MAX_COLUMNS} (keep the columns you need)")
     try:
         with warnings.catch_warnings():  # mixed types across chunks are checked cell by cell later
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)

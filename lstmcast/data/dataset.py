@@ -78,8 +78,9 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
     date_col, targets, features, id_col = config.date_col, config.targets, config.features, config.id_col
     freq, fill, fill_limit, dedupe = config.freq, config.fill, config.fill_limit, config.dedupe
     dayfirst, thousands, decimal = config.dayfirst, config.thousands, config.decimal
-    raw, label = read_bytes(source, stdin)
-    df = read_frame(decompress(raw, label), label, decimal)
+    limit = config.max_input_mb << 20
+    raw, label = read_bytes(source, stdin, limit)
+    df = read_frame(decompress(raw, label, limit), label, decimal)
     lines = np.arange(2, len(df) + 2)
 
     id_name = _resolve(df, id_col, label, expected_by, "series id") if id_col else None

@@ -57,6 +57,9 @@ SHRINK = True
 # "none": plain absolute residuals. Evidence: benchmarks/defaults.py --intervals.
 INTERVAL_SCALE = "change"
 
+# Calibration residuals are in scaled units divided by each window's typical change:
+# anything near this is not from a real fit (a crafted or damaged file)
+RESIDUAL_MAX = 1e6
 # Fewest training windows a fit accepts: below this the weights, the early stopping and
 # the intervals are noise (a 4-row file used to "fit" on one window).
 MIN_TRAIN_WINDOWS = 10
@@ -387,6 +390,7 @@ class LSTMForecaster:
             self.targets_ = [str(x) for x in fm["targets"]]
             self.features_ = [str(x) for x in fm["features"]]
             self.freq_ = str(fm["freq"])
+            period(self.freq_)  # a ValueError for anything that is not a frequency
             self.data_ = dict(fm["data"])
             slots = self.data_.get("calendar")
             if slots is not None and not (isinstance(slots, list) and slots
@@ -414,8 +418,14 @@ class LSTMForecaster:
             keys = [str(k) for k in fm["history"]["series"]]
             values = np.asarray(arrays["history.values"], dtype=np.float64)
             residuals = np.asarray(arrays["calibration.residuals"], dtype=np.float32)
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
             raise ModelFileError(f"model file: incomplete or inconsistent forecaster settings ({e})") from None
+        if residuals.size and not float(np.abs(residuals).max()) < RESIDUAL_MAX:
+            raise ModelFileError(f"model file: calibration residuals up to {float(np.abs(residuals).max()):.3g} "
+                                 f"(scaled units; at most {RESIDUAL_MAX:g} is plausible): the file is damaged")
+        if len(fm["history"]["last"]) != len(keys):
+            raise ModelFileError(f"model file: history.last has {len(fm['history']['last'])} timestamps for "
+                                 f"{len(keys)} series")
         L, H = m.lookback, m.horizon
         nt, nf = len(self.targets_), len(self.features_)
         rows = L + (1 if m.transform in ("diff", "pct") else 0)

@@ -259,6 +259,9 @@ class Pipeline:
                                  f"expected {shape}")
         if not (np.isfinite(center).all() and np.isfinite(scale).all() and (scale > 0).all()):
             raise ModelFileError("model file: scaler arrays hold non-finite or non-positive scales")
+        if (scale < 1e-250).any():  # dividing by it overflows every input
+            raise ModelFileError(f"model file: a scale of {float(scale.min()):.3g} is not from a real fit "
+                                 "(the file is damaged)")
         if meta.get("input_names", pipe.input_names) != pipe.input_names:
             raise ModelFileError("model file: the input columns do not match the pipeline settings")
         pipe.center_ = dict(zip(keys, center))

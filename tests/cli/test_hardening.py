@@ -144,3 +144,54 @@ def test_a_signal_after_training_finishes_the_model_and_exits_0(fitted, tmp_path
     assert exc.value.code == 0
     assert "after training had ended" in capsys.readouterr().err
     assert (tmp_path / "m.safetensors").exists() and not (tmp_path / "m.safetensors.ckpt").exists()
+
+
+def test_endless_and_inflating_inputs_are_refused_at_the_limit(tmp_path):
+    import gzip
+
+    r = run("fit", "/dev/zero", "--max-input-mb", "20", cwd=tmp_path)
+    assert r.returncode == 65 and b"more than 20 MB" in r.stderr and b"--max-input-mb" in r.stderr
+    with gzip.open(tmp_path / "bomb.csv.gz", "wb") as fh:  # ~200 kB that inflates to 256 MB
+        fh.write(b"date,v\n")
+        for _ in range(16):
+            fh.write(b"0" * (16 << 20))
+    r = run("fit", "bomb.csv.gz", "--max-input-mb", "64", cwd=tmp_path)
+    assert r.returncode == 65 and b"more than 64 MB" in r.stderr
+
+
+def test_a_header_of_100000_columns_is_refused_at_once(tmp_path):
+    (tmp_path / "wide.csv").write_text(",".join(["date"] + ["x"] * 100_000) + "\n"
+                                       + ",".join(["2021-01-01"] + ["1"] * 100_000) + "\n")
+    started = time.monotonic()
+    r = run("fit", "wide.csv", cwd=tmp_path)
+    assert r.returncode == 65 and b"100001 columns" in r.stderr and time.monotonic() - started < 20
+
+
+def test_closed_and_full_streams(fitted, tmp_path):
+    shell = lambda cmd: subprocess.run(cmd, shell=True, cwd=fitted, capture_output=True)  # noqa: E731
+    r = shell(f"'{EXE}' info >&-")
+    assert r.returncode == 0 and b"Traceback" not in r.stderr
+    r = shell(f"'{EXE}' fit data.csv {' '.join(FAST[:-1])} --model '{tmp_path}/m.safetensors' 2>&-")
+    assert r.returncode == 0 and (tmp_path / "m.safetensors").exists()
+    r = shell(f"'{EXE}' fit - <&-")
+    assert r.returncode == 66 and b"stdin" in r.stderr and b"Traceback" not in r.stderr
+    for cmd in ("forecast", "info", "info --json"):
+        r = shell(f"'{EXE}' {cmd} > /dev/full")
+        assert r.returncode == 73 and b"cannot write to stdout" in r.stderr, (cmd, r.stderr)
+
+
+@pytest.mark.parametrize("change,text", [
+    (lambda arrays, doc: arrays["calibration.residuals"].__setitem__(..., 3e38), "calibration residuals"),
+    (lambda arrays, doc: arrays["pipeline.scale"].__setitem__(..., 1e-300), "scale of 1e-300"),
+    (lambda arrays, doc: doc["forecaster"]["history"].update(last=[]), "history.last"),
+    (lambda arrays, doc: doc["forecaster"].update(freq="bogus"), "forecaster settings"),
+])
+def test_absurd_stored_values_are_refused(fitted, tmp_path, change, text):
+    from lstmcast.files import store
+
+    path = tmp_path / "m.safetensors"
+    arrays, doc = store.load(fitted / "lstmcast-model.safetensors")
+    change(arrays, doc)
+    store.save(path, arrays, doc)
+    r = run("forecast", "--model", str(path), cwd=tmp_path)
+    assert r.returncode == 65 and text.encode() in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
