@@ -189,7 +189,7 @@ def info(model: Annotated[str, typer.Argument(help="Model file.", envvar="LSTMCA
 def main(argv: list[str] | None = None) -> None:
     """Run the app; turn every failure into one line on stderr and an exit code."""
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args or os.environ.get("LSTMCAST_DEBUG", "") not in ("", "0")
+    debug = "--debug" in args or os.environ.get("LSTMCAST_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
     code = 0
     _reopen_closed_streams()
     signal.signal(signal.SIGTERM, _terminated)  # fit replaces both while training
@@ -262,19 +262,29 @@ def exit_code(e: BaseException, debug: bool) -> int:
     if isinstance(e, OSError) and getattr(e, "lstmcast_stdout", False):
         sys.stderr.write(f"lstmcast: error: cannot write to stdout: {e.strerror or e}\n")
         return 73
-    if hasattr(e, "show") and hasattr(e, "exit_code"):  # click's usage errors, by version
-        e.show(file=sys.stderr)
+    if hasattr(e, "format_message") and hasattr(e, "exit_code"):  # click's usage errors, by version
+        ctx = getattr(e, "ctx", None)
+        where = f" (see {ctx.command_path} --help)" if ctx is not None else " (see lstmcast --help)"
+        sys.stderr.write(f"lstmcast: error: {escaped(e.format_message())}{where}\n")
         return 2
     if debug:
         import traceback
 
         traceback.print_exception(e)
     if isinstance(e, LstmcastError):
-        sys.stderr.write(f"lstmcast: error: {e}\n")
+        sys.stderr.write(f"lstmcast: error: {escaped(str(e))}\n")
         return e.exit_code
-    sys.stderr.write(f"lstmcast: internal error: {name}: {e} (this is a bug: please report it with "
-                     "the output of --debug)\n")
+    sys.stderr.write(f"lstmcast: internal error: {name}: {escaped(str(e))} (this is a bug: please report "
+                     "it with the output of --debug)\n")
     return 1
+
+
+def escaped(text: str) -> str:
+    """One line, whatever a file name or a column name holds: control characters
+    (newlines, escape sequences) written as ``\\n``, ``\\x1b``."""
+    import re
+
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: repr(m.group())[1:-1], text)
 
 
 def _quiet_broken_pipe() -> None:

@@ -24,7 +24,9 @@ class Messages:
 
     def note(self, text: str) -> None:
         if not self.quiet:
-            self.console.print(f"lstmcast: {text}", markup=False, soft_wrap=True)
+            from lstmcast.cli.app import escaped
+
+            self.console.print(f"lstmcast: {escaped(text)}", markup=False, soft_wrap=True)
 
     def notes(self, texts) -> None:
         for text in texts:

@@ -173,6 +173,13 @@ def read_frame(data: bytes, label: str, decimal: str = ".") -> pd.DataFrame:
 
 # --- cells -> numbers ---------------------------------------------------------------------
 
+def listed(names, limit: int = 12) -> str:
+    """Column names for a one-line message: the first ``limit``, then how many more."""
+    names = [shown(n, 40) if len(str(n)) > 40 else repr(str(n)) for n in names]
+    more = f", ... ({len(names) - limit} more)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
 def shown(value, limit: int = 40) -> str:
     """A cell for a one-line message: in double quotes, control characters escaped, shortened."""
     text = str(value)

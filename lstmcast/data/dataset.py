@@ -25,7 +25,7 @@ import pandas as pd
 
 from lstmcast.config import ReadConfig, build
 from lstmcast.data import calendar
-from lstmcast.data.csvfile import column_kind, decompress, read_bytes, read_frame, to_numbers
+from lstmcast.data.csvfile import column_kind, listed, decompress, read_bytes, read_frame, to_numbers
 from lstmcast.errors import DataError, UsageError
 from lstmcast.data.timeparse import (fmt_time, grid_size, infer_freq, is_business, period,
                                      suggest_freq, time_column, time_form)
@@ -160,6 +160,13 @@ def future_index(last: pd.Timestamp, freq: str, horizon: int, trading=None) -> p
     if trading is not None:
         return calendar.future(last, freq, horizon, trading)
     offset = period(freq)[1]
+    try:
+        end = pd.Timestamp(last) + offset * horizon
+    except (OverflowError, ValueError):
+        end = None
+    if end is None or end.year > 9999:
+        raise DataError(f"the forecast would pass the year 9999 ({horizon} steps of {freq} after "
+                        f"{fmt_time(np.datetime64(pd.Timestamp(last)))}), which no date format can hold")
     return pd.date_range(pd.Timestamp(last) + offset, periods=horizon, freq=offset)
 
 
@@ -236,7 +243,7 @@ def _resolve(df: pd.DataFrame, name: str, label: str, expected_by: str | None = 
     matches = [c for c in df.columns if c.strip().casefold() == str(name).strip().casefold()]
     if len(matches) == 1:
         return matches[0]
-    columns = ", ".join(map(repr, df.columns))
+    columns = listed(df.columns)
     if expected_by:
         raise DataError(f"{label} has no column {name!r}, the {role} column of {expected_by} "
                         f"(the file's columns: {columns}; give a file with the model's columns, or refit)")
@@ -263,17 +270,17 @@ def _choose_columns(df, targets, features, date_name, id_name, label, notes, exp
     numeric = [c for c in others if column_kind(df[c]) != "text"]
     if len(numeric) == 1:
         return numeric, fnames
-    listed = ", ".join(map(repr, numeric))
+    numeric_text = listed(numeric)
     by_key = {re.sub(r"[^a-z0-9]", "", c.casefold()): c for c in reversed(numeric)}
     for key in CONVENTIONAL_TARGETS:
         if key in by_key:
-            notes.append(f"{label}: forecasting {by_key[key]!r} (numeric columns: {listed}; "
+            notes.append(f"{label}: forecasting {by_key[key]!r} (numeric columns: {numeric_text}; "
                          "choose with --target)")
             return [by_key[key]], fnames
     if not numeric:
         raise DataError(f"{label}: no numeric column to forecast besides the time column {date_name!r} "
-                        f"(columns: {', '.join(map(repr, df.columns))})")
-    raise DataError(f"{label}: which column should be forecast? Numeric columns: {listed} "
+                        f"(columns: {listed(df.columns)})")
+    raise DataError(f"{label}: which column should be forecast? Numeric columns: {numeric_text} "
                     "(pass --target COLUMN)")
 
 
@@ -374,7 +381,7 @@ class _Cleaner:
             complete = ~missing.any(axis=1)
             if not complete.any():
                 raise DataError(f"{self.where(key)}: no time step has a value in every one of the "
-                                f"columns {', '.join(map(repr, self.columns))}")
+                                f"columns {listed(self.columns)}")
             a, b = int(np.argmax(complete)), len(complete) - int(np.argmax(complete[::-1]))
             self.counts["trimmed"] += len(complete) - (b - a)
             grid, full, line_at, missing = grid[a:b], full[a:b], line_at[a:b], missing[a:b]

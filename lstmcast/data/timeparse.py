@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset as _pandas_offset
 
-from lstmcast.data.csvfile import shown
+from lstmcast.data.csvfile import listed, shown
 from lstmcast.errors import DataError
 
 _TIME_WORDS = {"date", "time", "timestamp", "datetime", "month", "year", "quarter", "period",
@@ -79,7 +79,7 @@ def time_column(df: pd.DataFrame, date_col: str | None, id_col: str | None, labe
         if _timey(c):
             _parse(df[c], c, label, dayfirst, True, True)
     raise DataError(f"{label}: no time column found: no column is named like a date and none holds "
-                    f"dates (columns: {', '.join(map(repr, df.columns))}); pass --date-col COLUMN")
+                    f"dates (columns: {listed(df.columns)}); pass --date-col COLUMN")
 
 
 def _parse(s: pd.Series, name: str, label: str, dayfirst, named: bool, strict: bool):

@@ -19,6 +19,7 @@ What is at the destination decides the details:
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import stat
 from contextlib import contextmanager
@@ -118,6 +119,7 @@ def _create_temp(folder: str, name: str) -> tuple[int, str]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     # cut by bytes at a character boundary: the name plus 18 bytes must fit NAME_MAX (255)
     short = os.fsencode(name)[:200].decode("utf-8", "ignore")
+    _remove_stale(folder, short)
     for _ in range(100):
         tmp = os.path.join(folder, f".{short}.{secrets.token_hex(6)}.tmp")
         try:
@@ -125,6 +127,24 @@ def _create_temp(folder: str, name: str) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary name in {folder}")
+
+
+STALE_SECONDS = 24 * 3600  # a temporary file this old was left by a killed run, not a running one
+
+
+def _remove_stale(folder: str, short: str) -> None:
+    """Remove this destination's temporary files left by a SIGKILL (older than a day)."""
+    import glob
+    import time
+
+    now = time.time()
+    for tmp in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(short)}.*.tmp")):
+        if re.fullmatch(r"\.[0-9a-f]{12}\.tmp", tmp[len(os.path.join(folder, "." + short)):]):
+            try:
+                if now - os.lstat(tmp).st_mtime > STALE_SECONDS:
+                    os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def _fsync_dir(folder: str) -> None:

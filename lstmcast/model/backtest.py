@@ -69,7 +69,7 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
         forecaster = LSTMForecaster(model=template.model_config.replace(horizon=horizon),
                                     train=template.train_config, **template._private)
         season = season or forecaster.model_config.season
-    step = step or horizon
+    step = horizon if step is None else step
     if step < 1:
         raise UsageError(f"--step must be 1 or more, not {step}")
     season = season or baselines.season_length(dataset.freq)
@@ -121,9 +121,12 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
         rows.append(row)
     table = pd.DataFrame(rows)
     base = table[table["model"] != MODEL]
-    best = base.loc[base["MASE"].idxmin(), "model"] if base["MASE"].notna().any() else "naive"
-    ours = float(table.loc[table["model"] == MODEL, "MASE"].iloc[0])
-    theirs = float(table.loc[table["model"] == best, "MASE"].iloc[0])
+    # MASE is undefined where a history's seasonal naive error is 0 (a perfectly periodic
+    # series): then compare on MAE
+    metric = "MASE" if table["MASE"].notna().all() else "MAE"
+    best = base.loc[base[metric].idxmin(), "model"] if base[metric].notna().any() else "naive"
+    ours = float(table.loc[table["model"] == MODEL, metric].iloc[0])
+    theirs = float(table.loc[table["model"] == best, metric].iloc[0])
     verdict = (f"the LSTM {'beats' if ours < theirs else 'does NOT beat'} the best baseline "
-               f"({best}) on MASE: {ours:.3f} vs {theirs:.3f} over {folds} folds of {horizon} steps")
+               f"({best}) on {metric}: {ours:.3f} vs {theirs:.3f} over {folds} folds of {horizon} steps")
     return Backtest(table, verdict, best, results, time.perf_counter() - started)

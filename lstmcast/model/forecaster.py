@@ -60,6 +60,9 @@ INTERVAL_SCALE = "change"
 # Calibration residuals are in scaled units divided by each window's typical change:
 # anything near this is not from a real fit (a crafted or damaged file)
 RESIDUAL_MAX = 1e6
+# A forecast further than this many times the range of the history it continues, from
+# its last value, is an extrapolation gone wrong (refused); bands are clipped there
+ABSURD = 100.0
 # Fewest training windows a fit accepts: below this the weights, the early stopping and
 # the intervals are noise (a 4-row file used to "fit" on one window).
 MIN_TRAIN_WINDOWS = 10
@@ -275,6 +278,7 @@ class LSTMForecaster:
                 if self.calibration_.get("monotone"):  # no side of a band narrows as the step grows
                     lower[level] = point - np.maximum.accumulate(point - lower[level], axis=0)
                     upper[level] = point + np.maximum.accumulate(upper[level] - point, axis=0)
+            lower, upper = self._sane(key, frame, point, lower, upper, notes)
             floor = np.where(self.nonnegative_, 0.0, -np.inf)
             point = np.maximum(point, floor)
             lower = {lv: np.maximum(a, floor) for lv, a in lower.items()}
@@ -287,6 +291,32 @@ class LSTMForecaster:
         form = dataset.time_form if dataset is not None and dataset.time_form else self.data_.get("time_form")
         return Forecast(list(self.targets_), levels, series, self.data_["date_col"],
                         self.data_["id_col"], notes, form if isinstance(form, str) else None)
+
+    def _sane(self, key: str, frame: pd.DataFrame, point, lower: dict, upper: dict, notes: list[str]):
+        """Refuse a forecast that leaves the history's scale by ABSURD times its recent range
+        (the model extrapolated: a pct forecast of -1.6e85); clip bands that do, with a note."""
+        tail = frame[self.targets_].to_numpy(np.float64)
+        last = tail[-1]
+        span = np.nanmax(tail, axis=0) - np.nanmin(tail, axis=0)
+        span = np.maximum(span, np.maximum(1e-9 * np.nanmax(np.abs(tail), axis=0), 1e-12))
+        room = ABSURD * span
+        for j, t in enumerate(self.targets_):
+            far = np.abs(point[:, j] - last[j]) > room[j]
+            if far.any():
+                where = f"series {key!r}, " if key else ""
+                raise DataError(f"{where}{t!r}: the forecast reaches {point[far, j][0]:.3g}, more than "
+                                f"{ABSURD:g} times the range of its last {len(tail)} values away from "
+                                f"{last[j]:.6g} (the model extrapolated; try --transform log, or refit)")
+        clipped = []
+        for level in lower:
+            lo, hi = np.maximum(lower[level], last - room), np.minimum(upper[level], last + room)
+            if (lo != lower[level]).any() or (hi != upper[level]).any():
+                clipped.append(f"{level:g}%")
+            lower[level], upper[level] = lo, hi
+        if clipped:
+            notes.append(f"{'series ' + repr(key) + ': ' if key else ''}the {', '.join(clipped)} band(s) "
+                         f"reached beyond {ABSURD:g} times the recent range and were clipped there")
+        return lower, upper
 
     def _tails_from(self, dataset: Dataset) -> dict[str, pd.DataFrame]:
         """Validate newer data against the model and return the tails to forecast from."""

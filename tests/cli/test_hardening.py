@@ -195,3 +195,65 @@ def test_absurd_stored_values_are_refused(fitted, tmp_path, change, text):
     store.save(path, arrays, doc)
     r = run("forecast", "--model", str(path), cwd=tmp_path)
     assert r.returncode == 65 and text.encode() in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+
+
+def test_stale_temporary_files_are_removed_on_the_next_write(fitted, tmp_path):
+    old = tmp_path / ".out.csv.0123456789ab.tmp"
+    fresh = tmp_path / ".out.csv.ba9876543210.tmp"
+    other = tmp_path / ".other.csv.0123456789ab.tmp"
+    for p in (old, fresh, other):
+        p.write_text("left by a killed run")
+    day_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (day_ago, day_ago))
+    os.utime(other, (day_ago, day_ago))
+    assert run("forecast", "-H", "2", "-o", str(tmp_path / "out.csv"), cwd=fitted).returncode == 0
+    assert not old.exists() and fresh.exists() and other.exists()  # only this path's, only old ones
+
+
+def test_small_ones(fitted, tmp_path):
+    # a wide file's error lists a few columns, not a megabyte of them
+    (tmp_path / "wide.csv").write_text(",".join(["date"] + [f"c{i}" for i in range(5000)]) + "\n"
+                                       + ",".join(["2021-01-01"] + ["x"] * 5000) + "\n")
+    r = run("fit", "wide.csv", cwd=tmp_path)
+    assert r.returncode == 65 and len(r.stderr) < 600 and b"more)" in r.stderr
+    # a perfectly periodic series: seasonal naive is exact, MASE is undefined: compare on MAE
+    days = pd.date_range("2021-01-01", periods=200)
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "v": np.tile([1.0, 5, 3, 8, 2, 9, 4], 30)[:200]}) \
+        .to_csv(tmp_path / "periodic.csv", index=False)
+    r = run("evaluate", "periodic.csv", "--folds", "2", *FAST[:-1], cwd=tmp_path)
+    assert r.returncode == 0 and b"nan vs nan" not in r.stderr and b"on MAE" in r.stderr, r.stderr
+    # data ending in 9999: no forecast past the year 9999
+    pd.DataFrame({"date": [f"{y}-01-01" for y in range(9900, 10000)], "v": np.arange(100.0)}) \
+        .to_csv(tmp_path / "y9999.csv", index=False)
+    assert run("fit", "y9999.csv", *FAST, "--model", "y.safetensors", cwd=tmp_path).returncode == 0
+    r = run("forecast", "--model", "y.safetensors", cwd=tmp_path)
+    assert r.returncode == 65 and b"year 9999" in r.stderr
+    # environment values mean what they say; usage errors are one line
+    r = run("fit", "missing.csv", cwd=tmp_path, env={"LSTMCAST_DEBUG": "false"})
+    assert r.returncode == 66 and b"Traceback" not in r.stderr
+    r = run("evaluate", str(fitted / "data.csv"), cwd=tmp_path, env={"LSTMCAST_STEP": "0"})
+    assert r.returncode == 2 and b"--step" in r.stderr
+    r = run("fit", "x.csv", "--no-such-flag", cwd=tmp_path)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and b"--no-such-flag" in r.stderr
+    # a newline or an escape sequence in a file name cannot forge an error line
+    bad = tmp_path / "evil\nlstmcast: error: \x1b[31mfake.csv"
+    bad.write_text("date,v\n")
+    r = run("fit", str(bad), cwd=tmp_path)
+    assert r.returncode == 65 and len(r.stderr.splitlines()) == 1 and b"\x1b" not in r.stderr
+    assert b"\\n" in r.stderr and b"\\x1b" in r.stderr
+
+
+def test_absurd_forecasts_are_refused_and_wild_bands_clipped(fitted):
+    from lstmcast.errors import DataError
+    from lstmcast.model.forecaster import ABSURD, load_model
+
+    m = load_model(fitted / "lstmcast-model.safetensors")
+    frame = m.history_[""]
+    last, span = frame["value"].iloc[-1], frame["value"].max() - frame["value"].min()
+    point = np.full((3, 1), last)
+    wild = {95.0: point - 1000 * span}, {95.0: point + 1000 * span}
+    notes = []
+    lower, upper = m._sane("", frame, point, *wild, notes)
+    assert np.allclose(upper[95.0] - last, ABSURD * span) and "clipped" in notes[0]
+    with pytest.raises(DataError, match="extrapolated"):
+        m._sane("", frame, point - 1.6e85, {}, {}, [])
