@@ -19,7 +19,9 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import re
+import stat
 import sys
 import tarfile
 import warnings
@@ -69,6 +71,8 @@ def read_bytes(source, stdin=None, limit: int = 1024 * MB) -> tuple[bytes, str]:
         stream = stdin if stdin is not None else sys.stdin.buffer
         return _read_capped(stream, limit, "<stdin>"), "<stdin>"
     try:
+        if stat.S_ISFIFO(os.stat(source).st_mode):
+            return _read_fifo(str(source), limit), str(source)
         with open(source, "rb") as fh:
             return _read_capped(fh, limit, str(source)), str(source)
     except FileNotFoundError:
@@ -79,6 +83,28 @@ def read_bytes(source, stdin=None, limit: int = 1024 * MB) -> tuple[bytes, str]:
         raise InputMissingError(f"{source}: permission denied") from None
     except OSError as e:
         raise InputMissingError(f"{source}: cannot read ({e.strerror or e})") from None
+
+
+FIFO_WAIT = 30.0  # seconds a named pipe may stay silent before it is taken to have no writer
+
+
+def _read_fifo(path: str, limit: int) -> bytes:
+    """A named pipe (or ``<(command)``): wait up to FIFO_WAIT s for its first bytes
+    instead of hanging forever on one that no program writes to."""
+    import select
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        if not poller.poll(FIFO_WAIT * 1000):
+            raise InputMissingError(f"{path}: a named pipe that nothing wrote to in {FIFO_WAIT:g} s "
+                                    "(start the program that writes to it, or give a file)")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return _read_capped(fh, limit, path)
+    finally:
+        os.close(fd)
 
 
 def decompress(raw: bytes, label: str, limit: int = 1024 * MB) -> bytes:

@@ -37,6 +37,7 @@ import json
 import math
 import os
 import re
+import stat
 import time
 
 import numpy as np
@@ -164,6 +165,9 @@ def load(path) -> tuple[dict[str, np.ndarray], dict]:
     target = os.fspath(path)
     if os.path.isdir(target):
         raise ModelFileError(f"{target} is a directory, not a model file ({_FOREIGN})")
+    if os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode):
+        raise ModelFileError(f"{target} is not a regular file (a pipe or a device); a model file is "
+                             "read whole and checked before use: give the file itself")
     try:
         with open(target, "rb") as fh:
             return _read(fh)

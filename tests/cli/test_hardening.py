@@ -257,3 +257,22 @@ def test_absurd_forecasts_are_refused_and_wild_bands_clipped(fitted):
     assert np.allclose(upper[95.0] - last, ABSURD * span) and "clipped" in notes[0]
     with pytest.raises(DataError, match="extrapolated"):
         m._sane("", frame, point - 1.6e85, {}, {}, [])
+
+
+def test_a_named_pipe_with_no_writer_does_not_hang(fitted, tmp_path, monkeypatch):
+    from lstmcast.data import csvfile
+    from lstmcast.data.dataset import load_csv
+    from lstmcast.errors import InputMissingError
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    monkeypatch.setattr(csvfile, "FIFO_WAIT", 0.5)
+    started = time.monotonic()
+    with pytest.raises(InputMissingError, match="nothing wrote to"):
+        load_csv(str(fifo))
+    assert time.monotonic() - started < 5
+    r = run("forecast", "--model", str(fifo), cwd=fitted)  # a model is never read from a pipe
+    assert r.returncode == 65 and b"not a regular file" in r.stderr
+    # a pipe that is written to, as <(command) gives, is read as usual
+    r = subprocess.run(["bash", "-c", f"'{EXE}' forecast <(cat data.csv) -H 2"], cwd=fitted, capture_output=True)
+    assert r.returncode == 0 and r.stdout.decode().count("\n") == 3, r.stderr
