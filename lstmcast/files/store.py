@@ -49,6 +49,9 @@ from lstmcast.errors import InputMissingError, ModelFileError
 __all__ = ["MAX_HEADER_BYTES", "save", "load", "network_params"]
 
 MAX_HEADER_BYTES = 16 * 1024 * 1024
+# The most array data a model file may hold: a global model of 10,000 series with a year of
+# daily history is a few hundred MB of history at most
+MAX_DATA_BYTES = 1 << 30
 KINDS = ("model", "checkpoint")
 NETWORK_DTYPES = ("float32", "float64")
 META_KEY = "lstmcast"
@@ -219,6 +222,15 @@ def _read(fh) -> tuple[dict[str, np.ndarray], dict]:
         raise _Invalid(f"corrupt safetensors header: not UTF-8 text ({_DAMAGED})") from None
     entries, metadata = _check_header(_parse_json(header_text, "safetensors header"))
     length = max((end for _, _, _, end in entries.values()), default=0)
+    if length > MAX_DATA_BYTES:  # checked before reading: a sparse file may claim anything
+        raise _Invalid(f"the arrays claim {length} bytes, over the {MAX_DATA_BYTES >> 20} MiB a model "
+                       f"file may hold ({_DAMAGED})")
+    if META_KEY in metadata:  # the document's own checks, before any data is read
+        early = _parse_json(metadata[META_KEY], "metadata")
+        if isinstance(early, dict):
+            _check_version(early)
+            infos = {name: (_DTYPES[code], shape) for name, (code, shape, _, _) in entries.items()}
+            _check_document(early, infos, {})
     data = _read_up_to(fh, length + 1)
     if len(data) < length:
         raise _Invalid(f"truncated: the arrays need {length} bytes but only {len(data)} follow ({_DAMAGED})")

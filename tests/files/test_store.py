@@ -419,7 +419,7 @@ def test_bad_header_length(tmp_path, prefix, fragment):
     (b'{"x": {"dtype": "F32", "shape": [1000000, 1000000000000], "data_offsets": [0, 4]}}', "needs"),
     (b'{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', "truncated"),
     (b'{"x": {"dtype": "U8", "shape": [4611686018427387904], "data_offsets": [0, 4611686018427387904]}}',
-     "truncated"),
+     "over the 1024 MiB"),
     (b'{"__metadata__": {"other": "x"}}', "without lstmcast metadata"),
     (b'{"__metadata__": {"lstmcast": "{\\"format\\": "}}', "corrupt metadata"),
     (b'{"__metadata__": {"lstmcast": "[1]"}}', "not an object"),
@@ -562,3 +562,19 @@ def test_arbitrary_bytes_are_refused(fuzz_dir, head, tail, tensor):
     with open(path, "wb") as fh:
         fh.write(len(head).to_bytes(8, "little") + head + tail)
     assert_refused(path)
+
+
+def test_a_sparse_file_claiming_a_huge_array_is_refused_before_its_data_is_read(tmp_path):
+    """16 KB on disk, 1.6 GB by its header: refused at once, not read into memory."""
+    import resource
+
+    header = json.dumps({"x": {"dtype": "F32", "shape": [400_000_000],
+                               "data_offsets": [0, 1_600_000_000]}}).encode()
+    header += b" " * (-len(header) % 8)
+    path = tmp_path / "sparse.safetensors"
+    with open(path, "wb") as fh:
+        fh.write(len(header).to_bytes(8, "little") + header)
+        fh.truncate(8 + len(header) + 1_600_000_000)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert_refused(path, "over the 1024 MiB")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KB
