@@ -18,7 +18,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from lstmcast import __version__
-from lstmcast.cli.flags import MODEL, READ, READ_PARSING, TRAIN, with_configs
+from lstmcast.cli.flags import MODEL, READ, READ_LIMIT, READ_PARSING, TRAIN, with_configs
 from lstmcast.errors import Interrupted, LstmcastError
 
 DEFAULT_MODEL = "lstmcast-model.safetensors"
@@ -163,16 +163,17 @@ def evaluate(data: Data,
 
 
 @app.command()
+@with_configs(READ_LIMIT)
 def info(model: Annotated[str, typer.Argument(help="Model file.", envvar="LSTMCAST_MODEL")] = DEFAULT_MODEL,
          json_out: Annotated[bool, _opt("--json", env="JSON", help="Print JSON instead of a table.")] = False,
-         quiet: Quiet = False, debug: Debug = False):
+         quiet: Quiet = False, debug: Debug = False, *, given):
     """Show what a model file contains: data, options, validation, version.
 
     Example: lstmcast info lstmcast-model.safetensors --json
     """
     from lstmcast.cli import info as command
 
-    doc = command.describe(model)
+    doc = command.describe(model, given["read"].get("max_input_mb"))
     if json_out:
         import json
 

@@ -19,7 +19,7 @@ def run(data: str, given: dict, *, folds: int, step: int | None, refit: bool, mo
     fitted = None
     read, model, train = ReadConfig(), ModelConfig(), TrainConfig()
     if model_path is not None or not refit:
-        fitted = load_model(model_path or default_model)
+        fitted = load_model(model_path or default_model, given["read"].get("max_input_mb"))
         read, model, train = fitted.read_config_, fitted.model_config_, fitted.train_config_
     read, model, train = (read.replace(**given["read"]), model.replace(**given["model"]),
                           train.replace(**given["train"]))

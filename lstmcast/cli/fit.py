@@ -44,7 +44,7 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages)
     state = _load_checkpoint(ckpt, configs, dataset.sha256) if resume else None
     if state is not None:
         msg.note(f"resuming from {ckpt} after epoch {state[1]['epoch']}")
-    compile_seconds = _warm_up(msg)
+    compile_seconds = warm_up_kernels(msg)
     started = time.perf_counter()
     with StopSignals(msg) as stop:
         with Progress(msg) as progress:
@@ -57,7 +57,7 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages)
                 "config": {"read": configs[0].to_dict(), "model": configs[1].to_dict(),
                            "train": configs[2].to_dict()},
                 "forecaster": {"trainer": meta, "data_sha256": dataset.sha256},
-                "network": _spec(forecaster), "dtype": forecaster.net_.theta.dtype.name})
+                "network": network_spec(forecaster), "dtype": forecaster.net_.theta.dtype.name})
             msg.note(f"checkpoint written to {ckpt} after {meta['epoch']} complete epochs; "
                      f"{model_path} was not changed")
         else:
@@ -85,7 +85,7 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages)
             "normalize": m.normalize, "seasons": m.seasons, "compile_seconds": round(compile_seconds, 3)}
 
 
-def _warm_up(msg) -> float:
+def warm_up_kernels(msg) -> float:
     """Compile or load the kernels before training, saying so on a first run."""
     from lstmcast.nn import jitcache
     from lstmcast.nn.train import warm_up
@@ -128,7 +128,7 @@ def resume_command(data: str, model_path: str, configs) -> str:
     return shlex.join([*args, "--resume"])
 
 
-def _spec(forecaster) -> dict:
+def network_spec(forecaster) -> dict:
     from dataclasses import asdict
 
     return asdict(forecaster.net_.spec)
@@ -146,7 +146,10 @@ def _load_checkpoint(ckpt: str, configs, data_sha256: str):
     """(arrays, trainer state) of a checkpoint made with these options and data."""
     from lstmcast.files import modelfile
 
-    arrays, doc, stored = modelfile.read(ckpt, kind="checkpoint")
+    arrays, doc, stored = modelfile.read(ckpt, kind="checkpoint", max_mb=configs[0].max_input_mb)
+    if "update_of" in doc["forecaster"]:
+        raise UsageError(f"{ckpt} is the checkpoint of an interrupted update, not of a fit; resume it with "
+                         "lstmcast update DATA --resume, or delete it")
     differences = [d for new, old in zip(configs, stored) for d in new.differences(old)]
     if differences:
         raise UsageError(f"{ckpt} was made with other options: {'; '.join(differences)}; pass the same "

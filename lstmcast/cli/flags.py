@@ -85,5 +85,7 @@ READ = ("read", config.ReadConfig, None)
 READ_PARSING = ("read", config.ReadConfig,
                 tuple(f.name for f in dataclasses.fields(config.ReadConfig)
                       if f.name not in config.ReadConfig.COLUMNS + ("freq",)))
+# commands that read only a model file: how much of it they read
+READ_LIMIT = ("read", config.ReadConfig, ("max_input_mb",))
 MODEL = ("model", config.ModelConfig, None)
 TRAIN = ("train", config.TrainConfig, None)

@@ -10,7 +10,7 @@ def run(model_path: str, data: str | None, steps: int | None, levels: list[float
     """(the :class:`~lstmcast.model.forecast.Forecast`, the history it continues)."""
     from lstmcast.model.forecaster import load_model
 
-    forecaster = load_model(model_path)
+    forecaster = load_model(model_path, given_read.get("max_input_mb"))
     dataset = None
     if data is not None:
         dataset = load_data(data, forecaster.read_config_.replace(**given_read), msg,

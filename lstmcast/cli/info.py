@@ -5,10 +5,22 @@ from __future__ import annotations
 import os
 
 
-def describe(model_path: str) -> dict:
+def describe(model_path: str, max_mb: int | None = None) -> dict:
     from lstmcast.files import modelfile
 
-    return modelfile.describe(model_path)
+    return modelfile.describe(model_path, max_mb)
+
+
+def _updates(updates: list[dict]) -> str:
+    """``3, last 2026-12-03T01:23:35Z: +161 rows, validation 0.2621 -> 0.2544``."""
+    if not updates:
+        return "none"
+    u = updates[-1]
+    before, after = u.get("val_loss_before"), u.get("val_loss_after")
+    loss = (f", validation {before:.4g} -> {after:.4g}" if isinstance(before, float) and isinstance(after, float)
+            else "")
+    kept = " (weights kept)" if u.get("kept_old_weights") else ""
+    return f"{len(updates)}, last {u.get('when')}: +{u.get('rows_added')} rows{loss}{kept}"
 
 
 def print_table(doc: dict) -> None:
@@ -21,6 +33,8 @@ def print_table(doc: dict) -> None:
     for key, value in doc.items():
         if key == "validation_loss_by_epoch":
             value = f"{len(value)} epochs, last {value[-1] if value else '-'}"
+        elif key == "updates":
+            value = _updates(value)
         elif isinstance(value, dict):
             value = ", ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
                               for k, v in value.items() if not isinstance(v, dict))

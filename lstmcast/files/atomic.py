@@ -18,6 +18,7 @@ What is at the destination decides the details:
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
@@ -76,8 +77,10 @@ def atomic_open(path, mode: str = "w", encoding: str | None = "utf-8", newline: 
                 pass
         if isinstance(exc, OSError):
             reason = exc.strerror or str(exc)
-            raise OutputError(f"cannot write {target}: {reason} "
-                              "(check the directory exists and is writable)") from None
+            hint = ("free some space there, or write elsewhere; nothing was changed"
+                    if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+                    else "check the directory exists and is writable")
+            raise OutputError(f"cannot write {target}: {reason} ({hint})") from None
         raise
     _fsync_dir(folder)
 

@@ -128,9 +128,10 @@ def write(path, kind: str, arrays: dict, doc: dict) -> None:
     store.save(path, arrays, {"kind": kind, **doc})
 
 
-def read(path, kind: str = "model"):
+def read(path, kind: str = "model", max_mb: int | None = None):
     """(arrays, the migrated document, (read, model, train) configs) of a model or
-    checkpoint file; everything checked."""
+    checkpoint file; everything checked. ``max_mb`` caps the array data (default 1024 MiB,
+    ``--max-input-mb``)."""
     from lstmcast.files import store
 
     path = os.fspath(path)
@@ -139,7 +140,7 @@ def read(path, kind: str = "model"):
         hint = ("train one with: lstmcast fit DATA, or pass --model PATH" if kind == "model"
                 else "run fit without --resume")
         raise InputMissingError(f"{what} {path} ({hint})")
-    arrays, doc = store.load(path)
+    arrays, doc = store.load(path, store.MAX_DATA_BYTES if max_mb is None else int(max_mb) << 20)
     if doc.get("kind") != kind:
         if kind == "model":
             raise ModelFileError(f"{path} is a {doc.get('kind')}, not a model "
@@ -149,12 +150,13 @@ def read(path, kind: str = "model"):
     return arrays, doc, configs(doc, path, resolved=(kind == "model"))
 
 
-def describe(path) -> dict:
+def describe(path, max_mb: int | None = None) -> dict:
     """What ``lstmcast info`` shows: provenance, options, network, training."""
-    arrays, doc, (read_cfg, model_cfg, train_cfg) = read(path)
+    arrays, doc, (read_cfg, model_cfg, train_cfg) = read(path, max_mb=max_mb)
     fm = doc["forecaster"]
     training = dict(fm.get("training", {}))
     history = training.pop("history", [])
+    updates = training.pop("updates", [])
     return {
         "file": os.fspath(path), "format": f"{doc.get('format')} {doc.get('format_version')}",
         "lstmcast_version": doc.get("lstmcast_version"), "created": doc.get("created"),
@@ -167,4 +169,5 @@ def describe(path) -> dict:
                               if n.split(".")[0] not in ("pipeline", "calibration", "history"))),
         "training": training,
         "validation_loss_by_epoch": [round(h["val_loss"], 6) for h in history],
+        "updates": updates,
     }

@@ -158,8 +158,9 @@ def _digest(text: str, data: bytes) -> str:
 # ---------------------------------------------------------------- load
 
 
-def load(path) -> tuple[dict[str, np.ndarray], dict]:
-    """The arrays (in the order they were saved) and the whole JSON document of ``path``.
+def load(path, max_bytes: int = MAX_DATA_BYTES) -> tuple[dict[str, np.ndarray], dict]:
+    """The arrays (in the order they were saved) and the whole JSON document of ``path``;
+    array data over ``max_bytes`` is refused before any of it is read.
 
     Everything is validated before it is returned. A missing or unreadable file is
     :class:`InputMissingError`; anything wrong with the content (including a directory
@@ -173,7 +174,7 @@ def load(path) -> tuple[dict[str, np.ndarray], dict]:
                              "read whole and checked before use: give the file itself")
     try:
         with open(target, "rb") as fh:
-            return _read(fh)
+            return _read(fh, max_bytes)
     except _Invalid as exc:
         raise ModelFileError(f"{target}: {exc}") from None
     except FileNotFoundError:
@@ -200,7 +201,7 @@ def _torch_order(name: str):
     return (0, int(m.group(2)), bool(m.group(3)), kinds.index(m.group(1)))
 
 
-def _read(fh) -> tuple[dict[str, np.ndarray], dict]:
+def _read(fh, max_bytes: int = MAX_DATA_BYTES) -> tuple[dict[str, np.ndarray], dict]:
     """Read and validate one file, raising _Invalid with the first problem found."""
     prefix = fh.read(8)
     if not prefix:
@@ -222,9 +223,9 @@ def _read(fh) -> tuple[dict[str, np.ndarray], dict]:
         raise _Invalid(f"corrupt safetensors header: not UTF-8 text ({_DAMAGED})") from None
     entries, metadata = _check_header(_parse_json(header_text, "safetensors header"))
     length = max((end for _, _, _, end in entries.values()), default=0)
-    if length > MAX_DATA_BYTES:  # checked before reading: a sparse file may claim anything
-        raise _Invalid(f"the arrays claim {length} bytes, over the {MAX_DATA_BYTES >> 20} MiB a model "
-                       f"file may hold ({_DAMAGED})")
+    if length > max_bytes:  # checked before reading: a sparse file may claim anything
+        raise _Invalid(f"the arrays claim {length} bytes, over the {max_bytes >> 20} MiB limit "
+                       f"(--max-input-mb raises it; or {_DAMAGED})")
     if META_KEY in metadata:  # the document's own checks, before any data is read
         early = _parse_json(metadata[META_KEY], "metadata")
         if isinstance(early, dict):

@@ -144,12 +144,17 @@ class LSTMForecaster:
         self.trainer_ = trainer
         result = trainer.fit(take, train_idx, val_idx)
         self.model_config_, self.train_config_ = m, t
+        self.net_ = net
+        if result.stopped == "interrupted":
+            # not a model: the trainer's state is what a checkpoint needs, and the
+            # post-training work (residuals over every validation window took 70 s on
+            # 8 M rows) would delay the stop
+            self.training_ = asdict(result)
+            return self
         self.read_config_ = dataset.read if dataset.read is not None else ReadConfig(
             date_col=dataset.date_col, targets=dataset.targets, features=dataset.features,
             id_col=dataset.id_col, freq=dataset.freq)
-        self.net_ = net
-        self.shrink_ = (self._shrink(take, val_idx)
-                        if self._private["_shrink"] and result.stopped != "interrupted" else 1.0)
+        self.shrink_ = self._shrink(take, val_idx) if self._private["_shrink"] else 1.0
         self.pipeline_ = pipe
         self.freq_ = dataset.freq
         self.features_ = list(dataset.features)
@@ -158,7 +163,6 @@ class LSTMForecaster:
         self.nonnegative_ = [bool(m.nonnegative) if m.nonnegative is not None
                              else bool(all((f[t].dropna() >= 0).all() for f in dataset.series.values()))
                              for t in self.targets_]
-        self.history_ = self._tails(dataset, L, m.transform)
         self.data_ = {"source": dataset.source, "rows": dataset.n_rows, "sha256": dataset.sha256,
                       "date_col": dataset.date_col, "id_col": dataset.id_col,
                       "fill_limit": dataset.fill_limit, "time_form": dataset.time_form,
@@ -167,6 +171,7 @@ class LSTMForecaster:
                                  for k, f in dataset.series.items()}}
         self.windows_ = {"train": int(len(train_idx)), "validation": int(len(val_idx))}
         self.training_ = {**asdict(result), "windows": self.windows_, "shrink": self.shrink_}
+        self.history_ = self._tails(dataset, L, m.transform)
         return self
 
     @staticmethod
@@ -241,8 +246,9 @@ class LSTMForecaster:
         return self
 
     def _check_fitted(self):
-        if not hasattr(self, "net_"):
-            raise UsageError("the forecaster is not fitted yet")
+        if not hasattr(self, "history_"):  # set last: an interrupted fit has only the network
+            interrupted = getattr(self, "training_", {}).get("stopped") == "interrupted"
+            raise UsageError("the forecaster is not fitted yet" + (" (its fit was interrupted)" if interrupted else ""))
 
     def predict(self, horizon: int | None = None, dataset: Dataset | None = None,
                 levels=()) -> Forecast:
@@ -318,8 +324,16 @@ class LSTMForecaster:
                          f"reached beyond {ABSURD:g} times the recent range and were clipped there")
         return lower, upper
 
-    def _tails_from(self, dataset: Dataset) -> dict[str, pd.DataFrame]:
-        """Validate newer data against the model and return the tails to forecast from."""
+    def update(self, dataset: Dataset, **options):
+        """Continue training on the rows of ``dataset`` newer than the stored history
+        (:func:`lstmcast.model.update.update`, whose report is returned)."""
+        from lstmcast.model.update import update
+
+        self._check_fitted()
+        return update(self, dataset, **options)
+
+    def check_compatible(self, dataset: Dataset) -> None:
+        """A DataError unless ``dataset`` has the model's columns, frequency and series."""
         if list(dataset.targets) != self.targets_ or list(dataset.features) != self.features_:
             raise DataError(f"{dataset.source}: columns {dataset.targets + dataset.features} do not "
                             f"match the model's {self.targets_ + self.features_}")
@@ -330,6 +344,10 @@ class LSTMForecaster:
         if unknown:
             raise DataError(f"{dataset.source}: series {unknown[0]!r} was not in the training data "
                             "(each series has its own scaling; refit to include it)")
+
+    def _tails_from(self, dataset: Dataset) -> dict[str, pd.DataFrame]:
+        """Validate newer data against the model and return the tails to forecast from."""
+        self.check_compatible(dataset)
         rows = len(next(iter(self.history_.values())))
         check_length(dataset, rows, f"the model, which reads the last {self.model_config_.lookback} steps,",
                      hint="give more history, or refit with a smaller --lookback")
@@ -484,7 +502,8 @@ def save_model(forecaster: LSTMForecaster, path) -> None:
     modelfile.write(path, "model", arrays, doc)
 
 
-def load_model(path) -> LSTMForecaster:
-    """A fitted forecaster from a model file of any released format; everything checked."""
-    arrays, doc, configs = modelfile.read(path)
+def load_model(path, max_mb: int | None = None) -> LSTMForecaster:
+    """A fitted forecaster from a model file of any released format; everything checked
+    (array data over ``max_mb``, default 1024 MiB, refused before it is read)."""
+    arrays, doc, configs = modelfile.read(path, max_mb=max_mb)
     return LSTMForecaster.from_state(arrays, doc, configs)

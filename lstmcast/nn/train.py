@@ -131,10 +131,14 @@ class Trainer:
 
     # ------------------------------------------------------------------ running
 
-    def validation_loss(self, take, idx: np.ndarray) -> float:
-        """Mean loss over windows ``idx`` (in batches, no dropout)."""
+    def validation_loss(self, take, idx: np.ndarray, stoppable: bool = False) -> float | None:
+        """Mean loss over windows ``idx`` (in batches, no dropout); None when ``stoppable``
+        and ``should_stop()`` turned true between batches (1.6 M validation windows take
+        half a minute)."""
         total, count = 0.0, 0
         for _, y, pred in predicted(self.net, take, idx, max(self.config.batch_size, 256)):
+            if stoppable and self.should_stop():
+                return None
             err = pred.astype(np.float64) - y
             total += float(losses.get(self.config.loss).reference(err).sum())
             count += err.size
@@ -167,8 +171,11 @@ class Trainer:
                 losses.append(loss)
                 if self.on_batch:
                     self.on_batch(b + 1, n_batches)
+            val = self.validation_loss(take, val_idx, True) if len(val_idx) else float(np.mean(losses))
+            if val is None:  # stopped while validating: the epoch is not complete
+                self._finish()
+                return self._result("interrupted")
             self.epoch += 1
-            val = self.validation_loss(take, val_idx) if len(val_idx) else float(np.mean(losses))
             if not math.isfinite(val):
                 self._finish()
                 raise TrainingDiverged(f"validation loss became {val} in epoch {self.epoch}; "

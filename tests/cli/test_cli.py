@@ -232,7 +232,7 @@ def test_a_bug_exits_1_with_one_line(monkeypatch, capsys, kind):
     from lstmcast.cli import app as cli
     from lstmcast.cli import info
 
-    def broken(path):
+    def broken(*args):
         raise kind("something impossible")
 
     monkeypatch.setattr(info, "describe", broken)

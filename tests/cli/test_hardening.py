@@ -276,3 +276,48 @@ def test_a_named_pipe_with_no_writer_does_not_hang(fitted, tmp_path, monkeypatch
     # a pipe that is written to, as <(command) gives, is read as usual
     r = subprocess.run(["bash", "-c", f"'{EXE}' forecast <(cat data.csv) -H 2"], cwd=fitted, capture_output=True)
     assert r.returncode == 0 and r.stdout.decode().count("\n") == 3, r.stderr
+
+
+@pytest.mark.parametrize("command", [["info"], ["forecast", "--model"], ["evaluate", "data.csv", "--no-refit",
+                                                                         "--model"]])
+def test_the_model_array_cap_is_the_input_cap_and_can_be_raised(fitted, tmp_path, command):
+    """A (sparse) file whose header claims 3 MiB of arrays: refused under --max-input-mb 2
+    before any data is read, read (and then refused for what it is) under 4."""
+    import json
+
+    header = json.dumps({"x": {"dtype": "F32", "shape": [786_432], "data_offsets": [0, 3 << 20]}}).encode()
+    header += b" " * (-len(header) % 8)
+    path = tmp_path / "claims.safetensors"
+    with open(path, "wb") as fh:
+        fh.write(len(header).to_bytes(8, "little") + header)
+        fh.truncate(8 + len(header) + (3 << 20))
+    small = run(*command, str(path), "--max-input-mb", "2", cwd=fitted)
+    assert small.returncode == 65 and b"over the 2 MiB limit (--max-input-mb raises it" in small.stderr
+    raised = run(*command, str(path), cwd=fitted, env={"LSTMCAST_MAX_INPUT_MB": "4"})
+    assert raised.returncode == 65 and b"MiB" not in raised.stderr, raised.stderr
+    assert len(raised.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A real 64 KiB file system (tmpfs), mounted for this test: needs root."""
+    folder = tmp_path / "full"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("mounting a small file system needs root")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], capture_output=True)
+
+
+def test_a_full_disk_is_exit_73_and_changes_nothing(fitted, full_disk):
+    old = full_disk / "out.csv"
+    old.write_bytes(b"date,value\n" * 2000)  # 22 KB of an older output
+    before = old.read_bytes()
+    r = run("forecast", "-H", "2000", "--level", "80", "--level", "95", "-o", str(old), cwd=fitted)
+    assert r.returncode == 73 and b"No space left on device (free some space" in r.stderr, r.stderr
+    r = run("fit", "data.csv", *FAST, "--hidden", "64", "--model", str(full_disk / "m.safetensors"), cwd=fitted)
+    assert r.returncode == 73 and b"No space left on device" in r.stderr, r.stderr
+    assert old.read_bytes() == before and sorted(p.name for p in full_disk.iterdir()) == ["out.csv"]

@@ -86,24 +86,28 @@ def test_nan_loss_raises_diverged_and_restores_best_weights():
     np.testing.assert_array_equal(net.theta, trainer.best_theta)
 
 
-def test_interrupt_then_resume_gives_the_uninterrupted_result():
+@pytest.mark.parametrize("where", ["training", "validation"])
+def test_interrupt_then_resume_gives_the_uninterrupted_result(where):
     take, tr, va = sine_data()
     cfg = TrainConfig(epochs=6, batch_size=32, lr=0.01, seed=3)
     full = new_net()
     Trainer(full, cfg).fit(take, tr, va)
 
-    # stop in the middle of epoch 4
+    # stop in epoch 4: in its 5th training batch, or while validating it (one validation
+    # batch: a stop is asked for before each batch of either kind)
     count = {"n": 0}
     per_epoch = math.ceil(len(tr) / cfg.batch_size)
+    before = 3 * (per_epoch + 1)
+    threshold = before + 4 if where == "training" else before + per_epoch
 
     def stop():
         count["n"] += 1
-        return count["n"] > 3 * per_epoch + 4
+        return count["n"] > threshold
 
     net = new_net()
     first = Trainer(net, cfg, should_stop=stop)
     result = first.fit(take, tr, va)
-    assert result.stopped == "interrupted" and result.epochs_run == 3
+    assert result.stopped == "interrupted" and result.epochs_run == 3 and count["n"] == threshold + 1
     arrays, meta = first.state()
 
     resumed_net = new_net(seed=99)  # different start: everything must come from the state
