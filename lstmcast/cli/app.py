@@ -163,6 +163,70 @@ def evaluate(data: Data,
 
 
 @app.command()
+@with_configs(READ_PARSING, ("train", TRAIN[1], ("epochs", "lr")))
+def update(data: Data, model: Model = None,
+           resume: Annotated[bool, _opt("--resume", help="Continue an interrupted update from its checkpoint.")] = False,
+           json_out: Annotated[bool, _opt("--json", env="JSON", help="Print a JSON summary to stdout.")] = False,
+           quiet: Quiet = False, debug: Debug = False, *, given):
+    """Continue training --model on the rows of DATA newer than its history (a replay of
+    recent rows, a lower learning rate, intervals recalibrated), and write it in place.
+    --epochs (default 10) and --lr (default: 0.3 times the fit's) apply to the update.
+
+    Example: lstmcast update prices.csv --model prices.safetensors
+    """
+    from lstmcast.cli import update as command
+    from lstmcast.cli.data import refuse_own_inputs
+
+    model = model or DEFAULT_MODEL
+    refuse_own_inputs({"--model": model}, {"DATA": data})
+    summary = command.run(data, model, given["read"], epochs=given["train"].get("epochs"),
+                          lr=given["train"].get("lr"), resume=resume, msg=_messages(quiet))
+    if json_out:
+        import json
+
+        from lstmcast.cli.output import to_stdout
+
+        to_stdout(json.dumps(summary, indent=2) + "\n")
+
+
+@app.command()
+@with_configs(READ_PARSING)
+def check(data: Data, model: Model = None,
+          last: Annotated[Optional[int], _opt("--last", "-k", help="Newest points to score per series (default: 4 times the model's horizon, or all new points).")] = None,
+          fmt: Fmt = None, output: Output = None, quiet: Quiet = False, debug: Debug = False, *, given):
+    """Score the model's forecasts for the newest points of DATA (from origins before them,
+    no refit) against naive and seasonal naive. Exit 0: fine; 3: worse than the best of
+    them; 4: DATA holds nothing newer than the model's history.
+
+    Example: lstmcast check prices.csv --model prices.safetensors || echo "refit needed"
+    """
+    from lstmcast.cli import check as command
+    from lstmcast.cli import output as out
+    from lstmcast.cli.data import refuse_own_inputs
+
+    model = model or DEFAULT_MODEL
+    refuse_own_inputs({"-o": output}, {"DATA": data, "--model": model})
+    msg = _messages(quiet)
+    fmt = out.choose_format(fmt, output)
+    result, code = command.run(model, data, last, given["read"], msg)
+    if fmt == "json":
+        import json
+
+        text = json.dumps({**result.summary(), "exit_code": code}, indent=2) + "\n"
+        if output and output != "-":
+            from lstmcast.files.atomic import atomic_open
+
+            with atomic_open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        else:
+            out.to_stdout(text)
+    elif len(result.table):
+        out.write(result.table, fmt, output, title="check")
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
 @with_configs(READ_LIMIT)
 def info(model: Annotated[str, typer.Argument(help="Model file.", envvar="LSTMCAST_MODEL")] = DEFAULT_MODEL,
          json_out: Annotated[bool, _opt("--json", env="JSON", help="Print JSON instead of a table.")] = False,

@@ -77,7 +77,9 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
     targets = list(dataset.targets)
     shortest = min(len(f) for f in dataset.series.values())
     needed = horizon + (folds - 1) * step
-    if shortest - needed < max(2 * horizon, 10):
+    # a refit needs rows to train on; a fitted model only its lookback (and a transform's row)
+    least = (len(next(iter(fitted.history_.values()))) if fitted is not None else max(2 * horizon, 10))
+    if shortest - needed < least:
         raise DataError(f"{dataset.source}: {folds} folds of {horizon} steps, {step} apart, leave only "
                         f"{shortest - needed} rows to train on in the shortest series "
                         "(try fewer --folds, a smaller --horizon or --step)")

@@ -1,0 +1,194 @@
+"""Updating a fitted model with newer rows (``lstmcast update``), without a refit.
+
+Owns what an update does to a fitted :class:`~lstmcast.model.forecaster.LSTMForecaster`:
+
+* which rows are new (after each series' stored history) and the frame they continue
+  (the file's own earlier rows, else the stored tail): a gap between the model's history
+  and the new rows, or a series the model does not know, is a DataError;
+* the training set: the windows over the new rows plus a replay of the ``REPLAY`` times
+  as many rows of recent history before them, split chronologically as ``fit`` splits
+  (the newest windows validate, never train);
+* a short continuation of training from the stored weights, at ``LR_FACTOR`` times the
+  fit's learning rate, for at most ``EPOCHS`` epochs with early stopping; the old weights
+  are kept when the validation loss does not improve on theirs;
+* the scaling is kept (the network's weights are in its units); new inputs far outside
+  the range the network was trained on are refused (``UNSAFE``) or noted (``UNUSUAL``);
+* the intervals recalibrated on the newest windows, the history tail and data summary
+  replaced, and an entry in ``training_["updates"]`` (when, rows added, validation loss
+  before and after).
+
+The constants' evidence is in ``benchmarks/update.py``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace as dataclass_replace
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from lstmcast.data.dataset import Dataset
+from lstmcast.data.timeparse import period
+from lstmcast.errors import DataError
+from lstmcast.nn.train import Trainer, predicted
+from lstmcast.prep.normalize import window_change
+from lstmcast.prep.windows import make_windows
+
+REPLAY = 4         # rows of recent history replayed per new row
+MIN_ROWS = 120     # ...but at least this many rows of context, when the data has them
+LR_FACTOR = 0.3    # the update's learning rate, as a share of the fit's
+EPOCHS = 10        # at most, with early stopping after PATIENCE epochs without improvement
+PATIENCE = 3
+UNUSUAL = 3.0      # normalised new inputs beyond this many times the replayed ones: a note
+UNSAFE = 10.0      # ...beyond this: refused (the scaling no longer fits; refit)
+
+
+@dataclass
+class UpdateReport:
+    """What an update did (also stored, without the notes, in ``training_["updates"]``)."""
+    rows_added: int
+    series: list[str]
+    val_loss_before: float | None = None
+    val_loss_after: float | None = None
+    kept_old_weights: bool = False
+    epochs: int = 0
+    seconds: float = 0.0
+    stopped: str = "nothing-new"
+    notes: list[str] = field(default_factory=list)
+
+    def entry(self, source: str) -> dict:
+        return {"when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "source": source,
+                "rows_added": self.rows_added, "series": len(self.series),
+                "val_loss_before": self.val_loss_before, "val_loss_after": self.val_loss_after,
+                "kept_old_weights": self.kept_old_weights, "epochs": self.epochs,
+                "seconds": round(self.seconds, 3)}
+
+
+def continued(forecaster, dataset: Dataset) -> tuple[dict[str, pd.DataFrame], dict[str, int], list[str]]:
+    """(frame per series: the model's history continued by the file's rows; new rows per
+    series; notes). Checks the columns, frequency and series like ``forecast NEWDATA``."""
+    forecaster.check_compatible(dataset)
+    step = period(forecaster.freq_)[1]
+    frames, added, notes = {}, {}, []
+    for key, hist in forecaster.history_.items():
+        frame = dataset.series.get(key)
+        label = f"series {key!r}" if key else dataset.source
+        if frame is None:
+            notes.append(f"{label}: not in {dataset.source}; left as it was")
+            continue
+        last = hist.index[-1]
+        new = frame.index > last
+        added[key] = int(new.sum())
+        if not added[key]:
+            continue
+        first_new = frame.index[new][0]
+        expected = last + step if forecaster._trading() is None else first_new
+        if first_new > expected:
+            raise DataError(f"{dataset.source}: {label} continues at {first_new}, but the model's history "
+                            f"ends at {last}: the rows in between are missing (give them, or refit)")
+        before = frame.loc[frame.index <= last]
+        if len(before) < len(hist):  # the file holds only (some of) the new rows
+            older = hist.loc[hist.index < (before.index[0] if len(before) else first_new)]
+            before = pd.concat([older, before])
+        frames[key] = pd.concat([before, frame.loc[new]])
+    return frames, added, notes
+
+
+def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float | None = None,
+           on_epoch=None, on_batch=None, should_stop=None, resume=None,
+           _replay: float = REPLAY, _lr_factor: float = LR_FACTOR) -> UpdateReport:
+    """Continue training ``forecaster`` on the rows of ``dataset`` newer than its history
+    (see the module docstring); changes it in place unless nothing is new or the update
+    was interrupted (``report.stopped == "interrupted"``; ``forecaster.trainer_`` then
+    holds the state to resume from). The underscored arguments are internal choices,
+    settable for the evidence in ``benchmarks/update.py``."""
+    frames, added, notes = continued(forecaster, dataset)
+    report = UpdateReport(sum(added.values()), [k for k in frames], notes=notes)
+    if not frames:
+        return report
+    m, t = forecaster.model_config_, forecaster.train_config_
+    L, H, nt = m.lookback, m.horizon, len(forecaster.targets_)
+    recent = {}
+    for key, frame in frames.items():
+        keep = int(max(added[key] * (1 + _replay), MIN_ROWS)) + L + H + 1
+        recent[key] = frame.iloc[-keep:]
+    arrays = {k: forecaster.pipeline_.to_array(k, f) for k, f in recent.items()}
+    usable = {k: a for k, a in arrays.items() if len(a) >= L + H}
+    if not usable:
+        raise DataError(f"{dataset.source}: too few rows to update: a window needs {L + H} rows "
+                        "(lookback + horizon) including the new ones; give the file with its earlier rows")
+    windows = make_windows(usable, list(range(nt)), L, H, m.stride)
+    train_idx, val_idx = windows.split(max(t.val_fraction, 0.2))
+    take = forecaster._taker(windows, nt, m.normalize, m.season, m.seasons)
+    report.notes += _check_scale(take, train_idx, val_idx, dataset.source)
+
+    n_updates = len(forecaster.training_.get("updates", []))
+    config = dataclass_replace(t, epochs=EPOCHS if epochs is None else int(epochs),
+                               lr=t.lr * _lr_factor if lr is None else float(lr), patience=PATIENCE,
+                               seed=t.seed + 1 + n_updates)
+    net = forecaster.net_
+    old = net.theta.copy()
+    trainer = Trainer(net, config, dropout=m.dropout, on_epoch=on_epoch, on_batch=on_batch,
+                      should_stop=should_stop)
+    before = trainer.validation_loss(take, val_idx)
+    if resume is not None:
+        trainer.load_state(*resume)
+    started = time.perf_counter()
+    result = trainer.fit(take, train_idx, val_idx)
+    forecaster.trainer_ = trainer
+    report.stopped, report.epochs = result.stopped, result.epochs_run
+    if result.stopped == "interrupted":
+        net.theta[:] = old
+        return report
+    report.seconds = time.perf_counter() - started
+    report.val_loss_before, report.val_loss_after = before, result.best_val_loss
+    if not result.best_val_loss < before:
+        net.theta[:] = old
+        report.kept_old_weights, report.val_loss_after = True, before
+    _recalibrate(forecaster, take, val_idx, H, nt)
+    for key, frame in frames.items():
+        forecaster.history_[key] = frame.iloc[-len(forecaster.history_[key]):].copy()
+    data = forecaster.data_
+    data["series"] = {**data["series"], **{k: [str(f.index[0]), str(f.index[-1]), len(f)]
+                                           for k, f in dataset.series.items() if k in frames}}
+    data.update(source=dataset.source, rows=dataset.n_rows, sha256=dataset.sha256)
+    forecaster.training_.setdefault("updates", []).append(report.entry(dataset.source))
+    return report
+
+
+def _check_scale(take, train_idx, val_idx, source: str) -> list[str]:
+    """Refuse (or note) new inputs far outside what the network was trained on: the update
+    keeps the scaling, so they must stay in the range its units were made for."""
+    def reach(idx):
+        x, _ = take(idx)
+        return float(np.abs(x).max()) if x.size else 0.0
+
+    old, new = reach(train_idx[: max(1, len(train_idx) // 2)]), reach(val_idx)
+    ratio = new / max(old, 1e-6)
+    if ratio > UNSAFE:
+        raise DataError(f"{source}: the new rows reach {ratio:.0f} times further (in the model's scaled units) "
+                        "than the history before them: the model's scaling no longer fits; refit with "
+                        "lstmcast fit")
+    if ratio > UNUSUAL:
+        return [f"{source}: the new rows reach {ratio:.1f} times further than the history before them "
+                "(in the model's scaled units); the update keeps the scaling, but consider a refit"]
+    return []
+
+
+def _recalibrate(forecaster, take, val_idx, H: int, nt: int) -> None:
+    """Conformal residuals from the newest windows first, the stored ones filling up to the
+    stored count (the calibration set keeps its size, and its floor): the newest windows alone when they are as many."""
+    scores = np.zeros((len(val_idx), H, nt), dtype=np.float32)
+    pos = 0
+    floor = forecaster.calibration_.get("floor")
+    for x, y, pred in predicted(forecaster.net_, take, val_idx, 4096):
+        r = y - pred.reshape(len(x), H, nt)
+        if forecaster.calibration_.get("scale") == "change":
+            r = r / np.maximum(window_change(x, nt), np.asarray(floor))[:, None, :].astype(np.float32)
+        scores[pos:pos + len(x)] = r
+        pos += len(x)
+    stored = forecaster.residuals_
+    keep = len(stored) or len(scores)
+    forecaster.residuals_ = np.concatenate([stored, scores])[-keep:].astype(np.float32)
