@@ -35,7 +35,9 @@ def run(data: str, model_path: str, given_read: dict, *, epochs: int | None, lr:
     if state is not None:
         msg.note(f"resuming the update from {ckpt} after epoch {state[1]['epoch']}")
     warm_up_kernels(msg)
-    lasts = {k: str(f.index[-1]) for k, f in forecaster.history_.items()}
+    from lstmcast.model.update import when
+
+    end = when(max(f.index[-1] for f in forecaster.history_.values()))
     with StopSignals(msg) as stop:
         with Progress(msg) as progress:
             report = forecaster.update(dataset, epochs=epochs, lr=lr, on_epoch=progress.epoch,
@@ -46,8 +48,7 @@ def run(data: str, model_path: str, given_read: dict, *, epochs: int | None, lr:
                    "kept_old_weights": report.kept_old_weights, "epochs": report.epochs,
                    "seconds": round(report.seconds, 3), "stopped": report.stopped}
         if report.stopped == "nothing-new":
-            last = max(lasts.values())
-            msg.note(f"{dataset.source}: nothing newer than the model's history (it ends at {last}); "
+            msg.note(f"{dataset.source}: nothing newer than the model's history (it ends at {end}); "
                      f"{model_path} was not changed")
             return summary
         if report.stopped == "interrupted":
@@ -76,7 +77,7 @@ def run(data: str, model_path: str, given_read: dict, *, epochs: int | None, lr:
         msg.note(f"updated {model_path} with {report.rows_added} new rows in {report.epochs} epochs, "
                  f"{report.seconds:.1f} s (validation loss {report.val_loss_before:.4g} -> "
                  f"{report.val_loss_after:.4g}); history now ends at "
-                 f"{max(str(f.index[-1]) for f in forecaster.history_.values())}")
+                 f"{when(max(f.index[-1] for f in forecaster.history_.values()))}")
     return summary
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from lstmcast.data.dataset import Dataset
 from lstmcast.errors import UsageError
 from lstmcast.model.backtest import MODEL, backtest
-from lstmcast.model.update import continued
+from lstmcast.model.update import continued, when
 
 JUDGES = ("naive", "seasonal_naive")  # the baselines the verdict compares against
 DEFAULT_ORIGINS = 4  # --last defaults to this many horizons
@@ -66,7 +66,7 @@ def check(forecaster, dataset: Dataset, last: int | None = None) -> CheckResult:
     if last is not None and last < 1:
         raise UsageError(f"--last must be 1 or more, not {last}")
     frames, added, notes = continued(forecaster, dataset)
-    end = max(str(f.index[-1]) for f in forecaster.history_.values())
+    end = when(max(f.index[-1] for f in forecaster.history_.values()))
     if not frames:
         return CheckResult("nothing-new", end, notes=notes)
     H = forecaster.model_config_.horizon

@@ -66,6 +66,12 @@ class UpdateReport:
                 "seconds": round(self.seconds, 3)}
 
 
+def when(ts) -> str:
+    """A timestamp for a message: the date alone at midnight (``2015-12-31``)."""
+    ts = pd.Timestamp(ts)
+    return str(ts.date()) if ts == ts.normalize() else ts.isoformat(sep=" ")
+
+
 def continued(forecaster, dataset: Dataset) -> tuple[dict[str, pd.DataFrame], dict[str, int], list[str]]:
     """(frame per series: the model's history continued by the file's rows; new rows per
     series; notes). Checks the columns, frequency and series like ``forecast NEWDATA``."""
@@ -86,8 +92,8 @@ def continued(forecaster, dataset: Dataset) -> tuple[dict[str, pd.DataFrame], di
         first_new = frame.index[new][0]
         expected = last + step if forecaster._trading() is None else first_new
         if first_new > expected:
-            raise DataError(f"{dataset.source}: {label} continues at {first_new}, but the model's history "
-                            f"ends at {last}: the rows in between are missing (give them, or refit)")
+            raise DataError(f"{dataset.source}: {label} continues at {when(first_new)}, but the model's "
+                            f"history ends at {when(last)}: the rows in between are missing (give them, or refit)")
         before = frame.loc[frame.index <= last]
         if len(before) < len(hist):  # the file holds only (some of) the new rows
             older = hist.loc[hist.index < (before.index[0] if len(before) else first_new)]
