@@ -19,7 +19,7 @@ import typer
 
 from lstmcast import __version__
 from lstmcast.cli.flags import MODEL, READ, READ_LIMIT, READ_PARSING, TRAIN, with_configs
-from lstmcast.errors import Interrupted, LstmcastError
+from lstmcast.errors import Interrupted, LstmcastError, UsageError
 
 DEFAULT_MODEL = "lstmcast-model.safetensors"
 
@@ -224,6 +224,37 @@ def check(data: Data, model: Model = None,
         out.write(result.table, fmt, output, title="check")
     if code:
         raise typer.Exit(code)
+
+
+@app.command()
+@with_configs(READ_LIMIT)
+def export(model: Model = None,
+           fmt: Annotated[str, _opt("--format", "-f", env="EXPORT_FORMAT", help="Export format: onnx (needs: pip install 'lstmcast[onnx]').")] = "onnx",
+           output: Annotated[Optional[str], _opt("--output", "-o", help="The file to write (atomically), or - for stdout. Default: the model's name with .onnx.")] = None,
+           series: Annotated[Optional[str], _opt("--series", help="Export this series alone (a long-format model); default: every series, chosen by a series_index input.")] = None,
+           horizon: Annotated[Optional[int], _opt("--horizon", "-H", help="Steps in the output, at most the trained horizon (the default).")] = None,
+           json_out: Annotated[bool, _opt("--json", env="JSON", help="Print the description of the inputs and output (JSON) to stdout.")] = False,
+           quiet: Quiet = False, debug: Debug = False, *, given):
+    """Export the model's network, scaling and window normalisation as one ONNX graph,
+    so that a service in C#, Java, C++ (or Python without lstmcast) can forecast.
+
+    Example: lstmcast export --model prices.safetensors -o prices.onnx
+    """
+    from lstmcast.cli import export as command
+    from lstmcast.cli.data import refuse_own_inputs
+
+    model = model or DEFAULT_MODEL
+    output = output or command.default_output(model)
+    if json_out and output == "-":
+        raise UsageError("--json and -o - would both write to stdout; choose one")
+    refuse_own_inputs({"-o": output}, {"--model": model})
+    desc = command.run(model, fmt, output, series, horizon, given["read"].get("max_input_mb"), _messages(quiet))
+    if json_out:
+        import json
+
+        from lstmcast.cli.output import to_stdout
+
+        to_stdout(json.dumps(desc, indent=2) + "\n")
 
 
 @app.command()

@@ -99,11 +99,17 @@ def write(frame: pd.DataFrame, fmt: str, output: str | None, title: str | None =
         to_stdout(text)
 
 
-def to_stdout(text: str) -> None:
-    """Data to stdout, flushed; a full or broken stdout becomes exit 73, not a traceback."""
+def to_stdout(text: str | bytes) -> None:
+    """Data (text, or bytes such as an ONNX file) to stdout, flushed; a full or broken
+    stdout becomes exit 73, not a traceback."""
     try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        if isinstance(text, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(text)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
     except BrokenPipeError:
         raise
     except OSError as e:  # /dev/full, a closed descriptor

@@ -1,0 +1,392 @@
+"""ONNX export: a fitted forecaster as one ONNX graph, from original units to original units.
+
+Owns the graph around the network (:mod:`lstmcast.nn.onnx`): everything
+:meth:`LSTMForecaster.predict` does for the trained horizon that can be done exactly in
+float32 ONNX operators (opset 17), in this order:
+
+1. the target transform of the ``history`` rows (``log``; ``diff`` and ``pct`` read one
+   row more than the lookback);
+2. each series' scaler (center and scale of targets and features; with several series,
+   an int64 ``series_index`` input gathers them from tables in the graph);
+3. the calendar features (sin/cos of hour of day, day of week, day of year, month) from
+   an int64 ``time`` input, seconds since 1970-01-01 of each row's (zone-less) time: day of
+   week, day of year and month come from integer civil-calendar arithmetic and index
+   tables made by :func:`lstmcast.prep.scaling.calendar_features` itself;
+4. the per-window normalisation (``none``, ``last``, ``season``:
+   :func:`lstmcast.prep.normalize.window_offsets`);
+5. the network, its output added to the normalisation's base, the scaling and the
+   transform inverted (``diff``: the last row plus the cumulative sum; ``pct``: the last
+   row times the cumulative product, unrolled over the horizon), and the floor at 0 of
+   the targets the model keeps non-negative.
+
+Not in the graph: intervals, forecasts past the trained horizon (recursive), and the
+range checks of ``predict`` (a forecast far outside the history is refused there, returned
+here). What cannot be exported exactly is refused with a UsageError.
+
+The description (:func:`describe`) says what each input holds; it is also stored as
+JSON in the model's ``metadata_props`` under ``lstmcast``. :func:`feeds` builds the
+inputs from a forecaster's stored history (or newer frames), the reference for other
+languages.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+import lstmcast
+from lstmcast.errors import DataError, UsageError
+from lstmcast.files.atomic import atomic_write_bytes
+from lstmcast.nn.onnx import IR_VERSION, OPSET, network_nodes, require_onnx
+from lstmcast.prep.scaling import calendar_features
+
+FORMAT = "lstmcast-onnx"
+FORMAT_VERSION = 1
+METADATA_KEY = "lstmcast"
+EPOCH = pd.Timestamp("1970-01-01")
+# Days from 0000-03-01 to 1970-01-01 in the proleptic Gregorian calendar (the civil-date
+# algorithm counts from a March 1 so that the leap day ends the year).
+CIVIL_EPOCH_DAYS = 719468
+
+
+def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
+    """``(model, description)``: the checked ModelProto and its JSON-able description.
+
+    ``series``: export that series alone (no ``series_index`` input); by default every
+    series, and with more than one, ``series_index`` chooses each row's. ``horizon``:
+    steps in the output, at most the trained horizon (the default)."""
+    onnx = require_onnx()
+    from onnx import TensorProto, helper
+
+    desc = describe(forecaster, series, horizon)
+    m = forecaster.model_config_
+    pipe = forecaster.pipeline_
+    L, H, R = desc["lookback"], m.horizon, desc["rows"]
+    nt, nf, nc = len(desc["targets"]), len(desc["features"]), len(desc["calendar"])
+    keys = desc["series"]
+    g = _Graph()
+    inputs = [helper.make_tensor_value_info("history", TensorProto.FLOAT, ["batch", R, nt])]
+    if nf:
+        inputs.append(helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", R, nf]))
+    if nc:
+        inputs.append(helper.make_tensor_value_info("time", TensorProto.INT64, ["batch", R]))
+    if len(keys) > 1:
+        inputs.append(helper.make_tensor_value_info("series_index", TensorProto.INT64, ["batch"]))
+
+    center = np.array([pipe.center_[k] for k in keys], dtype=np.float32)  # (series, nt + nf)
+    scale = np.array([pipe.scale_[k] for k in keys], dtype=np.float32)
+
+    def per_series(table: np.ndarray, name: str) -> str:
+        """(batch or 1, 1, columns): this row's series' values of ``table``."""
+        if len(keys) == 1:
+            return g.const(table[:, None, :], name)
+        picked = g.op("Gather", g.const(table, name + "_table"), "series_index", axis=0)
+        return g.op("Unsqueeze", picked, g.const(np.array([1], np.int64)))
+
+    # 1-2: transform and scale the targets; scale the features (rows R - L.. when R > L)
+    hist = "history"
+    if m.transform == "log":
+        z = g.op("Log", hist)
+    elif m.transform in ("diff", "pct"):
+        curr, prev = g.slice(hist, 1, R, axis=1), g.slice(hist, 0, R - 1, axis=1)
+        z = g.op("Sub", curr, prev) if m.transform == "diff" else \
+            g.op("Sub", g.op("Div", curr, prev), g.const(np.float32(1.0)))
+    else:
+        z = hist
+    c_t, s_t = per_series(center[:, :nt], "center_targets"), per_series(scale[:, :nt], "scale_targets")
+    x_t = g.op("Div", g.op("Sub", z, c_t), s_t, name="scaled_targets")  # (batch, L, nt)
+    columns = []
+    if nf:
+        f = g.slice("features", R - L, R, axis=1)
+        columns.append(g.op("Div", g.op("Sub", f, per_series(center[:, nt:], "center_features")),
+                            per_series(scale[:, nt:], "scale_features"), name="scaled_features"))
+    if nc:
+        columns.append(_calendar(g, g.slice("time", R - L, R, axis=1), desc["calendar"]))
+
+    # 4: per-window normalisation (window_offsets), on the scaled targets
+    shift, base = _offsets(g, x_t, L, H, nt, m.normalize, m.season, m.seasons)
+    if shift is not None:
+        x_t = g.op("Sub", x_t, shift)
+    x = g.op("Concat", x_t, *columns, axis=2, name="network_input") if columns else x_t
+
+    # 5: the network, the base, the scaler and the transform inverted
+    net_nodes, net_inits = network_nodes(forecaster.net_.params, x, "network_output")
+    g.nodes += net_nodes
+    g.inits += net_inits
+    pred = g.op("Reshape", "network_output", g.const(np.array([0, H, nt], np.int64)))  # (batch, H, nt)
+    if base is not None:
+        pred = g.op("Add", pred, base)
+    zt = g.op("Add", g.op("Mul", pred, s_t), c_t)
+    if m.transform == "log":
+        point = g.op("Exp", zt)
+    elif m.transform == "diff":
+        point = g.op("Add", _last_row(g, hist, R), g.op("CumSum", zt, g.const(np.array(1, np.int64))))
+    elif m.transform == "pct":
+        growth = g.op("Add", zt, g.const(np.float32(1.0)))
+        steps = [g.slice(growth, 0, 1, axis=1)]
+        for h in range(1, H):  # ONNX has no CumProd: H multiplications, in numpy's order
+            steps.append(g.op("Mul", steps[-1], g.slice(growth, h, h + 1, axis=1)))
+        point = g.op("Mul", _last_row(g, hist, R), g.op("Concat", *steps, axis=1) if H > 1 else steps[0])
+    else:
+        point = zt
+    steps_out = desc["horizon"]
+    if steps_out < H:
+        point = g.slice(point, 0, steps_out, axis=1)
+    floor = np.where(desc["nonnegative"], 0.0, -np.inf).astype(np.float32)
+    if floor.max() == 0.0:
+        point = g.op("Max", point, g.const(floor[None, None, :], "floor"))
+    g.nodes.append(helper.make_node("Identity", [point], ["forecast"]))
+
+    output = helper.make_tensor_value_info("forecast", TensorProto.FLOAT, ["batch", steps_out, nt])
+    graph = helper.make_graph(g.nodes, "lstmcast_forecast", inputs, [output], g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="lstmcast", producer_version=lstmcast.__version__,
+                              ir_version=IR_VERSION,
+                              doc_string="lstmcast forecaster; see metadata_props['lstmcast']")
+    helper.set_model_props(model, {METADATA_KEY: json.dumps(desc, sort_keys=True)})
+    onnx.checker.check_model(model, full_check=True)
+    return model, desc
+
+
+def write(forecaster, path, series: str | None = None, horizon: int | None = None) -> dict:
+    """Write :func:`to_onnx`'s model to ``path`` atomically; returns the description."""
+    model, desc = to_onnx(forecaster, series, horizon)
+    atomic_write_bytes(path, model.SerializeToString())
+    return desc
+
+
+def describe(forecaster, series: str | None = None, horizon: int | None = None) -> dict:
+    """The JSON-able contract of the exported graph (refusing what cannot be exported)."""
+    forecaster._check_fitted()
+    m, pipe = forecaster.model_config_, forecaster.pipeline_
+    L, H = m.lookback, m.horizon
+    horizon = H if horizon is None else int(horizon)
+    if horizon > H:
+        raise UsageError(f"ONNX export covers the trained horizon of {H} steps, not {horizon}: "
+                         f"forecasts past it are recursive (refit with --horizon {horizon})")
+    if horizon < 1:
+        raise UsageError(f"--horizon must be 1 or more, not {horizon}")
+    if np.dtype(forecaster.net_.dtype) != np.float32:
+        raise UsageError(f"ONNX export is float32, and this model's network is "
+                         f"{np.dtype(forecaster.net_.dtype).name} (refit it)")
+    if m.transform not in (None, "log", "diff", "pct") or m.normalize not in ("none", "last", "season"):
+        raise UsageError(f"ONNX export cannot represent --transform {m.transform} with "
+                         f"--normalize {m.normalize}")
+    keys = list(pipe.center_)
+    if series is not None:
+        if series not in pipe.center_:
+            raise UsageError(f"series {series!r} is not in the model (series: {', '.join(map(repr, keys))})")
+        keys = [series]
+    for name in pipe.calendar_names:
+        if name.rsplit("_", 1)[0] not in _CYCLES:
+            raise UsageError(f"ONNX export cannot compute the calendar feature {name!r}")
+    R = L + (1 if m.transform in ("diff", "pct") else 0)
+    nt, nf, nc = len(forecaster.targets_), len(forecaster.features_), len(pipe.calendar_names)
+    row = f"the last {R} rows of the series, oldest first (the rows lstmcast keeps as the model's history)"
+    inputs = [{"name": "history", "dtype": "float32", "shape": ["batch", R, nt],
+               "meaning": f"target values in original units, columns {forecaster.targets_}: {row}"}]
+    if nf:
+        inputs.append({"name": "features", "dtype": "float32", "shape": ["batch", R, nf],
+                       "meaning": f"feature values in original units, columns {forecaster.features_}, "
+                                  "of the same rows as history"})
+    if nc:
+        inputs.append({"name": "time", "dtype": "int64", "shape": ["batch", R],
+                       "meaning": "each history row's time as whole seconds since 1970-01-01 00:00:00, "
+                                  "reading the data's times as UTC (lstmcast's times carry no zone); "
+                                  f"the graph computes the calendar features {pipe.calendar_names} from it"})
+    if len(keys) > 1:
+        inputs.append({"name": "series_index", "dtype": "int64", "shape": ["batch"],
+                       "meaning": "each row's series, as its position in 'series' (its scaling is "
+                                  "that series' own)"})
+    last = {k: str(forecaster.history_[k].index[-1]) for k in keys}
+    floor = [t for t, keep in zip(forecaster.targets_, forecaster.nonnegative_) if keep]
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "lstmcast": lstmcast.__version__,
+        "opset": OPSET, "ir_version": IR_VERSION,
+        "inputs": inputs,
+        "outputs": [{"name": "forecast", "dtype": "float32", "shape": ["batch", horizon, nt],
+                     "meaning": f"point forecasts of the next {horizon} steps after the last history "
+                                f"row, original units, columns {forecaster.targets_}"
+                                + (f"; at 0 or above for {floor}" if floor else "")}],
+        "series": keys, "history_last": last, "targets": list(forecaster.targets_),
+        "features": list(forecaster.features_), "calendar": list(pipe.calendar_names),
+        "lookback": L, "rows": R, "horizon": horizon, "trained_horizon": H,
+        "freq": forecaster.freq_, "trading_calendar": forecaster.data_.get("calendar"),
+        "transform": m.transform, "normalize": m.normalize,
+        "nonnegative": [bool(v) for v in forecaster.nonnegative_],
+        "not_included": ["prediction intervals", "steps past the trained horizon",
+                         "predict's refusal of forecasts far outside the history's range"],
+    }
+
+
+def feeds(forecaster, frames: dict | None = None, series: str | None = None) -> dict[str, np.ndarray]:
+    """The graph's inputs for the forecaster's stored history, or for ``frames`` (series
+    key -> frame with the model's columns, its last rows used), in the order of the
+    description's ``series``: what a service in another language builds itself."""
+    desc = describe(forecaster, series)
+    R, keys = desc["rows"], desc["series"]
+    frames = forecaster.history_ if frames is None else frames
+    tails = [frames[k].iloc[-R:] for k in keys]
+    for key, tail in zip(keys, tails):
+        if len(tail) < R:
+            where = f"series {key!r}" if key else "the series"
+            raise DataError(f"{where} has {len(tail)} rows; the exported model reads the last {R}")
+    out = {"history": np.stack([f[desc["targets"]].to_numpy(np.float32) for f in tails])}
+    if desc["features"]:
+        out["features"] = np.stack([f[desc["features"]].to_numpy(np.float32) for f in tails])
+    if desc["calendar"]:
+        out["time"] = np.stack([np.asarray((f.index - EPOCH) // pd.Timedelta(seconds=1), dtype=np.int64)
+                                for f in tails])
+    if len(keys) > 1:
+        out["series_index"] = np.arange(len(keys), dtype=np.int64)
+    return out
+
+
+def read_description(model) -> dict:
+    """The description stored in an exported model's ``metadata_props``."""
+    for prop in model.metadata_props:
+        if prop.key == METADATA_KEY:
+            return json.loads(prop.value)
+    raise UsageError("not an lstmcast ONNX export (no 'lstmcast' metadata)")
+
+
+# ------------------------------------------------------------------ graph pieces
+
+
+class _Graph:
+    """Nodes and initializers with generated names; each op has one output."""
+
+    def __init__(self):
+        self.nodes, self.inits, self._count = [], [], 0
+
+    def _name(self, stem: str) -> str:
+        self._count += 1
+        return f"{stem}_{self._count}"
+
+    def const(self, value, name: str | None = None) -> str:
+        from onnx import numpy_helper
+
+        name = self._name("const") if name is None else name
+        self.inits.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, name: str | None = None, **attrs) -> str:
+        from onnx import helper
+
+        out = self._name(op_type.lower()) if name is None else name
+        self.nodes.append(helper.make_node(op_type, list(inputs), [out], **attrs))
+        return out
+
+    def slice(self, x: str, start: int, end: int, axis: int) -> str:
+        return self.op("Slice", x, self.const(np.array([start], np.int64)),
+                       self.const(np.array([end], np.int64)), self.const(np.array([axis], np.int64)))
+
+
+def _last_row(g: _Graph, hist: str, R: int) -> str:
+    """The anchor of diff and pct: the last history row's targets, (batch, 1, nt)."""
+    return g.slice(hist, R - 1, R, axis=1)
+
+
+def _offsets(g: _Graph, x: str, L: int, H: int, nt: int, normalize: str, season: int,
+             seasons: int | None) -> tuple[str | None, str | None]:
+    """window_offsets as nodes: (shift (batch, 1, nt), base (batch, H or 1, nt)), or Nones."""
+    if normalize == "none":
+        return None, None
+    last = g.slice(x, L - 1, L, axis=1)
+    if normalize == "last":
+        return last, last
+    if not 1 <= season <= L:
+        raise UsageError(f"--normalize season needs a lookback of at least one season "
+                         f"({season} steps), not {L}")
+    k = max(1, min(L // season, seasons or L))
+    whole = g.op("Reshape", g.slice(x, L - k * season, L, axis=1),
+                 g.const(np.array([0, k, season, nt], np.int64)))        # (batch, k, season, nt)
+    profile = g.op("ReduceMean", whole, axes=[1], keepdims=0)            # (batch, season, nt)
+    recent = g.op("ReduceMean", g.slice(whole, k - 1, k, axis=1), axes=[1, 2], keepdims=0)
+    overall = g.op("ReduceMean", whole, axes=[1, 2], keepdims=0)         # (batch, nt)
+    level = g.op("Unsqueeze", g.op("Sub", recent, overall), g.const(np.array([1], np.int64)))
+    rows = g.const(np.arange(H, dtype=np.int64) % season)
+    return last, g.op("Add", g.op("Gather", profile, rows, axis=1), level, name="base")
+
+
+def _cycle_table(cycle: str) -> np.ndarray:
+    """(n, 2) float32 sin/cos of a whole-day cycle, indexed by day of week (Monday 0),
+    day of year (January 1 is 0; 366 rows) or month (January 0), from calendar_features."""
+    start, periods, freq = {"dow": ("2001-01-01", 7, "D"), "doy": ("2000-01-01", 366, "D"),
+                            "month": ("2001-01-01", 12, "MS")}[cycle]
+    values, names = calendar_features(pd.date_range(start, periods=periods, freq=freq), freq)
+    return values[:, [names.index(f"{cycle}_sin"), names.index(f"{cycle}_cos")]].astype(np.float32)
+
+
+def _civil(g: _Graph, days: str) -> tuple[str, str]:
+    """Days since 1970-01-01 (int64) -> (day of year from 0, month from 0): Howard
+    Hinnant's days_from_civil inverse, in integer ops only (exact for years 0 to 10^14)."""
+    def c(v):
+        return g.const(np.array(v, np.int64))
+
+    def div(a, b):  # operands are >= 0 here, so truncation is floor division
+        return g.op("Div", a, c(b))
+
+    z = g.op("Add", days, c(CIVIL_EPOCH_DAYS))
+    era = div(z, 146097)
+    doe = g.op("Sub", z, g.op("Mul", era, c(146097)))                    # [0, 146096]
+    yoe = div(g.op("Sub", g.op("Add", g.op("Sub", doe, div(doe, 1460)), div(doe, 36524)),
+                   div(doe, 146096)), 365)                               # [0, 399]
+    year = g.op("Add", yoe, g.op("Mul", era, c(400)))                    # March-based year
+    doy_mar = g.op("Sub", doe, g.op("Sub", g.op("Add", g.op("Mul", yoe, c(365)), div(yoe, 4)),
+                                    div(yoe, 100)))                      # [0, 365] from March 1
+    mp = div(g.op("Add", g.op("Mul", doy_mar, c(5)), c(2)), 153)         # [0, 11] from March
+    month0 = g.op("Mod", g.op("Add", mp, c(2)), c(12))
+    jan_feb = g.op("GreaterOrEqual", mp, c(10))
+    year = g.op("Add", year, g.op("Cast", jan_feb, to=7))                # 7: INT64
+    leap = g.op("Or", g.op("And", g.op("Equal", g.op("Mod", year, c(4)), c(0)),
+                           g.op("Not", g.op("Equal", g.op("Mod", year, c(100)), c(0)))),
+                g.op("Equal", g.op("Mod", year, c(400)), c(0)))
+    doy0 = g.op("Where", jan_feb, g.op("Sub", doy_mar, c(306)),
+                g.op("Add", g.op("Add", doy_mar, c(59)), g.op("Cast", leap, to=7)))
+    return doy0, month0
+
+
+_CYCLES = ("hour", "dow", "doy", "month")
+
+
+def _calendar(g: _Graph, seconds: str, names: list[str]) -> str:
+    """calendar_features of int64 times (batch, L): float32 (batch, L, len(names))."""
+    def c(v):
+        return g.const(np.array(v, np.int64))
+
+    of_day = g.op("Mod", seconds, c(86400))  # integer Mod takes the divisor's sign: in [0, 86400)
+    days = g.op("Div", g.op("Sub", seconds, of_day), c(86400))           # exact
+    doy0 = month0 = None
+    parts = []
+    for cycle in dict.fromkeys(n.rsplit("_", 1)[0] for n in names):
+        if cycle == "hour":  # (hour + minute / 60 + second / 3600) / 24
+            angle = g.op("Mul", g.op("Cast", of_day, to=1), g.const(np.float32(2 * np.pi / 86400)))
+            parts += [g.op("Unsqueeze", g.op(fn, angle), c([2])) for fn in ("Sin", "Cos")]
+            continue
+        if cycle == "dow":  # 1970-01-01 was a Thursday (3, counting from Monday 0)
+            index = g.op("Mod", g.op("Add", days, c(3)), c(7))
+        else:
+            if doy0 is None:
+                doy0, month0 = _civil(g, days)
+            index = doy0 if cycle == "doy" else month0
+        parts.append(g.op("Gather", g.const(_cycle_table(cycle), f"calendar_{cycle}"), index, axis=0))
+    return g.op("Concat", *parts, axis=2, name="calendar_features") if len(parts) > 1 else parts[0]
+
+
+def _calendar_model(names: list[str]):
+    """The calendar part alone (input ``time`` int64 (batch, L), output ``calendar``): for tests."""
+    onnx = require_onnx()
+    from onnx import TensorProto, helper
+
+    g = _Graph()
+    out = _calendar(g, "time", names)
+    g.nodes.append(helper.make_node("Identity", [out], ["calendar"]))
+    graph = helper.make_graph(
+        g.nodes, "lstmcast_calendar", [helper.make_tensor_value_info("time", TensorProto.INT64, ["batch", "L"])],
+        [helper.make_tensor_value_info("calendar", TensorProto.FLOAT, ["batch", "L", len(names)])], g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
+    onnx.checker.check_model(model, full_check=True)
+    return model

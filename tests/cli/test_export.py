@@ -1,0 +1,83 @@
+"""`lstmcast export --format onnx` as a user runs it: the installed command writes the
+file, onnxruntime (a real one) runs it, and its forecast is lstmcast's."""
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_cli import SAMPLE, run
+
+ort = pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    d = tmp_path_factory.mktemp("export")
+    args = ["--epochs", "3", "--hidden", "8", "--seed", "1", "-q"]
+    assert run("fit", SAMPLE / "seattle-weather.csv", "--target", "temp_max", *args, "-m", "w.safetensors",
+               cwd=d).returncode == 0
+    assert run("fit", SAMPLE / "stocks.csv", "--id-col", "symbol", *args, "-m", "s.safetensors",
+               cwd=d).returncode == 0
+    return d
+
+
+def forecast(folder, model):
+    r = run("forecast", "-m", model, "-f", "csv", cwd=folder)
+    assert r.returncode == 0
+    return pd.read_csv(io.StringIO(r.stdout.decode()))
+
+
+def test_the_exported_graph_forecasts_what_lstmcast_forecasts(fitted):
+    r = run("export", "-m", "w.safetensors", "--json", cwd=fitted)
+    assert r.returncode == 0, r.stderr
+    desc = json.loads(r.stdout)
+    assert b"wrote w.onnx" in r.stderr and (fitted / "w.onnx").exists()
+    # what a service does: the last rows of its data, as the description says
+    data = pd.read_csv(SAMPLE / "seattle-weather.csv", parse_dates=["date"]).tail(desc["rows"])
+    feeds = {"history": data[desc["targets"]].to_numpy(np.float32)[None]}
+    if any(i["name"] == "time" for i in desc["inputs"]):
+        feeds["time"] = data["date"].to_numpy("datetime64[s]").astype(np.int64)[None]
+    session = ort.InferenceSession(str(fitted / "w.onnx"))
+    got = session.run(["forecast"], feeds)[0][0, :, 0]
+    want = forecast(fitted, "w.safetensors")["temp_max"].to_numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+def test_a_long_format_model_exports_every_series_or_one(fitted):
+    assert run("export", "-m", "s.safetensors", "-o", "all.onnx", cwd=fitted).returncode == 0
+    desc = json.loads(run("export", "-m", "s.safetensors", "-o", "ibm.onnx", "--series", "IBM", "--json",
+                          cwd=fitted).stdout)
+    assert desc["series"] == ["IBM"] and all(i["name"] != "series_index" for i in desc["inputs"])
+    want = forecast(fitted, "s.safetensors")
+    from lstmcast.model.export import feeds
+    from lstmcast.model.forecaster import load_model
+
+    model = load_model(fitted / "s.safetensors")
+    session = ort.InferenceSession(str(fitted / "all.onnx"))
+    got = session.run(["forecast"], feeds(model))[0][:, :, 0]
+    for row, key in enumerate(model.history_):
+        np.testing.assert_allclose(got[row], want[want["symbol"] == key]["price"].to_numpy(), rtol=1e-5)
+
+
+def test_export_refusals(fitted):
+    before = (fitted / "w.safetensors").read_bytes()
+    for args, code, text in ((["-o", "w.safetensors"], 73, b"same file"),
+                             (["-H", "99"], 2, b"trained horizon of"),
+                             (["--format", "pmml"], 2, b"--format must be onnx"),
+                             (["--series", "X"], 2, b"not in the model"),
+                             (["--json", "-o", "-"], 2, b"both write to stdout")):
+        r = run("export", "-m", "w.safetensors", *args, cwd=fitted)
+        assert r.returncode == code and text in r.stderr, (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1
+    assert (fitted / "w.safetensors").read_bytes() == before
+    # without the onnx package: one line saying what to install (onnx hidden from the import system)
+    hide = ("import sys; sys.modules['onnx'] = None; from lstmcast.cli.app import main; "
+            "main(['export', '-m', 'w.safetensors', '-o', 'x.onnx'])")
+    r = subprocess.run([sys.executable, "-c", hide], cwd=fitted, capture_output=True)
+    assert r.returncode == 2 and b"pip install 'lstmcast[onnx]'" in r.stderr, r.stderr
+    assert not (fitted / "x.onnx").exists()

@@ -1,0 +1,256 @@
+"""ONNX export against lstmcast itself, run in the real onnxruntime: the whole graph on the
+stored history against ``predict``, the network part against ``Net.predict`` and the
+PyTorch recordings, the calendar arithmetic against ``calendar_features``, and the
+refusals. The fits are tiny and keep a random, unshrunk head, so that the network's
+share of every forecast is large enough for a wrong graph to show."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ort = pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
+
+from conftest import FIXTURES, SAMPLES, daily_frame, monthly_csv, walk_csv  # noqa: E402
+from lstmcast.data.dataset import load_csv  # noqa: E402
+from lstmcast.errors import DataError, UsageError  # noqa: E402
+from lstmcast.model import export  # noqa: E402
+from lstmcast.model.forecaster import LSTMForecaster  # noqa: E402
+from lstmcast.nn import onnx as nn_onnx  # noqa: E402
+from lstmcast.nn.network import Net  # noqa: E402
+from lstmcast.prep.scaling import calendar_features  # noqa: E402
+
+TINY = dict(hidden=8, epochs=4, seed=0, _head_init="random", _shrink=False)
+RTOL = 1e-5  # float32 graph against lstmcast's float64 pre- and post-processing
+
+
+def session(model):
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+def hourly(path, n=400, seed=1, level=50.0):
+    """Two hourly targets with a daily cycle and one feature column."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    pd.DataFrame({"time": pd.date_range("2023-03-20 05:00", periods=n, freq="h").strftime("%Y-%m-%d %H:%M"),
+                  "load": level + 10 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 1, n),
+                  "temp": 10 + 5 * np.cos(2 * np.pi * t / 24) + rng.normal(0, 1, n),
+                  "other": 3 + rng.normal(0, 1, n)}).to_csv(path, index=False)
+    return load_csv(str(path), targets=["load", "temp"], features=["other"])
+
+
+def daily(path):
+    daily_frame().to_csv(path, index=False)
+    return load_csv(str(path))
+
+
+DATA = {
+    "monthly": lambda p: monthly_csv(p / "m.csv"),
+    "walk": lambda p: walk_csv(p / "w.csv"),
+    "daily": lambda p: daily(p / "d.csv"),
+    "hourly": lambda p: hourly(p / "h.csv"),
+    "stocks": lambda p: load_csv(str(SAMPLES / "stocks.csv"), id_col="symbol"),
+}
+CASES = [
+    ("monthly", {}),
+    ("monthly", {"layers": 2}),
+    ("monthly", {"bidirectional": True}),
+    ("monthly", {"layers": 2, "bidirectional": True, "normalize": "none"}),
+    ("walk", {"normalize": "last"}),
+    ("daily", {"normalize": "season"}),
+    ("monthly", {"transform": "log"}),
+    ("walk", {"transform": "diff"}),
+    ("monthly", {"transform": "pct", "normalize": "season"}),
+    ("hourly", {}),
+    ("hourly", {"transform": "pct", "layers": 2, "bidirectional": True}),
+    ("stocks", {}),
+    ("stocks", {"transform": "log", "normalize": "season"}),
+]
+
+
+def check_export(m, **kwargs):
+    """The exported graph on the stored history against predict(); returns the errors."""
+    model, desc = export.to_onnx(m, **kwargs)
+    assert export.read_description(model) == json.loads(json.dumps(desc))
+    feeds = export.feeds(m, series=kwargs.get("series"))
+    assert [i.name for i in model.graph.input] == [d["name"] for d in desc["inputs"]] == list(feeds)
+    out = session(model).run(["forecast"], feeds)[0]
+    assert out.dtype == np.float32 and out.shape == (len(desc["series"]), desc["horizon"], len(m.targets_))
+    forecast = m.predict(desc["horizon"])
+    errors = []
+    for i, key in enumerate(desc["series"]):
+        ref = forecast[key].point
+        np.testing.assert_allclose(out[i], ref, rtol=RTOL, atol=RTOL * np.abs(ref).max(), err_msg=key)
+        errors.append((np.abs(out[i] - ref).max(), (np.abs(out[i] - ref) / np.abs(ref).max()).max()))
+    return out, errors
+
+
+def network_matters(m):
+    """The head's share of the forecast is far above the tolerance (restores the head)."""
+    ref = m.predict()
+    head = {n: m.net_.params[n].copy() for n in ("head.weight", "head.bias")}
+    for n in head:
+        m.net_.params[n][:] = 0.0
+    try:
+        base = m.predict()
+    finally:
+        for n, v in head.items():
+            m.net_.params[n][:] = v
+    for key in ref.series:
+        assert np.abs(ref[key].point - base[key].point).max() > 100 * RTOL * np.abs(ref[key].point).max()
+
+
+@pytest.mark.parametrize("data, options", CASES, ids=[f"{d}-{'-'.join(f'{k}={v}' for k, v in o.items())}"
+                                                      for d, o in CASES])
+def test_graph_matches_predict(tmp_path, data, options):
+    m = LSTMForecaster(**TINY, **options).fit(DATA[data](tmp_path))
+    for name, value in options.items():
+        assert getattr(m.model_config_, name) == value
+    network_matters(m)
+    check_export(m)
+    # the network part alone, on random windows of the model's input width
+    x = np.random.default_rng(3).normal(size=(5, m.model_config_.lookback, m.net_.spec.input_size))
+    x = x.astype(np.float32)
+    got = session(nn_onnx.network_model(m.net_.params)).run(None, {"x": x})[0]
+    np.testing.assert_allclose(got, m.net_.predict(x, engine="numpy"), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(got, m.net_.predict(x, engine="kernels"), rtol=0, atol=1e-5)
+
+
+def test_inputs_follow_the_model(tmp_path):
+    m = LSTMForecaster(**TINY, transform="diff").fit(hourly(tmp_path / "h.csv"))
+    desc = export.describe(m)
+    L = m.model_config_.lookback
+    shapes = {d["name"]: (d["dtype"], d["shape"]) for d in desc["inputs"]}
+    assert shapes == {"history": ("float32", ["batch", L + 1, 2]), "features": ("float32", ["batch", L + 1, 1]),
+                      "time": ("int64", ["batch", L + 1])}
+    assert desc["calendar"] == ["hour_sin", "hour_cos", "dow_sin", "dow_cos", "doy_sin", "doy_cos"]
+    assert (desc["opset"], desc["horizon"], desc["freq"], desc["series"]) == (17, m.model_config_.horizon, "h", [""])
+    yearly = LSTMForecaster(**TINY, calendar=False).fit(monthly_csv(tmp_path / "m.csv"))
+    assert [d["name"] for d in export.describe(yearly)["inputs"]] == ["history"]
+
+
+def test_several_series_are_chosen_by_series_index(tmp_path):
+    m = LSTMForecaster(**TINY).fit(DATA["stocks"](tmp_path))
+    out, _ = check_export(m)
+    model, desc = export.to_onnx(m)
+    feeds = export.feeds(m)
+    backwards = {k: v[::-1].copy() for k, v in feeds.items()}  # rows in any order, any mix
+    np.testing.assert_array_equal(session(model).run(None, backwards)[0], out[::-1])
+    one, _ = check_export(m, series="GOOG")
+    np.testing.assert_allclose(one[0], out[desc["series"].index("GOOG")], rtol=1e-6)
+    assert "series_index" not in [i.name for i in export.to_onnx(m, series="GOOG")[0].graph.input]
+
+
+def test_newer_data_and_a_shorter_horizon(tmp_path):
+    """A service forecasts from rows the model never saw; feeds() builds them from frames."""
+    full = hourly(tmp_path / "h.csv", n=460)
+    old = hourly(tmp_path / "old.csv", n=400)
+    m = LSTMForecaster(**TINY).fit(old)
+    model, desc = export.to_onnx(m, horizon=5)
+    out = session(model).run(None, export.feeds(m, frames=full.series))[0]
+    ref = m.predict(5, dataset=full)[""].point
+    assert out.shape == (1, 5, 2)
+    np.testing.assert_allclose(out[0], ref, rtol=RTOL, atol=RTOL * np.abs(ref).max())
+    short = {"": full.series[""].iloc[:10]}
+    with pytest.raises(DataError, match=rf"the series has 10 rows; the exported model reads the last {desc['rows']}"):
+        export.feeds(m, frames=short)
+
+
+def test_nonnegative_floor(tmp_path):
+    ds = walk_csv(tmp_path / "w.csv")
+    frame = ds.series[""]
+    frame["value"] -= frame["value"].iloc[-1] - 0.2  # ends just above 0: forecasts cross it
+    m = LSTMForecaster(**TINY, normalize="last", nonnegative=True).fit(ds)
+    out, _ = check_export(m)
+    assert (out == 0).any() and (m.predict()[""].point == 0).any()
+    unfloored = LSTMForecaster(**TINY, normalize="last", nonnegative=False).fit(ds)
+    assert (check_export(unfloored)[0] < 0).any()
+
+
+def test_write_is_a_loadable_file(tmp_path):
+    m = LSTMForecaster(**TINY).fit(monthly_csv(tmp_path / "m.csv"))
+    desc = export.write(m, tmp_path / "m.onnx")
+    model = onnx.load(str(tmp_path / "m.onnx"))
+    assert export.read_description(model) == desc
+    assert model.opset_import[0].version == 17 and model.ir_version == 8
+    s = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(s.run(None, export.feeds(m))[0][0], m.predict()[""].point, rtol=RTOL)
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+# ---------------------------------------------------------------- the parts
+
+
+def fixture_case(npz, case):
+    return {k.split("/param/")[1]: npz[k].astype(np.float32) for k in npz.files if k.startswith(case + "/param/")}
+
+
+@pytest.mark.parametrize("case", ["uni1_f64", "bi1_f32", "uni1_t1_f64", "uni2_f64", "bi2_f64"])
+def test_gate_order_matches_pytorch(case, monkeypatch):
+    """ONNX's LSTM with the reordered gates gives torch.nn.LSTM + Linear's recorded output."""
+    npz = np.load(FIXTURES / "torch_lstm.npz")
+    params = fixture_case(npz, case)
+    got = session(nn_onnx.network_model(params)).run(None, {"x": npz[case + "/x"].astype(np.float32)})[0]
+    np.testing.assert_allclose(got, npz[case + "/out"], rtol=0, atol=1e-5)
+    # and the order matters: PyTorch's order fed to ONNX unchanged is wrong
+    monkeypatch.setattr(nn_onnx, "GATES_TO_ONNX", (0, 1, 2, 3))
+    wrong = session(nn_onnx.network_model(params)).run(None, {"x": npz[case + "/x"].astype(np.float32)})[0]
+    assert np.abs(wrong - npz[case + "/out"]).max() > 1e-2
+
+
+def test_pytorch_safetensors_file_exports():
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    npz = np.load(FIXTURES / "torch_lstm.npz")
+    params = safetensors_numpy.load_file(FIXTURES / "torch_lstm.safetensors")  # torch's own state dict
+    got = session(nn_onnx.network_model(params)).run(None, {"x": npz["uni2_f32/x"]})[0]
+    np.testing.assert_allclose(got, npz["uni2_f32/out"], rtol=0, atol=1e-5)
+
+
+def test_reorder_gates_moves_blocks():
+    a = np.repeat(np.arange(4), 2)  # blocks i, f, g, o of a hidden size of 2
+    assert nn_onnx.reorder_gates(a, 2).tolist() == [0, 0, 3, 3, 1, 1, 2, 2]  # i, o, f, c
+
+
+@pytest.mark.parametrize("freq", ["h", "D", "MS"])
+def test_calendar_arithmetic_matches_calendar_features(freq):
+    """Integer civil-date arithmetic in the graph against pandas, 1900-2100, leap days included."""
+    rng = np.random.default_rng(0)
+    lo, hi = pd.Timestamp("1900-01-01").value // 10**9, pd.Timestamp("2100-12-31").value // 10**9
+    seconds = rng.integers(lo, hi, size=4000)
+    edges = pd.to_datetime(["1900-02-28", "1900-03-01", "1970-01-01", "1999-12-31 23:59:59", "2000-02-29",
+                            "2000-03-01", "2000-12-31", "2024-02-29 12:00", "2024-12-31", "2100-03-01"], format="ISO8601")
+    seconds = np.concatenate([seconds, (edges - export.EPOCH) // pd.Timedelta(seconds=1)])
+    index = export.EPOCH + pd.to_timedelta(seconds, unit="s")
+    ref, names = calendar_features(index, freq)
+    got = session(export._calendar_model(names)).run(None, {"time": seconds.astype(np.int64)[None]})[0][0]
+    np.testing.assert_allclose(got, ref, rtol=0, atol=2e-6)  # the hour's angle is float32 arithmetic
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def test_unsupported_exports_are_refused(tmp_path):
+    m = LSTMForecaster(**TINY).fit(monthly_csv(tmp_path / "m.csv"))
+    H = m.model_config_.horizon
+    with pytest.raises(UsageError, match=rf"trained horizon of {H} steps, not {H + 1}: forecasts past it are "
+                                         rf"recursive \(refit with --horizon {H + 1}\)"):
+        export.to_onnx(m, horizon=H + 1)
+    with pytest.raises(UsageError, match=r"series 'nope' is not in the model"):
+        export.to_onnx(m, series="nope")
+    m.net_ = Net.from_params({k: v.astype(np.float64) for k, v in m.net_.params.items()})
+    with pytest.raises(UsageError, match="ONNX export is float32, and this model's network is float64"):
+        export.write(m, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+    with pytest.raises(UsageError, match="not fitted"):
+        export.to_onnx(LSTMForecaster())
+
+
+def test_missing_onnx_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # what an environment without it does on import
+    with pytest.raises(UsageError, match=r"^ONNX export needs the onnx package: pip install 'lstmcast\[onnx\]'$"):
+        nn_onnx.network_model(fixture_case(np.load(FIXTURES / "torch_lstm.npz"), "uni1_f64"))
+
