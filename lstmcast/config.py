@@ -298,6 +298,9 @@ class TrainConfig(_Config):
                                 kind=int, minimum=1)
     batch_size: int | None = option(None, "--batch-size", "Windows per batch (default from the data "
                                     "size).", kind=int, minimum=1)
+    epoch_windows: int | None = option(None, "--epoch-windows", "Training windows sampled per epoch "
+                                       "(default: all of them up to 32,768; a fresh sample each epoch).",
+                                       kind=int, minimum=1)
     lr: float = option(3e-3, "--lr", "Learning rate.", kind=float, minimum=1e-12)
     patience: int = option(10, "--patience", "Epochs without improvement before stopping.",
                            kind=int, minimum=1)

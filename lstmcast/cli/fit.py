@@ -77,7 +77,9 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages)
     msg.note(f"{_describe(dataset.freq)} data ({dataset.freq}), {len(dataset.series)} series; "
              f"lookback {m.lookback}, horizon {m.horizon}, normalisation {_normalisation(m)}, "
              f"hidden {m.hidden} x {m.layers} layer{'s' if m.layers > 1 else ''}, "
-             f"{forecaster.windows_['train']} training windows")
+             f"{forecaster.windows_['train']} training windows"
+             + (f" ({forecaster.windows_['per_epoch']} sampled per epoch)"
+                if forecaster.windows_["per_epoch"] < forecaster.windows_["train"] else ""))
     return {"model": str(model_path), "epochs": t["epochs_run"], "best_epoch": t["best_epoch"],
             "best_val_loss": t["best_val_loss"], "stopped": t["stopped"], "seconds": round(seconds, 3),
             "lookback": m.lookback, "horizon": m.horizon, "series": len(dataset.series),

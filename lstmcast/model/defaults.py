@@ -43,6 +43,12 @@ HIDDEN_MAX = 32
 # Small data needs the larger share: early stopping and the shrinkage are fitted on it,
 # and on a handful of windows they are noise. Evidence: benchmarks/defaults.py.
 VAL_FRACTION_BY_WINDOWS = [(1000, 0.3), (None, 0.2)]
+# Windows an epoch samples, at most (a fresh sample each epoch), and validation windows
+# used for early stopping, shrinkage and calibration, at most (a fixed sample): beyond
+# these a fit costs the same however much data there is. 1,000 daily series of two years
+# (515,000 training windows) took 410 s for 20 full epochs; evidence in benchmarks/scale.py.
+EPOCH_WINDOWS = 32768
+VAL_WINDOWS = 16384
 
 
 def count_windows(dataset: Dataset, model: ModelConfig, lookback: int, horizon: int) -> int:
@@ -104,9 +110,11 @@ def resolve(model: ModelConfig, train: TrainConfig, dataset: Dataset,
 
 
 def resolve_schedule(train: TrainConfig, n_train: int) -> TrainConfig:
-    """Batch size and epochs for ``n_train`` training windows: about 3,000 optimiser
-    steps, which early stopping usually cuts short."""
+    """Batch size, windows per epoch and epochs for ``n_train`` training windows: about
+    3,000 optimiser steps, which early stopping usually cuts short. An epoch samples at
+    most :data:`EPOCH_WINDOWS` windows, so a fit's cost stops growing with the data."""
     batch = train.batch_size or (32 if n_train < 4000 else (64 if n_train < 40000 else 128))
-    per_epoch = max(1, math.ceil(n_train / batch))
-    return train.replace(batch_size=batch,
+    sampled = min(n_train, train.epoch_windows or EPOCH_WINDOWS)
+    per_epoch = max(1, math.ceil(sampled / batch))
+    return train.replace(batch_size=batch, epoch_windows=sampled,
                          epochs=train.epochs or int(min(300, max(20, math.ceil(3000 / per_epoch)))))

@@ -148,10 +148,11 @@ class Trainer:
         """Train until early stopping, the epoch limit, or ``should_stop()``."""
         cfg = self.config
         stopped = "max-epochs"
-        n_batches = max(1, math.ceil(len(train_idx) / cfg.batch_size))
+        n_epoch = len(train_idx) if cfg.epoch_windows is None else min(len(train_idx), cfg.epoch_windows)
+        n_batches = max(1, math.ceil(n_epoch / cfg.batch_size))
         while self.epoch < cfg.epochs:
             started = time.perf_counter()
-            order = self.rng.permutation(train_idx)
+            order = self.rng.permutation(train_idx)[:n_epoch]  # all of them, or a fresh sample
             losses = []
             for b in range(n_batches):
                 if self.should_stop():

@@ -18,6 +18,7 @@ Imports numpy, pandas and lstmcast.errors only.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,6 +144,37 @@ def calendar_features(index: pd.DatetimeIndex, freq: str) -> tuple[np.ndarray, l
     return out, names
 
 
+def columns_of(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """``frame[names]`` as float64 values, without pandas' column lookup when the frame
+    starts with exactly those columns (as a series' frame does: 0.6 ms a lookup, three
+    a series, was 18 s of a 10,000-series forecast)."""
+    if list(frame.columns[:len(names)]) == list(names):
+        return frame.to_numpy(dtype=np.float64)[:, :len(names)]
+    return frame[list(names)].to_numpy(dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=256)
+def _calendar_cached(freq: str, dtype: str, stamps: bytes) -> np.ndarray:
+    values = calendar_features(pd.DatetimeIndex(np.frombuffer(stamps, dtype=dtype)), freq)[0]
+    values.flags.writeable = False
+    return values
+
+
+def calendar_rows(index: pd.DatetimeIndex, freq: str) -> np.ndarray:
+    """:func:`calendar_features`' values, remembered: the series of a long-format file
+    mostly share their timestamps (10,000 series computed them 10,000 times: 15 s)."""
+    index = pd.DatetimeIndex(index)
+    if index.tz is not None:  # .values would be UTC: compute in the index's own zone
+        return calendar_features(index, freq)[0]
+    stamps = np.asarray(index.values)
+    return _calendar_cached(freq, stamps.dtype.str, stamps.tobytes())
+
+
+@functools.lru_cache(maxsize=64)
+def calendar_names_of(freq: str) -> tuple[str, ...]:
+    return tuple(calendar_features(pd.DatetimeIndex([]), freq)[1])
+
+
 @dataclass
 class Pipeline:
     """Transform, scale and add calendar features; fitted state per series.
@@ -168,7 +200,7 @@ class Pipeline:
 
     @property
     def calendar_names(self) -> list[str]:
-        return calendar_features(pd.DatetimeIndex([]), self.freq)[1] if self.calendar else []
+        return list(calendar_names_of(self.freq)) if self.calendar else []
 
     @property
     def input_names(self) -> list[str]:
@@ -177,7 +209,7 @@ class Pipeline:
 
     def transformed(self, frame: pd.DataFrame, key: str = "") -> tuple[np.ndarray, pd.DatetimeIndex]:
         """Unscaled values (targets transformed, features as they are) and their index."""
-        values = frame[[*self.targets, *self.features]].to_numpy(dtype=np.float64)
+        values = columns_of(frame, [*self.targets, *self.features])
         nt = len(self.targets)
         try:
             z = apply_transform(values[:, :nt], self.transform)
@@ -210,12 +242,12 @@ class Pipeline:
         out = np.empty((len(values), len(self.input_names)), dtype=np.float32)
         out[:, :k] = (values - self.center_[key]) / self.scale_[key]
         if self.calendar:
-            out[:, k:] = calendar_features(index, self.freq)[0]
+            out[:, k:] = calendar_rows(index, self.freq)
         return out
 
     def anchor(self, frame: pd.DataFrame) -> np.ndarray | None:
         """What :meth:`inverse` needs after the last row of ``frame``: its target values."""
-        return frame[self.targets].to_numpy(dtype=np.float64)[-1] if len(frame) else None
+        return columns_of(frame, self.targets)[-1] if len(frame) else None
 
     def inverse(self, key: str, scaled: np.ndarray, anchor: np.ndarray | None = None) -> np.ndarray:
         """Scaled target predictions (..., horizon, n_targets) -> original units.

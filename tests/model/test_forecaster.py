@@ -205,3 +205,20 @@ def test_an_interrupted_fit_stops_at_once_and_is_not_a_model(tmp_path, monkeypat
         with pytest.raises(UsageError, match="its fit was interrupted"):
             use()
     assert not (tmp_path / "m.safetensors").exists()
+
+
+def test_big_data_samples_epochs_and_validation(tmp_path, monkeypatch):
+    """Past EPOCH_WINDOWS training and VAL_WINDOWS validation windows, a fit samples: the
+    schedule counts the sampled windows, and calibration uses the fixed validation sample."""
+    monkeypatch.setattr(defaults, "EPOCH_WINDOWS", 64)
+    monkeypatch.setattr(defaults, "VAL_WINDOWS", 20)
+    ds = monthly_csv(tmp_path / "s.csv", n=300)
+    m = LSTMForecaster(**TINY).fit(ds)
+    w = m.windows_
+    assert w["per_epoch"] == 64 < w["train"] and w["validation_used"] == 20 < w["validation"]
+    assert len(m.residuals_) == 20 and m.train_config_.epoch_windows == 64
+    from lstmcast.config import TrainConfig
+
+    assert defaults.resolve_schedule(TrainConfig(), 10_000).epochs == 300  # 1 step an epoch: 3,000 steps, capped
+    monkeypatch.setattr(defaults, "EPOCH_WINDOWS", 1_000_000)
+    assert defaults.resolve_schedule(TrainConfig(), 10_000).epochs == 20  # 157 steps an epoch

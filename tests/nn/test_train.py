@@ -144,3 +144,42 @@ def test_clip_norm_bounds_every_step():
 def test_trainer_refuses_an_unresolved_config():
     with pytest.raises(ValueError, match="epochs"):
         Trainer(new_net(), TrainConfig(batch_size=32))
+
+
+def test_an_epoch_samples_at_most_epoch_windows_afresh_each_time():
+    take, tr, va = sine_data()
+    seen = []
+
+    def counting(i):
+        if len(i) and i.max() < 300:  # training batches (validation indices are 320-399)
+            seen[-1].extend(i.tolist())
+        return take(i)
+
+    cfg = TrainConfig(epochs=3, batch_size=32, lr=0.01, seed=1, epoch_windows=100)
+    trainer = Trainer(new_net(), cfg, on_epoch=lambda report: seen.append([]))
+    seen.append([])
+    trainer.fit(counting, tr, va)
+    epochs = [e for e in seen if e]
+    assert [len(e) for e in epochs] == [100, 100, 100]
+    assert all(len(set(e)) == 100 for e in epochs)  # without repeats within an epoch
+    assert set(epochs[0]) != set(epochs[1])          # a fresh sample each epoch
+
+
+def test_resume_is_exact_with_sampled_epochs():
+    take, tr, va = sine_data()
+    cfg = TrainConfig(epochs=5, batch_size=32, lr=0.01, seed=3, epoch_windows=90)
+    full = new_net()
+    Trainer(full, cfg).fit(take, tr, va)
+    count = {"n": 0}
+
+    def stop():
+        count["n"] += 1
+        return count["n"] > 2 * (3 + 1) + 2  # in epoch 3 (3 training batches + 1 validation each)
+
+    first = Trainer(new_net(), cfg, should_stop=stop)
+    assert first.fit(take, tr, va).stopped == "interrupted"
+    resumed = new_net(seed=9)
+    second = Trainer(resumed, cfg)
+    second.load_state(*first.state())
+    second.fit(take, tr, va)
+    np.testing.assert_array_equal(resumed.theta, full.theta)
