@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -55,17 +54,21 @@ def make(n_series: int, n_days: int = 730, seed: int = 0) -> pd.DataFrame:
                          "date": np.tile(dates, n_series), "sales": y.ravel()})
 
 
+_PEAK = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+         "sys.stderr.write('\\npeak-kb %d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+         "sys.exit(r.returncode)")
+
+
 def timed(args: list[str], cwd: Path) -> tuple[float, float, bytes]:
-    """(seconds, peak RSS of this child in MB, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """(seconds, peak RSS of the command in MB, stdout). Each command runs under its own
+    small parent, whose children's peak is that command's alone."""
     started = time.perf_counter()
-    r = subprocess.run([EXE, *args], cwd=cwd, capture_output=True)
+    r = subprocess.run([sys.executable, "-c", _PEAK, EXE, *args], cwd=cwd, capture_output=True)
     seconds = time.perf_counter() - started
     if r.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed: {r.stderr.decode()}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest child so far: a smaller later child reads as the earlier peak
-    return seconds, max(peak, before) / 1024, r.stdout
+    peak_kb = int(r.stderr.decode().rsplit("peak-kb ", 1)[1].split()[0])
+    return seconds, peak_kb / 1024, r.stdout
 
 
 def mase(actual: pd.DataFrame, forecast: pd.DataFrame, train: pd.DataFrame) -> tuple[float, float]:

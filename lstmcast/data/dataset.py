@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -24,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.config import ReadConfig, build
-from lstmcast.data import calendar
-from lstmcast.data.csvfile import column_kind, listed, decompress, read_bytes, read_frame, to_numbers
+from lstmcast.data import calendar, tables
+from lstmcast.data.csvfile import column_kind, listed, decompress, read_bytes, to_numbers
 from lstmcast.errors import DataError, UsageError
 from lstmcast.data.timeparse import (fmt_time, grid_size, infer_freq, is_business, period,
                                      suggest_freq, time_column, time_form)
@@ -79,8 +80,16 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
     freq, fill, fill_limit, dedupe = config.freq, config.fill, config.fill_limit, config.dedupe
     dayfirst, thousands, decimal = config.dayfirst, config.thousands, config.decimal
     limit = config.max_input_mb << 20
-    raw, label = read_bytes(source, stdin, limit)
-    df = read_frame(decompress(raw, label, limit), label, decimal)
+    files = tables.expand(source)
+    if files is None:
+        raw, label = read_bytes(source, stdin, limit)
+        df = tables.read_table(decompress(raw, label, limit), label, decimal)
+        digest = hashlib.sha256(raw).hexdigest()
+        del raw
+    else:
+        label = os.fspath(source)
+        df, id_col, digest = tables.read_files(files, label, id_col, limit, decimal)
+        config = dataclasses.replace(config, id_col=id_col)
     lines = np.arange(2, len(df) + 2)
 
     id_name = _resolve(df, id_col, label, expected_by, "series id") if id_col else None
@@ -136,7 +145,7 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
     series = {k: clean.regularise(k, *part) for k, part in sorted_parts.items()}
     return Dataset(series=series, targets=tnames, features=fnames, freq=freq, date_col=date_name,
                    id_col=id_name, notes=notes + clean.notes(len(series)), n_rows=len(times),
-                   sha256=hashlib.sha256(raw).hexdigest(), source=label, fill_limit=clean.limit,
+                   sha256=digest, source=label, fill_limit=clean.limit,
                    time_form=form, calendar=clean.calendar, read=dataclasses.replace(config, date_col=date_source, targets=tuple(tnames),
                                             features=tuple(fnames), id_col=id_name, freq=freq))
 

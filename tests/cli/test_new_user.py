@@ -2,6 +2,7 @@
 fractions, intervals that narrowed, negative counts, plots without matplotlib, huge
 numbers, old dates): each test failed before its fix."""
 
+import io
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import daily_frame
-from test_cli import run
+from test_cli import EXE, run
 
 FAST = ["--epochs", "3", "--hidden", "4", "--seed", "1", "-q"]
 
@@ -135,3 +136,23 @@ def test_hourly_fx_closing_at_weekends_fits_and_forecasts_on_its_own_calendar(tm
     assert not (times.day_of_week == 5).any() and times[0] == pd.Timestamp("2023-02-24 13:00")
     assert pd.Timestamp("2023-02-24 21:00") in times and pd.Timestamp("2023-02-26 22:00") in times
     assert not ((times > "2023-02-24 21:00") & (times < "2023-02-26 22:00")).any()
+
+
+def test_a_folder_of_files_and_a_parquet_file_from_the_shell(tmp_path):
+    pytest.importorskip("pyarrow")
+    stores = tmp_path / "stores"
+    stores.mkdir()
+    for i in range(3):
+        daily_frame(150, seed=i).to_csv(stores / f"store-{i}.csv", index=False)
+    fast = ["--epochs", "2", "--hidden", "4", "--lookback", "14", "--horizon", "7", "-q"]
+    assert run("fit", "stores", *fast, "-m", "f.safetensors", cwd=tmp_path).returncode == 0
+    out = run("forecast", "stores", "-m", "f.safetensors", cwd=tmp_path)
+    frame = pd.read_csv(io.StringIO(out.stdout.decode()))
+    assert sorted(frame["series"].unique()) == ["store-0", "store-1", "store-2"] and len(frame) == 21
+    glob = run("fit", "stores/store-[01].csv", *fast, "-m", "g.safetensors", cwd=tmp_path)
+    assert glob.returncode == 0, glob.stderr
+    daily_frame(150).assign(date=lambda f: pd.to_datetime(f["date"])).to_parquet(tmp_path / "d.parquet")
+    with open(tmp_path / "d.parquet", "rb") as fh:
+        piped = subprocess.run([EXE, "fit", "-", *fast, "-m", "p.safetensors"], stdin=fh, cwd=tmp_path,
+                               capture_output=True)
+    assert piped.returncode == 0, piped.stderr

@@ -222,7 +222,7 @@ def test_bom_semicolons_and_decimal_comma():
 def test_missing_and_unreadable_inputs(tmp_path):
     with pytest.raises(InputMissingError, match="no such file"):
         load_csv(tmp_path / "nope.csv")
-    with pytest.raises(InputMissingError, match="directory"):
+    with pytest.raises(InputMissingError, match="an empty folder"):  # a folder is one series per file
         load_csv(tmp_path)
 
 
