@@ -44,6 +44,10 @@ Fmt = Annotated[Optional[str], _opt("--format", "-f", help="Output: csv, json or
 Output = Annotated[Optional[str], _opt("--output", "-o", help="Write to this file (atomically) instead of stdout.")]
 Plot = Annotated[Optional[str], _opt("--plot", help="Also draw a PNG (needs: pip install 'lstmcast[plot]').")]
 Data = Annotated[str, typer.Argument(help="CSV file, or - for stdin.")]
+Scheduler = Annotated[Optional[str], typer.Option(
+    "--scheduler", envvar=["LSTMCAST_SCHEDULER", "DASK_SCHEDULER_ADDRESS"], show_envvar=False,
+    help="Spread the work over Dask: a scheduler address (tcp://host:8786), or local:N for N "
+         "worker processes here (needs: pip install 'lstmcast[dask]').")]
 
 
 def _version(value: bool):
@@ -107,7 +111,8 @@ def fit(data: Data, model: Model = None,
 def forecast(data: Annotated[Optional[str], typer.Argument(help="Newer data to forecast from (file or -); default: the history in the model.")] = None,
              horizon: Annotated[Optional[int], _opt("--horizon", "-H", help="Steps to forecast (default: the model's horizon).")] = None,
              model: Model = None, level: Levels = None, fmt: Fmt = None, output: Output = None,
-             plot: Plot = None, quiet: Quiet = False, debug: Debug = False, *, given):
+             plot: Plot = None, scheduler: Scheduler = None, quiet: Quiet = False, debug: Debug = False,
+             *, given):
     """Forecast from the end of the model's history, or of newer DATA (read with the
     options fit used, unless a flag overrides them).
 
@@ -122,7 +127,8 @@ def forecast(data: Annotated[Optional[str], typer.Argument(help="Newer data to f
     msg = _messages(quiet)
     fmt = out.choose_format(fmt, output)
     levels = _check_before_work(level, plot)
-    result, history = command.run(model or DEFAULT_MODEL, data, horizon, levels, given["read"], msg)
+    result, history = command.run(model or DEFAULT_MODEL, data, horizon, levels, given["read"], msg,
+                                  scheduler=scheduler)
     out.write(out.forecast_frame(result), fmt, output, title="forecast")
     if plot:
         from lstmcast.cli import plots
@@ -138,7 +144,7 @@ def evaluate(data: Data,
              refit: Annotated[bool, _opt("--refit/--no-refit", help="Refit before each origin (default), or use --model as it is.")] = True,
              model: Annotated[Optional[str], _opt("--model", "-m", help="A model file: refits start from its options (flags override them); with --no-refit it forecasts as it is.")] = None,
              level: Levels = None, fmt: Fmt = None, output: Output = None, plot: Plot = None,
-             quiet: Quiet = False, debug: Debug = False, *, given):
+             scheduler: Scheduler = None, quiet: Quiet = False, debug: Debug = False, *, given):
     """Backtest the LSTM against naive, seasonal naive and drift on the same folds.
 
     Example: lstmcast evaluate sample_data/seattle-weather.csv --target temp_max --folds 4
@@ -153,7 +159,7 @@ def evaluate(data: Data,
     fmt = out.choose_format(fmt, output)
     levels = _check_before_work(level, plot)
     result = command.run(data, given, folds=folds, step=step, refit=refit, model_path=model,
-                         default_model=DEFAULT_MODEL, levels=levels, msg=msg)
+                         default_model=DEFAULT_MODEL, levels=levels, msg=msg, scheduler=scheduler)
     out.write(result.table, fmt, output, title="backtest")
     msg.note(result.verdict)
     if plot:

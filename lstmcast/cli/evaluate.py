@@ -12,7 +12,7 @@ from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
 
 
 def run(data: str, given: dict, *, folds: int, step: int | None, refit: bool, model_path: str | None,
-        default_model: str, levels: list[float], msg):
+        default_model: str, levels: list[float], msg, scheduler: str | None = None):
     from lstmcast.model import backtest
     from lstmcast.model.forecaster import LSTMForecaster, load_model
 
@@ -24,9 +24,21 @@ def run(data: str, given: dict, *, folds: int, step: int | None, refit: bool, mo
     read, model, train = (read.replace(**given["read"]), model.replace(**given["model"]),
                           train.replace(**given["train"]))
     dataset = load_data(data, read, msg)
-    with Progress(msg) as progress:
-        return backtest.backtest(
-            dataset, folds=folds, step=step, levels=levels, season=model.season,
-            forecaster=LSTMForecaster(model=model, train=train) if refit else None,
-            fitted=None if refit else fitted, horizon=given["model"].get("horizon"),
-            on_fold=lambda i, n: progress.batch(i, n))
+
+    def run_backtest(runner=None):
+        with Progress(msg) as progress:
+            return backtest.backtest(
+                dataset, folds=folds, step=step, levels=levels, season=model.season,
+                forecaster=LSTMForecaster(model=model, train=train) if refit else None,
+                fitted=None if refit else fitted, horizon=given["model"].get("horizon"),
+                on_fold=lambda i, n: progress.batch(i, n), runner=runner)
+
+    if scheduler is None or not refit:
+        if scheduler is not None:
+            msg.note("--no-refit forecasts with the model as it is: nothing to spread over Dask")
+        return run_backtest()
+    from lstmcast.dist.cluster import backtest_runner, connect
+
+    with connect(scheduler) as client:
+        msg.note(f"refitting {folds} folds on Dask ({scheduler})")
+        return run_backtest(backtest_runner(client))

@@ -6,7 +6,8 @@ from __future__ import annotations
 from lstmcast.cli.data import load_data
 
 
-def run(model_path: str, data: str | None, steps: int | None, levels: list[float], given_read: dict, msg):
+def run(model_path: str, data: str | None, steps: int | None, levels: list[float], given_read: dict, msg,
+        scheduler: str | None = None):
     """(the :class:`~lstmcast.model.forecast.Forecast`, the history it continues)."""
     from lstmcast.model.forecaster import load_model
 
@@ -15,7 +16,24 @@ def run(model_path: str, data: str | None, steps: int | None, levels: list[float
     if data is not None:
         dataset = load_data(data, forecaster.read_config_.replace(**given_read), msg,
                             expected_by=f"the model {model_path}")
-    result = forecaster.predict(steps, dataset, levels)
+    if scheduler is None:
+        result = forecaster.predict(steps, dataset, levels)
+    else:
+        result = _on_dask(scheduler, model_path, forecaster, dataset, steps, levels, msg)
     msg.notes(result.notes)
     history = dataset.series if dataset is not None else forecaster.history_
     return result, history
+
+
+def _on_dask(scheduler: str, model_path: str, forecaster, dataset, steps, levels, msg):
+    """Forecast in shards of series, one per worker, each loading the model from its bytes."""
+    from lstmcast.dist.cluster import connect, forecast_shards
+
+    if dataset is None:  # the model's own history, as a dataset of its series
+        dataset = forecaster.history_dataset()
+    with open(model_path, "rb") as fh:
+        model_bytes = fh.read()
+    with connect(scheduler) as client:
+        shards = max(1, len(client.scheduler_info()["workers"]))
+        msg.note(f"forecasting {len(dataset.series)} series in {shards} shard(s) on Dask ({scheduler})")
+        return forecast_shards(client, model_bytes, dataset, steps, levels, shards)

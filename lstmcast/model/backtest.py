@@ -47,12 +47,14 @@ def _cut(dataset: Dataset, rows_from_end: int) -> Dataset:
 
 def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, levels=(),
              forecaster=None, fitted=None, horizon: int | None = None, season: int | None = None,
-             on_fold=None) -> Backtest:
+             on_fold=None, runner=None) -> Backtest:
     """Backtest ``forecaster`` (an unfitted LSTMForecaster, default options if None: a
     copy is refitted before each origin), or ``fitted``, a fitted one, as it is. The
     horizon is the forecaster's (``horizon`` forecasts another number of steps with
     ``fitted``); ``season`` (seasonal naive and MASE) defaults to the model's, else the
-    frequency's."""
+    frequency's. ``runner(forecaster, histories, horizon, levels) -> forecasts`` refits and forecasts every
+    fold's history elsewhere (:func:`lstmcast.dist.cluster.backtest_runner`), with the same
+    results as here."""
     import time
 
     from lstmcast.model.forecaster import LSTMForecaster
@@ -86,10 +88,14 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
 
     results: list[FoldResult] = []
     scores: dict[str, list[dict]] = {}
-    for i in range(folds):
-        back = horizon + (folds - 1 - i) * step
+    backs = [horizon + (folds - 1 - i) * step for i in range(folds)]
+    remote = (runner(forecaster, [_cut(dataset, b) for b in backs], horizon, levels)
+              if runner is not None and fitted is None else None)
+    for i, back in enumerate(backs):
         history = _cut(dataset, back)
-        if fitted is None:
+        if remote is not None:
+            forecast = remote[i]
+        elif fitted is None:
             forecast = forecaster.clone().fit(history).predict(horizon, None, levels)
         else:
             forecast = fitted.predict(horizon, history, levels)

@@ -347,6 +347,17 @@ class LSTMForecaster:
         self._check_fitted()
         return update(self, dataset, **options)
 
+    def history_dataset(self) -> Dataset:
+        """The stored history as a Dataset (to forecast it elsewhere, as ``predict()`` does)."""
+        self._check_fitted()
+        slots = self._trading()
+        return Dataset(series=dict(self.history_), targets=list(self.targets_), features=list(self.features_),
+                       freq=self.freq_, date_col=self.data_["date_col"], id_col=self.data_["id_col"], notes=[],
+                       n_rows=sum(len(f) for f in self.history_.values()), sha256="",
+                       source="the model's history", read=self.read_config_,
+                       time_form=self.data_.get("time_form") if isinstance(self.data_.get("time_form"), str)
+                       else None, calendar=slots)
+
     def check_compatible(self, dataset: Dataset) -> None:
         """A DataError unless ``dataset`` has the model's columns, frequency and series."""
         if list(dataset.targets) != self.targets_ or list(dataset.features) != self.features_:

@@ -1,0 +1,1 @@
+"""Dask: spreading independent work (backtest folds, forecast shards) over a cluster."""

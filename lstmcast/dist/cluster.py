@@ -1,0 +1,116 @@
+"""Connecting to Dask, and what is spread over it.
+
+``--scheduler ADDRESS`` (or ``DASK_SCHEDULER_ADDRESS``): ``tcp://host:8786`` connects to a
+running scheduler; ``local:N`` starts a LocalCluster of N single-threaded worker
+processes on this machine. Needs ``pip install 'lstmcast[dask]'``.
+
+Before any work, every worker is asked for its lstmcast version: a worker without
+lstmcast, or with another version, is named in a one-line error. Tasks are retried
+(``RETRIES``) when a worker is lost; results are collected in submission order, and
+nothing is written until all have arrived, so a lost worker never leaves a file half
+written. What travels is arrays and JSON (:mod:`lstmcast.dist.payload`).
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+
+from lstmcast.errors import UsageError
+
+RETRIES = 3
+
+
+@contextmanager
+def connect(address: str):
+    """A dask.distributed Client for ``address`` (see the module docstring), closed after."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError("--scheduler needs Dask: pip install 'lstmcast[dask]'") from None
+    import lstmcast
+
+    cluster = None
+    if address.startswith("local:"):
+        try:
+            n = int(address.split(":", 1)[1])
+            if n < 1:
+                raise ValueError
+        except ValueError:
+            raise UsageError(f"--scheduler local:N takes a number of workers of 1 or more, not {address!r}") \
+                from None
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(address, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as e:
+            raise UsageError(f"cannot reach the Dask scheduler at {address} ({str(e).splitlines()[0]})") \
+                from None
+    try:
+        check_workers(client, lstmcast.__version__)
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def check_workers(client, want: str) -> None:
+    from lstmcast.dist import tasks
+
+    if not client.scheduler_info().get("workers"):
+        raise UsageError("the Dask cluster has no workers")
+    answers = client.run(tasks.version, on_error="return")
+    for worker, got in sorted(answers.items()):
+        if isinstance(got, BaseException):
+            raise UsageError(f"Dask worker {worker} cannot run lstmcast ({type(got).__name__}: {got}); "
+                             f"install lstmcast {want} there")
+        if got != want:
+            raise UsageError(f"Dask worker {worker} has lstmcast {got}, this is {want}: install the same "
+                             "version on every worker")
+
+
+def backtest_runner(client):
+    """A ``runner`` for :func:`lstmcast.model.backtest.backtest`: every fold's refit and
+    forecast as one task, all folds at once."""
+    from lstmcast.dist import tasks
+    from lstmcast.dist.payload import dataset_out, forecast_in
+
+    def run(forecaster, histories, horizon, levels):
+        options = json.dumps({"model": forecaster.model_config.to_dict(),
+                              "train": forecaster.train_config.to_dict(), "private": forecaster._private})
+        futures = []
+        for history in histories:
+            data, meta = dataset_out(history)
+            futures.append(client.submit(tasks.fit_predict, data, meta, options, horizon, list(levels),
+                                         retries=RETRIES, pure=False))
+        return [forecast_in(*f.result()) for f in futures]
+    return run
+
+
+def forecast_shards(client, model_bytes: bytes, dataset, horizon, levels, shards: int):
+    """Forecast every series of ``dataset`` (or of the model's history when None), in
+    ``shards`` tasks of consecutive series; one Forecast, series in the input's order."""
+    from lstmcast.dist import tasks
+    from lstmcast.dist.payload import dataset_out, forecast_in
+    from lstmcast.model.forecast import Forecast
+
+    if dataset is None:
+        return forecast_in(*client.submit(tasks.predict_shard, model_bytes, {}, "", horizon, list(levels),
+                                          retries=RETRIES, pure=False).result())
+    from dataclasses import replace
+
+    keys = list(dataset.series)
+    size = max(1, -(-len(keys) // shards))
+    futures = []
+    for start in range(0, len(keys), size):
+        part = replace(dataset, series={k: dataset.series[k] for k in keys[start:start + size]})
+        data, meta = dataset_out(part)
+        futures.append(client.submit(tasks.predict_shard, model_bytes, data, meta, horizon, list(levels),
+                                     retries=RETRIES, pure=False))
+    parts = [forecast_in(*f.result()) for f in futures]
+    first = parts[0]
+    notes = list(dict.fromkeys(n for p in parts for n in p.notes))
+    return Forecast(first.targets, first.levels, {k: v for p in parts for k, v in p.series.items()},
+                    first.date_col, first.id_col, notes, first.time_form)
