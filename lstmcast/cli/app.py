@@ -87,7 +87,7 @@ def _check_before_work(levels, plot) -> list[float]:
 def fit(data: Data, model: Model = None,
         resume: Annotated[bool, _opt("--resume", help="Continue an interrupted fit from its checkpoint.")] = False,
         json_out: Annotated[bool, _opt("--json", env="JSON", help="Print a JSON summary to stdout.")] = False,
-        quiet: Quiet = False, debug: Debug = False, *, given):
+        scheduler: Scheduler = None, quiet: Quiet = False, debug: Debug = False, *, given):
     """Train a model on DATA and write it to --model.
 
     Example: lstmcast fit sample_data/stocks.csv --id-col symbol --horizon 12
@@ -97,7 +97,8 @@ def fit(data: Data, model: Model = None,
 
     refuse_own_inputs({"--model": model or DEFAULT_MODEL,
                        "the checkpoint": command.checkpoint_path(model or DEFAULT_MODEL)}, {"DATA": data})
-    summary = command.run(data, model or DEFAULT_MODEL, given, resume=resume, msg=_messages(quiet))
+    summary = command.run(data, model or DEFAULT_MODEL, given, resume=resume, msg=_messages(quiet),
+                          scheduler=scheduler)
     if json_out:
         import json
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shlex
 import time
+from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
 from lstmcast.cli.console import Messages, Progress, StopSignals
@@ -31,9 +33,43 @@ def checkpoint_path(model_path: str) -> str:
     return os.path.join(folder, f"{short}.{digest}.ckpt")
 
 
-def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages) -> dict:
-    """Train and write the model; the summary for ``--json``."""
+def _checkpoint(ckpt: str, trainer, configs, dataset) -> dict:
+    """Write the trainer's state as of its last complete epoch; its metadata."""
     from lstmcast.files import modelfile
+
+    arrays, meta = trainer.state()
+    arrays.update(trainer.net.params)  # under the network names, for the file's shape checks
+    modelfile.write(ckpt, "checkpoint", arrays, {
+        "config": {"read": configs[0].to_dict(), "model": configs[1].to_dict(), "train": configs[2].to_dict()},
+        "forecaster": {"trainer": meta, "data_sha256": dataset.sha256},
+        "network": asdict(trainer.net.spec), "dtype": trainer.net.theta.dtype.name})
+    return meta
+
+
+@contextmanager
+def _parallel(scheduler: str | None, ckpt: str, configs, dataset, msg):
+    """None, or the data-parallel rounds' factory on a Dask cluster, which checkpoints
+    every round (so that --resume survives the loss of this process)."""
+    if scheduler is None:
+        yield None
+        return
+    from lstmcast.dist.cluster import connect
+    from lstmcast.dist.parallel import Rounds
+
+    with connect(scheduler) as client:
+        workers = len(client.scheduler_info()["workers"])
+        msg.note(f"training data-parallel on {workers} Dask worker(s) ({scheduler}); a checkpoint "
+                 "after every epoch")
+
+        def on_round(trainer):
+            if trainer.epoch:
+                _checkpoint(ckpt, trainer, configs, dataset)
+        yield lambda windows, m, t, spec: Rounds(client, windows, m, t, spec, on_round=on_round)
+
+
+def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages,
+        scheduler: str | None = None) -> dict:
+    """Train and write the model; the summary for ``--json``."""
     from lstmcast.model.forecaster import LSTMForecaster, save_model
 
     configs = (ReadConfig(**given["read"]), ModelConfig(**given["model"]), TrainConfig(**given["train"]))
@@ -47,17 +83,11 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages)
     compile_seconds = warm_up_kernels(msg)
     started = time.perf_counter()
     with StopSignals(msg) as stop:
-        with Progress(msg) as progress:
+        with Progress(msg) as progress, _parallel(scheduler, ckpt, configs, dataset, msg) as parallel:
             forecaster.fit(dataset, on_epoch=progress.epoch, on_batch=progress.batch,
-                           should_stop=stop, resume=state)
+                           should_stop=stop, resume=state, parallel=parallel)
         if forecaster.training_["stopped"] == "interrupted":
-            arrays, meta = forecaster.trainer_.state()
-            arrays.update(forecaster.net_.params)  # best weights so far, under the network names
-            modelfile.write(ckpt, "checkpoint", arrays, {
-                "config": {"read": configs[0].to_dict(), "model": configs[1].to_dict(),
-                           "train": configs[2].to_dict()},
-                "forecaster": {"trainer": meta, "data_sha256": dataset.sha256},
-                "network": network_spec(forecaster), "dtype": forecaster.net_.theta.dtype.name})
+            meta = _checkpoint(ckpt, forecaster.trainer_, configs, dataset)
             msg.note(f"checkpoint written to {ckpt} after {meta['epoch']} complete epochs; "
                      f"{model_path} was not changed")
         else:

@@ -108,8 +108,10 @@ class LSTMForecaster:
                                 self._private["_lookback_seasons"])
 
     def fit(self, dataset: Dataset, *, on_epoch=None, on_batch=None, should_stop=None,
-            resume: tuple[dict, dict] | None = None) -> "LSTMForecaster":
-        """Train on ``dataset``. ``resume`` is a (arrays, meta) trainer state to continue from."""
+            resume: tuple[dict, dict] | None = None, parallel=None) -> "LSTMForecaster":
+        """Train on ``dataset``. ``resume`` is a (arrays, meta) trainer state to continue from.
+        ``parallel(windows, model_config, train_config, spec)`` makes the ``rounds`` that
+        train each epoch on Dask workers (:class:`lstmcast.dist.parallel.Rounds`)."""
         m, t = self.resolved(dataset)
         L, H = m.lookback, m.horizon
         need = min_rows(L, H, t.val_fraction, m.stride, m.transform)
@@ -146,7 +148,8 @@ class LSTMForecaster:
         m = dataclass_replace(m, normalize=normalize, seasons=seasons)
         take = self._taker(windows, nt, m.normalize, m.season, m.seasons)
         self.trainer_ = trainer
-        result = trainer.fit(take, train_idx, val_idx)
+        rounds = parallel(windows, m, t, spec) if parallel is not None else None
+        result = trainer.fit(take, train_idx, val_idx, rounds=rounds)
         self.model_config_, self.train_config_ = m, t
         self.net_ = net
         if result.stopped == "interrupted":

@@ -144,34 +144,47 @@ class Trainer:
             count += err.size
         return total / max(count, 1)
 
-    def fit(self, take, train_idx: np.ndarray, val_idx: np.ndarray) -> TrainResult:
-        """Train until early stopping, the epoch limit, or ``should_stop()``."""
+    def run_batches(self, take, order: np.ndarray) -> list[float] | None:
+        """One epoch's optimiser steps over the windows ``order``, in batches; None when
+        ``should_stop()`` turned true between batches."""
+        cfg = self.config
+        n_batches = max(1, math.ceil(len(order) / cfg.batch_size))
+        losses = []
+        for b in range(n_batches):
+            if self.should_stop():
+                return None
+            batch = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+            x, y = take(batch)
+            loss, grad = self.net.loss_and_grad(x, y.reshape(len(y), -1), cfg.loss,
+                                                dropout=self.dropout, rng=self.rng)
+            if not math.isfinite(loss) or not np.isfinite(grad).all():
+                self._finish()
+                raise TrainingDiverged(
+                    f"training diverged in epoch {self.epoch + 1} (loss became {loss}); "
+                    f"try a smaller --lr (now {self.opt.lr:g}) or --transform log for data "
+                    "spanning orders of magnitude")
+            self.opt.step(self.net.theta, grad)
+            losses.append(loss)
+            if self.on_batch:
+                self.on_batch(b + 1, n_batches)
+        return losses
+
+    def fit(self, take, train_idx: np.ndarray, val_idx: np.ndarray, rounds=None) -> TrainResult:
+        """Train until early stopping, the epoch limit, or ``should_stop()``.
+
+        ``rounds(trainer, order) -> losses or None`` runs an epoch's batches elsewhere
+        (data-parallel workers, :mod:`lstmcast.dist.parallel`) instead of
+        :meth:`run_batches`; everything between epochs stays here."""
         cfg = self.config
         stopped = "max-epochs"
         n_epoch = len(train_idx) if cfg.epoch_windows is None else min(len(train_idx), cfg.epoch_windows)
-        n_batches = max(1, math.ceil(n_epoch / cfg.batch_size))
         while self.epoch < cfg.epochs:
             started = time.perf_counter()
             order = self.rng.permutation(train_idx)[:n_epoch]  # all of them, or a fresh sample
-            losses = []
-            for b in range(n_batches):
-                if self.should_stop():
-                    self._finish()
-                    return self._result("interrupted")
-                batch = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-                x, y = take(batch)
-                loss, grad = self.net.loss_and_grad(x, y.reshape(len(y), -1), cfg.loss,
-                                                    dropout=self.dropout, rng=self.rng)
-                if not math.isfinite(loss) or not np.isfinite(grad).all():
-                    self._finish()
-                    raise TrainingDiverged(
-                        f"training diverged in epoch {self.epoch + 1} (loss became {loss}); "
-                        f"try a smaller --lr (now {self.opt.lr:g}) or --transform log for data "
-                        "spanning orders of magnitude")
-                self.opt.step(self.net.theta, grad)
-                losses.append(loss)
-                if self.on_batch:
-                    self.on_batch(b + 1, n_batches)
+            losses = self.run_batches(take, order) if rounds is None else rounds(self, order)
+            if losses is None:
+                self._finish()
+                return self._result("interrupted")
             val = self.validation_loss(take, val_idx, True) if len(val_idx) else float(np.mean(losses))
             if val is None:  # stopped while validating: the epoch is not complete
                 self._finish()

@@ -126,3 +126,68 @@ def test_the_installed_command_spreads_evaluate_and_forecast(tmp_path):
     run("fit", "d.csv", "--id-col", "store", *fast)
     assert run("forecast", "--level", "80") == run("forecast", "--level", "80",
                                                    env={"DASK_SCHEDULER_ADDRESS": "local:2"})
+
+
+def test_data_parallel_training_with_one_worker_is_the_local_fit(data, client):
+    """Rounds on one worker take the trainer's random state and give it back: the same
+    model as a local fit, bit for bit (dropout included). Two workers average their
+    weights and still learn."""
+    from lstmcast.dist.parallel import Rounds
+
+    opts = {**TINY, "epochs": 6, "dropout": 0.1}
+    local = LSTMForecaster(**opts).fit(data)
+    one = distributed.Client(distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                                      dashboard_address=":0"))
+    try:
+        remote = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec: Rounds(one, w, m, t, spec))
+    finally:
+        one.cluster.close()
+        one.close()
+    np.testing.assert_array_equal(remote.net_.theta, local.net_.theta)
+    rounds = []
+    two = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec: rounds.append(Rounds(client, w, m, t, spec))
+                                     or rounds[-1])
+    assert len(rounds[0].shards) == 2 and rounds[0].message_bytes > 0
+    assert two.training_["epochs_run"] == 6 and not np.array_equal(two.net_.theta, local.net_.theta)
+    assert two.training_["best_val_loss"] < 1.5 * local.training_["best_val_loss"]
+
+
+def test_a_killed_driver_resumes_from_its_last_round(tmp_path):
+    """`fit --scheduler` against a running cluster; the driver is SIGKILLed mid-training;
+    `fit --resume` finishes it, and with one worker the model is the local fit's."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = shutil.which("lstmcast", path=str(Path(sys.executable).parent)) or shutil.which("lstmcast")
+    pd.concat([daily_frame(400, seed=i).assign(store=f"s{i}") for i in range(4)]).to_csv(tmp_path / "d.csv",
+                                                                                      index=False)
+    args = ["fit", "d.csv", "--id-col", "store", "--epochs", "30", "--patience", "30", "--hidden", "16", "-q"]
+    env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
+    assert subprocess.run([exe, *args, "-m", "local.safetensors"], cwd=tmp_path, env=env).returncode == 0
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as lc:
+        run = [exe, *args, "-m", "m.safetensors", "--scheduler", lc.scheduler_address]
+        proc = subprocess.Popen(run, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
+        ckpt = tmp_path / "m.safetensors.ckpt"
+        deadline = time.monotonic() + 120
+        while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.3)  # a round or two more
+        proc.kill()
+        proc.wait()
+        if proc.returncode == 0:
+            pytest.skip("finished before the kill")
+        assert ckpt.exists() and not (tmp_path / "m.safetensors").exists()
+        done = subprocess.run([*[a for a in run if a != "-q"], "--resume"], cwd=tmp_path, env=env,
+                              capture_output=True)
+        assert done.returncode == 0, done.stderr.decode()
+        import re
+
+        assert int(re.search(rb"resuming from \S+ after epoch (\d+)", done.stderr)[1]) >= 1
+        assert not ckpt.exists()
+    from lstmcast.model.forecaster import load_model
+
+    np.testing.assert_array_equal(load_model(tmp_path / "m.safetensors").net_.theta,
+                                  load_model(tmp_path / "local.safetensors").net_.theta)
