@@ -22,6 +22,23 @@ def daily_frame(n=240, seed=0, start="2021-01-01", period=7):
                          "value": value.round(3)})
 
 
+def cron_files(folder, n=400, cut=330):
+    """A daily series as cron sees it: ``old.csv`` (the first ``cut`` rows, what a model
+    was fitted on), ``all.csv`` (with the new rows), ``tail.csv`` (some history, then the
+    new rows), ``new_only.csv`` (the new rows alone), ``gap.csv`` (10 new days missing),
+    ``shift.csv`` (the new rows 8 higher: a level shift). Returns the whole frame."""
+    full = daily_frame(n)
+    full.iloc[:cut].to_csv(folder / "old.csv", index=False)
+    full.to_csv(folder / "all.csv", index=False)
+    full.iloc[cut - 30:].to_csv(folder / "tail.csv", index=False)
+    full.iloc[cut:].to_csv(folder / "new_only.csv", index=False)
+    full.iloc[cut + 10:].to_csv(folder / "gap.csv", index=False)
+    shifted = full.copy()
+    shifted.loc[cut:, "value"] += 8
+    shifted.to_csv(folder / "shift.csv", index=False)
+    return full
+
+
 def monthly_csv(path, n=120, seed=0, trend=0.0, season_amp=10.0, noise=1.0):
     rng = np.random.default_rng(seed)
     t = np.arange(n)

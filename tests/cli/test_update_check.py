@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import daily_frame
+from conftest import cron_files, daily_frame
 from lstmcast.model.forecaster import load_model
 from test_cli import EXE, run
 
@@ -21,12 +21,7 @@ FAST = ["--epochs", "6", "--hidden", "8", "--lookback", "56", "--horizon", "7", 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     d = tmp_path_factory.mktemp("cron")
-    full = daily_frame(400)
-    full.iloc[:330].to_csv(d / "old.csv", index=False)
-    full.to_csv(d / "all.csv", index=False)
-    shifted = full.copy()
-    shifted.loc[330:, "value"] += 8
-    shifted.to_csv(d / "shift.csv", index=False)
+    cron_files(d)
     assert run("fit", "old.csv", *FAST, "-m", "base.safetensors", cwd=d).returncode == 0
     assert run("fit", "old.csv", *FAST, "--normalize", "none", "-m", "flat.safetensors", cwd=d).returncode == 0
     return d

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import daily_frame
+from conftest import cron_files, daily_frame
 from lstmcast.data.dataset import load_csv
 from lstmcast.errors import DataError, UsageError
 from lstmcast.model.check import check
@@ -18,12 +18,7 @@ TINY = dict(hidden=8, epochs=6, seed=0, lookback=21, horizon=7)
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("upd")
-    full = daily_frame(400)
-    full.iloc[:330].to_csv(d / "old.csv", index=False)
-    full.to_csv(d / "all.csv", index=False)
-    full.iloc[300:].to_csv(d / "tail.csv", index=False)     # some history, then the new rows
-    full.iloc[330:].to_csv(d / "new_only.csv", index=False)  # the new rows alone
-    full.iloc[340:].to_csv(d / "gap.csv", index=False)       # 10 days missing
+    cron_files(d)
     LSTMForecaster(**TINY).fit(load_csv(str(d / "old.csv"))).save(d / "m.safetensors")
     # 8 weeks of lookback: the seasonal profile averages out noise that seasonal naive keeps
     LSTMForecaster(**{**TINY, "lookback": 56}).fit(load_csv(str(d / "old.csv"))).save(d / "m56.safetensors")
