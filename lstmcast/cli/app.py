@@ -177,7 +177,7 @@ def update(data: Data, model: Model = None,
            quiet: Quiet = False, debug: Debug = False, *, given):
     """Continue training --model on the rows of DATA newer than its history (a replay of
     recent rows, a lower learning rate, intervals recalibrated), and write it in place.
-    --epochs (default 10) and --lr (default: 0.3 times the fit's) apply to the update.
+    --epochs (default 20) and --lr (default: 0.3 times the fit's) apply to the update.
 
     Example: lstmcast update prices.csv --model prices.safetensors
     """
