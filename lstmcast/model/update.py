@@ -108,7 +108,7 @@ def continued(forecaster, dataset: Dataset) -> tuple[dict[str, pd.DataFrame], di
 
 def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float | None = None,
            on_epoch=None, on_batch=None, should_stop=None, resume=None,
-           _replay: float = REPLAY, _lr_factor: float = LR_FACTOR) -> UpdateReport:
+           _replay: float = REPLAY, _lr_factor: float = LR_FACTOR, _shrink: bool = False) -> UpdateReport:
     """Continue training ``forecaster`` on the rows of ``dataset`` newer than its history
     (see the module docstring); changes it in place unless nothing is new or the update
     was interrupted (``report.stopped == "interrupted"``; ``forecaster.trainer_`` then
@@ -157,6 +157,8 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
     if not result.best_val_loss < before:
         net.theta[:] = old
         report.kept_old_weights, report.val_loss_after = True, before
+    elif _shrink:  # as fit does: scale the head by the validation least-squares factor in [0, 1]
+        forecaster._shrink(take, val_idx)
     _recalibrate(forecaster, take, val_idx, H, nt)
     for key, frame in frames.items():
         forecaster.history_[key] = frame.iloc[-len(forecaster.history_[key]):].copy()
