@@ -90,16 +90,13 @@ def backtest_runner(client):
 
 
 def forecast_shards(client, model_bytes: bytes, dataset, horizon, levels, shards: int):
-    """Forecast every series of ``dataset`` (or of the model's history when None), in
-    ``shards`` tasks of consecutive series; one Forecast, series in the input's order."""
+    """Forecast every series of ``dataset`` (newer data, or the model's own history as a
+    dataset) in ``shards`` tasks of consecutive series; one Forecast, series in order."""
+    from dataclasses import replace
+
     from lstmcast.dist import tasks
     from lstmcast.dist.payload import dataset_out, forecast_in
     from lstmcast.model.forecast import Forecast
-
-    if dataset is None:
-        return forecast_in(*client.submit(tasks.predict_shard, model_bytes, {}, "", horizon, list(levels),
-                                          retries=RETRIES, pure=False).result())
-    from dataclasses import replace
 
     keys = list(dataset.series)
     size = max(1, -(-len(keys) // shards))

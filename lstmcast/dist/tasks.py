@@ -44,5 +44,4 @@ def predict_shard(model: bytes, data: dict[str, np.ndarray], meta: str, horizon:
         forecaster = load_model(path)
     finally:
         os.unlink(path)
-    dataset = dataset_in(data, meta) if data else None
-    return forecast_out(forecaster.predict(horizon, dataset, levels))
+    return forecast_out(forecaster.predict(horizon, dataset_in(data, meta), levels))
