@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 
 
 def describe(model_path: str, max_mb: int | None = None) -> dict:

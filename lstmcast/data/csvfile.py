@@ -27,7 +27,6 @@ import tarfile
 import warnings
 import zipfile
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

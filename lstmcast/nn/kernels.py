@@ -39,7 +39,6 @@ the working dtype so float32 code never promotes to float64.
 
 from __future__ import annotations
 
-import math
 
 from lstmcast.nn import jitcache
 

@@ -6,7 +6,6 @@ share of every forecast is large enough for a wrong graph to show."""
 
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
