@@ -40,6 +40,15 @@ update / refit <= 0.2) and its mean MASE is within a few percent of refitting's
 Markdown to stdout, progress to stderr. ``--quick``: at most 6 cycles and the grid
 without its ``epochs`` axis (a smoke run of a minute or two). The full run takes about
 15 minutes on a 2-core VM at one thread (refits are most of it).
+
+``--shrink-study`` (results in ``benchmarks/results/update-shrink.md``) runs, instead of
+the grid, the current defaults with and without ``_shrink=True`` (re-applying fit's head
+shrinkage after an accepted update), with the same references, cycles and seeds, on the
+tuning half. Its rule, fixed before any result: shrink is adopted if its geometric mean
+MASE / refit over the tuning series is at least 1 % lower than without
+(shrink / without <= 0.99); only then is the confirmation half run, with both.
+
+    LSTMCAST_THREADS=1 python benchmarks/update.py --shrink-study > benchmarks/results/update-shrink.md
 """
 
 from __future__ import annotations
@@ -71,6 +80,7 @@ GRID_LR = (0.1, 0.3, 1.0)
 GRID_REPLAY = (1, 4, 16)
 GRID_EPOCHS = (5, 10, 20)
 TARGET_TIME, TARGET_MASE = 0.2, 1.03
+SHRINK_GAIN = 0.99       # --shrink-study: adopt shrink if its geo. mean / refit <= this x without
 
 
 def split(names: list[str]) -> dict[str, str]:
@@ -208,8 +218,8 @@ class Update(Never):
         self.model = load_model(self.path)
 
 
-def update_name(lr: float, replay: float, epochs: int) -> str:
-    return f"update lr x{lr:g} replay {replay:g} epochs {epochs}"
+def update_name(lr: float, replay: float, epochs: int, shrink: bool = False) -> str:
+    return f"update lr x{lr:g} replay {replay:g} epochs {epochs}" + (" shrink" if shrink else "")
 
 
 def defaults() -> tuple[float, float, int]:
@@ -239,9 +249,12 @@ def simulate(p: Plan, settings: list[tuple[float, float, int]], folder: Path) ->
     lr0, replay0, epochs0 = defaults()
     strategies = {"never": Never(models[0]), "never s1": Never(models[1]),
                   "refit": Refit(models[0], 0), "refit s1": Refit(models[1], 1)}
-    for i, (lr, replay, epochs) in enumerate(settings):
-        strategies[update_name(lr, replay, epochs)] = Update(
-            files[0], folder / f"{p.name}-u{i}.safetensors", _lr_factor=lr, _replay=replay, epochs=epochs)
+    for i, setting in enumerate(settings):
+        lr, replay, epochs, *more = setting   # (lr, replay, epochs[, shrink]); shrink only when asked
+        options = {"_shrink": True} if more and more[0] else {}
+        strategies[update_name(*setting)] = Update(
+            files[0], folder / f"{p.name}-u{i}.safetensors", _lr_factor=lr, _replay=replay, epochs=epochs,
+            **options)
     strategies["update s1"] = Update(files[1], folder / f"{p.name}-us1.safetensors",
                                      _lr_factor=lr0, _replay=replay0, epochs=epochs0)
     base = {"seasonal naive": Record(), "naive": Record()}
@@ -456,12 +469,120 @@ def pick(tuning: list[dict], grid) -> tuple[tuple, dict]:
     return min(grid, key=lambda s: (scores[s], s)), scores
 
 
+def shrink_mase_table(results: list[dict], names: list[str]) -> str:
+    cols = [("never", "never"), (names[0], "update"), (names[1], "update shrink"), ("refit", "refit"),
+            ("update s1", "update s1 (no shrink)"), ("refit s1", "refit s1"), ("seasonal naive", "seasonal naive")]
+    head = ["series", "half", *[f"MASE {c[1]}" for c in cols]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        rec = r["records"]
+        lines.append(f"| {r['plan'].name} | {r['plan'].half} | "
+                     + " | ".join(f3(rec[c].mean_mase) for c, _ in cols) + " |")
+    return "\n".join(lines)
+
+
+def shrink_study(args, halves: dict[str, str], cap: int, started: float, facts: list[str]) -> int:
+    """--shrink-study: the current defaults with and without ``_shrink=True`` on the tuning
+    half; the confirmation half only if the rule (module docstring) adopts shrink."""
+    plain = defaults()
+    shrunk = (*plain, True)
+    settings = [plain, shrunk]
+    names = [update_name(*s) for s in settings]
+    chosen = [d for d in accuracy.DATASETS if not args.only or d.name in args.only]
+    results = {"tuning": [], "confirmation": []}
+
+    def run(half: str, folder: Path):
+        for data in (d for d in chosen if halves[d.name] == half):   # the main run's order
+            why = accuracy.available(data)
+            if why:
+                print(f"note: skipping {data.name}: {why}", file=sys.stderr)
+                continue
+            p = plan(data, folder, half, cap)
+            if p is None:
+                print(f"note: skipping {data.name}: too short for one cycle", file=sys.stderr)
+                continue
+            t0 = time.perf_counter()
+            r = simulate(p, settings, folder)
+            results[half].append(r)
+            rec = r["records"]
+            print(f"{p.name} ({half}, {p.cycles} cycles): MASE never {rec['never'].mean_mase:.3f}, "
+                  f"update {rec[names[0]].mean_mase:.3f}, update shrink {rec[names[1]].mean_mase:.3f}, "
+                  f"refit {rec['refit'].mean_mase:.3f}; ingest s update {rec[names[0]].seconds:.1f}, "
+                  f"shrink {rec[names[1]].seconds:.1f}, refit {rec['refit'].seconds:.1f} "
+                  f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+
+    command = ("LSTMCAST_THREADS=1 python benchmarks/update.py --shrink-study"
+               + (" --quick" if args.quick else "") + (f" --cycles {args.cycles}" if args.cycles else "")
+               + (" --only " + " ".join(args.only) if args.only else ""))
+    with tempfile.TemporaryDirectory() as tmp:
+        run("tuning", Path(tmp))
+        tuning = results["tuning"]
+        if not tuning:
+            print("no tuning-half series ran", file=sys.stderr)
+            return 1
+        score = {n: geomean(ratio(r, n, "refit") for r in tuning) for n in names}
+        gain = score[names[1]] / score[names[0]]
+        adopt = gain <= SHRINK_GAIN
+        if adopt:
+            run("confirmation", Path(tmp))
+        confirmation = results["confirmation"]
+        noise = geomean(ratio(r, "refit s1", "refit") for r in tuning)
+        noise_u = geomean(ratio(r, "update s1", "refit s1") for r in tuning)
+        out = ["# `lstmcast update`: the head shrinkage after an update (`_shrink`)", "",
+               f"Produced by `{command}` (see its docstring).", "",
+               *facts, *environment(blas_only=True), "",
+               f"Compared: the current defaults `{names[0]}` (no shrink, as `lstmcast update` does now) and "
+               f"the same with `_shrink=True`: after an update whose new weights are accepted, the head is "
+               f"scaled by the validation least-squares factor in [0, 1], as `fit` does after training. "
+               f"References as in `update.md` (same cycles, seeds, first models): never, refit, and the noise "
+               f"floors refit s1 and update s1 (seed-1 first model, updated with the defaults, no shrink).", "",
+               f"Rule, fixed before any result: adopt shrink if its geometric mean over the tuning series of "
+               f"mean MASE / refit is at least 1 % lower than without (shrink / without <= {SHRINK_GAIN}); "
+               f"then, and only then, run the confirmation half with both.", "",
+               "MASE: mean over cycles (and series, targets) of each forecast's MASE over the first model's "
+               "horizon H, scaled by the history's in-sample seasonal naive error at the first model's season. "
+               "Ingest s: wall time of the `update` calls (or of the refits) summed over the cycles.", "",
+               "## Series", "", series_table(tuning + confirmation), "",
+               "## Tuning half", "",
+               "Each cell: the setting's mean MASE divided by the refit's on that series.", "",
+               grid_table(tuning, settings, shrunk if adopt else None), "",
+               confirmation_table(tuning, names[0], "Without shrink (current defaults), tuning half")[0], "",
+               confirmation_table(tuning, names[1], "With shrink, tuning half")[0], "",
+               f"Geo. mean MASE / refit: without shrink {score[names[0]]:.3f}, with shrink "
+               f"{score[names[1]]:.3f}; shrink / without {gain:.3f}. Noise floors on these series: refit s1 / "
+               f"refit {noise:.3f}, update s1 / refit s1 {noise_u:.3f}.", "",
+               f"**Decision by the rule: {'ADOPT' if adopt else 'do not adopt'} shrink** "
+               f"({gain:.3f} {'<=' if adopt else '>'} {SHRINK_GAIN}).", ""]
+        if adopt:
+            out += ["## Confirmation half (run because the rule adopted shrink)", ""]
+            if confirmation:
+                c = {n: confirmation_table(confirmation, n, label) for n, label in
+                     zip(names, ("Without shrink (current defaults)", "With shrink"))}
+                out += [c[names[0]][0], "", c[names[1]][0], "",
+                        f"Confirmation geo. mean MASE / refit: without shrink {c[names[0]][1]['mase']:.3f}, "
+                        f"with shrink {c[names[1]][1]['mase']:.3f}; shrink / without "
+                        f"{c[names[1]][1]['mase'] / c[names[0]][1]['mase']:.3f}.", ""]
+            else:
+                out += ["(No confirmation-half series ran.)", ""]
+        else:
+            out += ["The confirmation half was not run (the rule did not adopt shrink).", ""]
+        out += ["## MASE by strategy", "", shrink_mase_table(tuning + confirmation, names), ""]
+        found = problems(tuning + confirmation)
+        out += ["## Errors and notes from update / forecast", "", *(found or ["- none"]), "",
+                f"Total wall time {time.perf_counter() - started:.0f} s."]
+    print("\n".join(out))
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", nargs="+", metavar="NAME", help="run these series only")
     ap.add_argument("--quick", action="store_true",
                     help=f"at most {QUICK_CYCLES} cycles, and no epochs axis in the grid (a smoke run)")
     ap.add_argument("--cycles", type=int, help=f"at most this many cycles per series (default {CYCLES})")
+    ap.add_argument("--shrink-study", action="store_true",
+                    help="the current defaults with and without _shrink=True instead of the grid: tuning "
+                         "half, then the confirmation half if the rule adopts shrink (see the docstring)")
     args = ap.parse_args(argv)
     started = time.perf_counter()
     facts = environment()   # before the run: the code measured is the code imported now
@@ -469,6 +590,8 @@ def main(argv=None) -> int:
     import lstmcast.model.update  # noqa: F401
     halves = split([d.name for d in accuracy.DATASETS])
     cap = args.cycles or (QUICK_CYCLES if args.quick else CYCLES)
+    if args.shrink_study:
+        return shrink_study(args, halves, cap, started, facts)
     epochs_axis = (defaults()[2],) if args.quick else GRID_EPOCHS
     grid = [(lr, rp, ep) for lr in GRID_LR for rp in GRID_REPLAY for ep in epochs_axis]
     if defaults() not in grid:
