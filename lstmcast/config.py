@@ -286,6 +286,9 @@ class ModelConfig(_Config):
     nonnegative: bool | None = option(None, "--nonnegative", "Keep forecasts and bands at 0 or above "
                                       "(default: for a target whose training values are all >= 0).",
                                       kind=bool)
+    guard: bool = option(True, "--guard", "Per series, forecast with naive, seasonal naive, drift or an even "
+                         "blend where that beats the network on held-out windows (--no-guard: the "
+                         "network alone).", kind=bool)
     calendar: bool = option(True, None, "calendar: calendar features as inputs.", kind=bool)
     stride: int = option(1, None, "stride: steps between training windows.", kind=int, minimum=1)
 

@@ -163,6 +163,8 @@ def evaluate(data: Data,
                          default_model=DEFAULT_MODEL, levels=levels, msg=msg, scheduler=scheduler)
     out.write(result.table, fmt, output, title="backtest")
     msg.note(result.verdict)
+    if result.guard_note():
+        msg.note(result.guard_note())
     if plot:
         from lstmcast.cli import plots
 

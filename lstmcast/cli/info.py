@@ -22,6 +22,18 @@ def _updates(updates: list[dict]) -> str:
     return f"{len(updates)}, last {u.get('when')}: +{u.get('rows_added')} rows{loss}{kept}"
 
 
+def _guard(guard: dict) -> str:
+    """``on, 128 held-out windows: 4 lstm, 1 seasonal_naive (AAPL)``, or ``off``."""
+    if not guard.get("enabled"):
+        return "off (the network forecasts every series)"
+    counts = ", ".join(f"{n} {m}" for m, n in sorted(guard.get("forecasts", {}).items(),
+                                                   key=lambda kv: (kv[0] != "lstm", -kv[1])))
+    named = guard.get("series") or {}
+    pairs = [f"{k or 'the series'}: {v}" for k, v in list(named.items())[:5]]
+    shown = f" ({', '.join(pairs)}{', ...' if len(named) > 5 else ''})" if named else ""
+    return f"on, {guard.get('windows')} held-out windows: {counts}{shown}"
+
+
 def print_table(doc: dict) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -34,6 +46,8 @@ def print_table(doc: dict) -> None:
             value = f"{len(value)} epochs, last {value[-1] if value else '-'}"
         elif key == "updates":
             value = _updates(value)
+        elif key == "guard":
+            value = _guard(value)
         elif isinstance(value, dict):
             value = ", ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
                               for k, v in value.items() if not isinstance(v, dict))

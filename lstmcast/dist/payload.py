@@ -69,7 +69,8 @@ def forecast_out(fc: Forecast) -> tuple[dict[str, np.ndarray], str]:
             arrays[f"{i}.lower.{j}"] = np.asarray(s.lower[level], dtype=np.float64)
             arrays[f"{i}.upper.{j}"] = np.asarray(s.upper[level], dtype=np.float64)
     meta = {"keys": keys, "targets": fc.targets, "levels": fc.levels, "date_col": fc.date_col,
-            "id_col": fc.id_col, "notes": fc.notes, "time_form": fc.time_form}
+            "id_col": fc.id_col, "notes": fc.notes, "time_form": fc.time_form,
+            "methods": [list(fc.series[k].method) for k in keys]}
     return arrays, json.dumps(meta)
 
 
@@ -81,6 +82,7 @@ def forecast_in(arrays: dict[str, np.ndarray], text: str) -> Forecast:
         series[key] = SeriesForecast(
             _index(arrays[f"{i}.time"], meta["date_col"]), arrays[f"{i}.point"],
             {lv: arrays[f"{i}.lower.{j}"] for j, lv in enumerate(levels)},
-            {lv: arrays[f"{i}.upper.{j}"] for j, lv in enumerate(levels)})
+            {lv: arrays[f"{i}.upper.{j}"] for j, lv in enumerate(levels)},
+            tuple(str(m) for m in meta["methods"][i]))
     return Forecast(meta["targets"], levels, series, meta["date_col"], meta["id_col"], meta["notes"],
                     meta["time_form"])

@@ -5,7 +5,7 @@ A model (or a training checkpoint) is one safetensors file written and checked b
 envelope keys). This module owns what the document holds, and it is the only place that
 knows the layout of a version:
 
-Format ``lstmcast-model`` 2.0, kind ``model``:
+Format ``lstmcast-model`` 2.1, kind ``model`` (2.1 added the guard; a 2.0 file forecasts with the network alone):
 
 - ``config``: ``{"read", "model", "train"}``, the resolved options
   (:mod:`lstmcast.config`): how the data was read (with the columns fit found), the
@@ -17,7 +17,8 @@ Format ``lstmcast-model`` 2.0, kind ``model``:
 - ``network`` / ``dtype``: the network's shape (:class:`lstmcast.nn.network.Spec`) and
   float type, checked against the arrays by the container.
 - arrays: the network under PyTorch's names, ``pipeline.center`` / ``pipeline.scale``,
-  ``calibration.residuals``, ``history.values``.
+  ``calibration.residuals``, ``history.values``, ``guard.*`` (the baseline guard:
+  :mod:`lstmcast.model.guard`; its metadata in ``forecaster.guard``).
 
 Kind ``checkpoint``: ``config`` as above (before the data decided batch size and epochs)
 and ``forecaster: {"trainer", "fingerprint"}``, with the trainer's arrays.
@@ -36,7 +37,7 @@ from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
 from lstmcast.errors import InputMissingError, ModelFileError, UsageError
 
 FORMAT = "lstmcast-model"
-FORMAT_VERSION = (2, 0)
+FORMAT_VERSION = (2, 1)
 OLDEST_MAJOR = 1  # the oldest major version still read (through MIGRATIONS)
 
 SECTIONS = {
@@ -166,7 +167,8 @@ def describe(path, max_mb: int | None = None) -> dict:
         "read": read_cfg.to_dict(), "model": model_cfg.to_dict(),
         "train": train_cfg.to_dict(), "network": doc.get("network"),
         "parameters": int(sum(arrays[n].size for n in arrays
-                              if n.split(".")[0] not in ("pipeline", "calibration", "history"))),
+                              if n.split(".")[0] not in ("pipeline", "calibration", "history", "guard"))),
+        "guard": fm.get("guard", {"enabled": False}),
         "training": training,
         "validation_loss_by_epoch": [round(h["val_loss"], 6) for h in history],
         "updates": updates,

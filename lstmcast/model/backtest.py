@@ -38,6 +38,16 @@ class Backtest:
     best_baseline: str
     folds: list[FoldResult] = field(default_factory=list)
     seconds: float = 0.0
+    methods: dict[str, int] = field(default_factory=dict)  # the guard's choices: (series, target, fold)s each
+
+    def guard_note(self) -> str:
+        """``the baseline guard forecast 8 of 10 series-folds with the LSTM, 2 with seasonal_naive``."""
+        total = sum(self.methods.values())
+        if not total or set(self.methods) == {"lstm"}:
+            return f"the baseline guard kept the LSTM for all {total} series-folds" if total else ""
+        parts = [f"{n} with {'the LSTM' if m == 'lstm' else m}" for m, n in
+                 sorted(self.methods.items(), key=lambda kv: (kv[0] != "lstm", -kv[1]))]
+        return f"the baseline guard forecast {total} series-folds: " + ", ".join(parts)
 
 
 def _cut(dataset: Dataset, rows_from_end: int) -> Dataset:
@@ -87,6 +97,7 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
                         "(try fewer --folds, a smaller --horizon or --step)")
 
     results: list[FoldResult] = []
+    methods: dict[str, int] = {}
     scores: dict[str, list[dict]] = {}
     backs = [horizon + (folds - 1 - i) * step for i in range(folds)]
     remote = (runner(forecaster, [_cut(dataset, b) for b in backs], horizon, levels)
@@ -104,6 +115,8 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
             hist = full[targets].iloc[:n]
             actual = full[targets].iloc[n:n + horizon]
             s = forecast[key]
+            for m in s.method:
+                methods[m] = methods.get(m, 0) + 1
             fc = {MODEL: np.asarray(s.point, dtype=np.float64)}
             bounds = {lv: (s.lower[lv], s.upper[lv]) for lv in forecast.levels}
             for name, fn in baselines.BASELINES.items():
@@ -137,4 +150,4 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
     theirs = float(table.loc[table["model"] == best, metric].iloc[0])
     verdict = (f"the LSTM {'beats' if ours < theirs else 'does NOT beat'} the best baseline "
                f"({best}) on {metric}: {ours:.3f} vs {theirs:.3f} over {folds} folds of {horizon} steps")
-    return Backtest(table, verdict, best, results, time.perf_counter() - started)
+    return Backtest(table, verdict, best, results, time.perf_counter() - started, methods)

@@ -39,6 +39,7 @@ import pandas as pd
 import lstmcast
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files.atomic import atomic_write_bytes
+from lstmcast.model import guard
 from lstmcast.nn.onnx import IR_VERSION, OPSET, network_nodes, require_onnx
 from lstmcast.prep.scaling import calendar_features
 
@@ -74,6 +75,9 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
         inputs.append(helper.make_tensor_value_info("time", TensorProto.INT64, ["batch", R]))
     if len(keys) > 1:
         inputs.append(helper.make_tensor_value_info("series_index", TensorProto.INT64, ["batch"]))
+    if desc["guard"]["drift"]:
+        inputs.append(helper.make_tensor_value_info("drift_first", TensorProto.FLOAT, ["batch", nt]))
+        inputs.append(helper.make_tensor_value_info("drift_since", TensorProto.INT64, ["batch"]))
 
     center = np.array([pipe.center_[k] for k in keys], dtype=np.float32)  # (series, nt + nf)
     scale = np.array([pipe.scale_[k] for k in keys], dtype=np.float32)
@@ -97,6 +101,7 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
         z = hist
     c_t, s_t = per_series(center[:, :nt], "center_targets"), per_series(scale[:, :nt], "scale_targets")
     x_t = g.op("Div", g.op("Sub", z, c_t), s_t, name="scaled_targets")  # (batch, L, nt)
+    scaled = x_t
     columns = []
     if nf:
         f = g.slice("features", R - L, R, axis=1)
@@ -118,6 +123,9 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
     pred = g.op("Reshape", "network_output", g.const(np.array([0, H, nt], np.int64)))  # (batch, H, nt)
     if base is not None:
         pred = g.op("Add", pred, base)
+    if desc["guard"]["used"]:
+        pred = _guard(g, forecaster, keys, pred, scaled, per_series, L, H, nt, m.transform,
+                      c_t, s_t, desc["guard"]["drift"])
     zt = g.op("Add", g.op("Mul", pred, s_t), c_t)
     if m.transform == "log":
         point = g.op("Exp", zt)
@@ -201,6 +209,16 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
                        "meaning": "each row's series, as its position in 'series' (its scaling is "
                                   "that series' own)"})
     last = {k: str(forecaster.history_[k].index[-1]) for k in keys}
+    rows = [list(forecaster.history_).index(k) for k in keys]
+    gb, gw = forecaster.guard_["baseline"][rows], forecaster.guard_["weight"][rows]
+    used = (gb >= 0) & (gw < 1)
+    drift = bool((used & (gb == 2)).any())
+    if drift:
+        inputs.append({"name": "drift_first", "dtype": "float32", "shape": ["batch", nt],
+                       "meaning": "the series' first target values in original units (the drift baseline "
+                                  "of the guard is the line through them and the last history row)"})
+        inputs.append({"name": "drift_since", "dtype": "int64", "shape": ["batch"],
+                       "meaning": "how many rows the last history row lies after the series' first row"})
     floor = [t for t, keep in zip(forecaster.targets_, forecaster.nonnegative_) if keep]
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "lstmcast": lstmcast.__version__,
@@ -216,6 +234,9 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
         "freq": forecaster.freq_, "trading_calendar": forecaster.data_.get("calendar"),
         "transform": m.transform, "normalize": m.normalize,
         "nonnegative": [bool(v) for v in forecaster.nonnegative_],
+        "guard": {"used": bool(used.any()), "drift": drift,
+                  "baseline": [[guard.BASELINES[b] if b >= 0 else None for b in r] for r in gb.tolist()],
+                  "network_weight": gw.tolist()},
         "not_included": ["prediction intervals", "steps past the trained horizon",
                          "predict's refusal of forecasts far outside the history's range"],
     }
@@ -241,6 +262,16 @@ def feeds(forecaster, frames: dict | None = None, series: str | None = None) -> 
                                 for f in tails])
     if len(keys) > 1:
         out["series_index"] = np.arange(len(keys), dtype=np.int64)
+    if desc["guard"]["drift"]:
+        g = forecaster.guard_
+        rows = [list(forecaster.history_).index(k) for k in keys]
+        if frames is forecaster.history_:
+            out["drift_first"] = np.stack([forecaster.pipeline_.inverse(k, g["first"][r][None, :])[0]
+                                           for k, r in zip(keys, rows)]).astype(np.float32)
+            out["drift_since"] = g["since"][rows].astype(np.int64)
+        else:
+            out["drift_first"] = np.stack([frames[k][desc["targets"]].iloc[0].to_numpy(np.float32) for k in keys])
+            out["drift_since"] = np.array([len(frames[k]) - 1 for k in keys], dtype=np.int64)
     return out
 
 
@@ -282,6 +313,37 @@ class _Graph:
     def slice(self, x: str, start: int, end: int, axis: int) -> str:
         return self.op("Slice", x, self.const(np.array([start], np.int64)),
                        self.const(np.array([end], np.int64)), self.const(np.array([axis], np.int64)))
+
+
+def _guard(g: _Graph, forecaster, keys, pred: str, scaled: str, per_series, L: int, H: int, nt: int,
+           transform, c_t: str, s_t: str, drift: bool) -> str:
+    """The baseline guard (:mod:`lstmcast.model.guard`) on the scaled forecast ``pred``
+    (batch, H, nt): each series' baseline, from the scaled window ``scaled`` (batch, L,
+    nt), mixed in by its network weight."""
+    rows = [list(forecaster.history_).index(k) for k in keys]
+    gb = forecaster.guard_["baseline"][rows]
+    gw = np.where(gb < 0, 1.0, forecaster.guard_["weight"][rows]).astype(np.float32)
+    season = forecaster.model_config_.season
+    last = g.slice(scaled, L - 1, L, axis=1)                        # (batch, 1, nt)
+    steps = np.arange(1, H + 1, dtype=np.float32)[None, :, None]
+    if 1 < season <= L:
+        snaive = g.op("Gather", scaled, g.const((L - season + np.arange(H) % season).astype(np.int64)), axis=1)
+    else:
+        snaive = last
+    mix = g.op("Mul", pred, per_series(gw, "guard_network_weight"))
+    for b, base in enumerate([last, snaive, None]):
+        share = np.where(gb == b, 1.0 - gw, 0.0).astype(np.float32)     # (series, nt)
+        if not share.any():
+            continue
+        if base is None:  # drift: scale the first value as the history is scaled
+            first = g.op("Log", "drift_first") if transform == "log" else "drift_first"
+            first = g.op("Div", g.op("Sub", g.op("Unsqueeze", first, g.const(np.array([1], np.int64))), c_t), s_t)
+            since = g.op("Cast", g.op("Max", "drift_since", g.const(np.array(1, np.int64))), to=1)
+            since = g.op("Reshape", since, g.const(np.array([-1, 1, 1], np.int64)))
+            slope = g.op("Div", g.op("Sub", last, first), since)
+            base = g.op("Add", last, g.op("Mul", slope, g.const(steps)))
+        mix = g.op("Add", mix, g.op("Mul", base, per_series(share, f"guard_share_{b}")))
+    return mix
 
 
 def _last_row(g: _Graph, hist: str, R: int) -> str:

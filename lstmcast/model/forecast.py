@@ -37,12 +37,15 @@ def check_levels(levels) -> list[float]:
 @dataclass(frozen=True)
 class SeriesForecast:
     """One series' forecast: ``point`` is (steps, targets); ``lower[level]`` and
-    ``upper[level]`` likewise, for each interval level in percent."""
+    ``upper[level]`` likewise, for each interval level in percent; ``method`` per target,
+    what made the point forecast (the baseline guard's choice: ``lstm``, a baseline's name
+    or ``blend_<baseline>``)."""
 
     index: pd.DatetimeIndex
     point: np.ndarray
     lower: dict[float, np.ndarray] = field(default_factory=dict)
     upper: dict[float, np.ndarray] = field(default_factory=dict)
+    method: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

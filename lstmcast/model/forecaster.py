@@ -32,7 +32,7 @@ from lstmcast.data.dataset import Dataset, check_length, future_index
 from lstmcast.data.timeparse import period
 from lstmcast.errors import DataError, ModelFileError, UsageError
 from lstmcast.files import modelfile
-from lstmcast.model import conformal, defaults
+from lstmcast.model import conformal, defaults, guard
 from lstmcast.model.forecast import Forecast, SeriesForecast, check_levels
 from lstmcast.nn.network import NUMPY_PREDICT_MAX, Net, Spec, init_params
 from lstmcast.nn.train import Trainer, predicted
@@ -56,6 +56,10 @@ SHRINK = True
 # volatile stretches and narrow in calm ones (normalised conformal prediction).
 # "none": plain absolute residuals. Evidence: benchmarks/defaults.py --intervals.
 INTERVAL_SCALE = "change"
+# Share of each series' validation windows (the latest) kept apart from early stopping
+# and the shrinkage, for the guard and the interval calibration alone (0: all validation
+# windows do everything).
+HOLDOUT = 0.0
 
 # Calibration residuals are in scaled units divided by each window's typical change:
 # anything near this is not from a real fit (a crafted or damaged file)
@@ -77,7 +81,8 @@ class LSTMForecaster:
                  _head_init: str = HEAD_INIT, _shrink: bool = SHRINK,
                  _interval_scale: str = INTERVAL_SCALE,
                  _season_max_windows: int = SEASON_MAX_WINDOWS,
-                 _lookback_seasons: int | None = None, **options):
+                 _lookback_seasons: int | None = None,
+                 _holdout: float = HOLDOUT, **options):
         """``LSTMForecaster(hidden=32, lr=0.01)``, or with whole configs
         (``model=ModelConfig(...)``); keyword options override the configs' fields. The
         underscored arguments are internal choices that are not options, settable for the
@@ -90,7 +95,8 @@ class LSTMForecaster:
         self.model_config = cfg.build(ModelConfig, {**(model or ModelConfig()).to_dict(), **m_opts})
         self.train_config = cfg.build(TrainConfig, {**(train or TrainConfig()).to_dict(), **t_opts})
         self._private = dict(_head_init=_head_init, _shrink=_shrink, _interval_scale=_interval_scale,
-                             _season_max_windows=_season_max_windows, _lookback_seasons=_lookback_seasons)
+                             _season_max_windows=_season_max_windows, _lookback_seasons=_lookback_seasons,
+                             _holdout=_holdout)
 
     def clone(self) -> "LSTMForecaster":
         """An unfitted copy with the same options (for refits in a backtest)."""
@@ -131,6 +137,7 @@ class LSTMForecaster:
         if n_val > defaults.VAL_WINDOWS:  # a fixed sample, the same for every epoch
             pick = np.random.default_rng(t.seed).choice(n_val, defaults.VAL_WINDOWS, replace=False)
             val_idx = val_idx[np.sort(pick)]
+        val_idx, held_idx = self._holdout_split(windows, val_idx, H)
         self.targets_ = list(dataset.targets)
         nt = len(self.targets_)
         spec = Spec(windows.n_inputs, m.hidden, m.layers, H * nt, m.bidirectional)
@@ -166,7 +173,7 @@ class LSTMForecaster:
         self.pipeline_ = pipe
         self.freq_ = dataset.freq
         self.features_ = list(dataset.features)
-        self.residuals_ = self._residuals(take, val_idx, H, nt)
+        self.residuals_ = self._guard_and_residuals(windows, held_idx, m, nt)
         self.calibration_["monotone"] = True
         self.nonnegative_ = [bool(m.nonnegative) if m.nonnegative is not None
                              else bool(all((f[t].dropna() >= 0).all() for f in dataset.series.values()))
@@ -178,7 +185,8 @@ class LSTMForecaster:
                       "series": {k: [str(f.index[0]), str(f.index[-1]), len(f)]
                                  for k, f in dataset.series.items()}}
         self.windows_ = {"train": int(len(train_idx)), "validation": int(n_val),
-                         "per_epoch": int(t.epoch_windows), "validation_used": int(len(val_idx))}
+                         "per_epoch": int(t.epoch_windows), "validation_used": int(len(val_idx)),
+                         "held_out": int(len(held_idx))}
         self.training_ = {**asdict(result), "windows": self.windows_, "shrink": self.shrink_}
         self.history_ = self._tails(dataset, L, m.transform)
         return self
@@ -210,19 +218,76 @@ class LSTMForecaster:
             self.net_.params["head.bias"][:] *= factor
         return factor
 
-    def _residuals(self, take, val_idx, H: int, nt: int) -> np.ndarray:
-        """Validation residuals (n, horizon, targets) for conformal intervals: in scaled
-        units, divided by each window's change (see :data:`INTERVAL_SCALE`); sets
-        ``calibration_``."""
+    def _holdout_split(self, windows, val_idx: np.ndarray, H: int) -> tuple[np.ndarray, np.ndarray]:
+        """(early stopping and shrinkage windows, guard and calibration windows): with a
+        holdout share, the latest windows of each series are held out, and the earlier
+        ones end their targets before the held-out targets begin; else both are all."""
+        share = self._private["_holdout"]
+        if share <= 0 or not len(val_idx):
+            return val_idx, val_idx
+        series, starts = windows.series[val_idx], windows.starts[val_idx]
+        early, held = [], []
+        for s in np.unique(series):
+            mine = val_idx[series == s]
+            st = starts[series == s]
+            k = max(1, int(math.ceil(share * len(mine))))
+            held.append(mine[-k:])
+            early.append(mine[:-k][st[:-k] <= st[-k] - H])
+        early_idx, held_idx = np.concatenate(early), np.concatenate(held)
+        return (early_idx if len(early_idx) else held_idx), held_idx
+
+    def _scored(self, windows, idx: np.ndarray, first: np.ndarray, row0: np.ndarray):
+        """Forecasts of held-out windows ``idx`` in scaled units: ``(network, baselines,
+        actual, change, series)``, the baselines as :func:`guard.baselines` makes them,
+        ``first`` (series, targets) each series' first value and ``row0`` (series,) how
+        many rows before the windows' first row it lies."""
+        m, nt = self.model_config_, len(self.targets_)
+        L, H = m.lookback, m.horizon
+        net = np.zeros((len(idx), H, nt))
+        base = np.zeros((3, len(idx), H, nt))
+        ys = np.zeros((len(idx), H, nt))
+        change = np.zeros((len(idx), nt))
+        series = windows.series[idx]
+        for a in range(0, len(idx), PREDICT_BATCH):
+            part = idx[a:a + PREDICT_BATCH]
+            x, y = windows.take(part)
+            shift, offset = window_offsets(x, nt, H, m.normalize, m.season, m.seasons)
+            xn = x.copy()
+            xn[:, :, :nt] -= shift[:, None, :]
+            pred = self.net_.predict(xn, engine="kernels").reshape(len(part), H, nt)
+            b = slice(a, a + len(part))
+            net[b] = pred.astype(np.float64) + offset
+            ys[b] = y
+            change[b] = window_change(x, nt)
+            s = series[b]
+            base[:, b] = guard.baselines(x[:, :, :nt], first[s], windows.starts[part] + L - 1 + row0[s], H, m.season)
+        return net, base, ys, change, series
+
+    def _guard_and_residuals(self, windows, idx: np.ndarray, m: ModelConfig, nt: int) -> np.ndarray:
+        """Choose each series' forecaster (:mod:`lstmcast.model.guard`, sets ``guard_``) and
+        return the conformal residuals (n, horizon, targets) of the guarded forecasts on
+        windows ``idx``: scaled units, divided by each window's change (see
+        :data:`INTERVAL_SCALE`); sets ``calibration_``."""
+        S = len(windows.keys)
+        first = windows.data[windows.offsets[:-1]][:, :nt].astype(np.float64)
+        lengths = np.diff(windows.offsets)
+        self.guard_ = {"baseline": np.full((S, nt), -1, np.int8), "weight": np.ones((S, nt), np.float32),
+                       "scores": np.full((S, nt, 5), -1.0, np.float32), "first": first,
+                       "since": (lengths - 1).astype(np.int64)}
+        self.guard_meta_ = {"enabled": False}
+        net, base, y, change, series = self._scored(windows, idx, first, np.zeros(S, np.int64))
+        if m.guard and m.transform not in ("diff", "pct") and len(idx):
+            b, w, scores = guard.choose(net, base, y, series, S)
+            self.guard_.update(baseline=b, weight=w, scores=scores.astype(np.float32))
+            self.guard_meta_ = {"enabled": True, "windows": int(len(idx)), **guard.summary(windows.keys, b, w)}
+        fc = guard.combine(net, base, self.guard_["baseline"][series], self.guard_["weight"][series])
+        return self._scores_of(y - fc, change)
+
+    def _scores_of(self, r: np.ndarray, change: np.ndarray) -> np.ndarray:
+        """Conformal scores from residuals ``r`` (n, horizon, targets) in scaled units."""
         self.calibration_ = {"scale": "none"}
-        r = np.zeros((len(val_idx), H, nt), dtype=np.float32)
-        change = np.zeros((len(val_idx), nt))
-        pos = 0
-        for x, y, pred in predicted(self.net_, take, val_idx, PREDICT_BATCH):
-            r[pos:pos + len(x)] = y - pred
-            change[pos:pos + len(x)] = window_change(x, nt)
-            pos += len(x)
-        if self._private["_interval_scale"] == "change" and len(val_idx):
+        r = r.astype(np.float32)
+        if self._private["_interval_scale"] == "change" and len(r):
             # a floor, so that a flat stretch does not get a zero-width band
             floor = np.maximum(0.1 * np.median(change, axis=0), 1e-6)
             self.calibration_ = {"scale": "change", "floor": [float(v) for v in floor]}
@@ -283,6 +348,8 @@ class LSTMForecaster:
         keys = list(tails)
         inputs = {k: self.pipeline_.to_array(k, tails[k])[-self.model_config_.lookback:] for k in keys}
         all_scaled = self._predict_scaled(keys, tails, inputs, horizon)  # (series, horizon, targets)
+        all_scaled = self._guarded(keys, inputs, all_scaled, dataset)
+        order = {k: i for i, k in enumerate(self.history_)}
         futures: dict = {}  # series ending at the same time share their future timestamps
         series = {}
         for i, (key, frame) in enumerate(tails.items()):
@@ -308,8 +375,10 @@ class LSTMForecaster:
             last = frame.index[-1]
             if last not in futures:
                 futures[last] = future_index(last, self.freq_, horizon, self._trading())
-            series[key] = SeriesForecast(futures[last],
-                                         point, lower, upper)
+            g = order[key]
+            series[key] = SeriesForecast(futures[last], point, lower, upper,
+                                         tuple(guard.name(b, w) for b, w in zip(self.guard_["baseline"][g],
+                                                                                self.guard_["weight"][g])))
         form = dataset.time_form if dataset is not None and dataset.time_form else self.data_.get("time_form")
         return Forecast(list(self.targets_), levels, series, self.data_["date_col"],
                         self.data_["id_col"], notes, form if isinstance(form, str) else None)
@@ -423,6 +492,26 @@ class LSTMForecaster:
             hist = np.concatenate([hist, rows], axis=1)
         return np.concatenate(out, axis=1)[:, :horizon]
 
+    def _guarded(self, keys: list[str], inputs: dict[str, np.ndarray], scaled: np.ndarray,
+                 dataset: Dataset | None) -> np.ndarray:
+        """The network's scaled forecasts with each series' guard choice applied (drift from
+        the series' first row: the stored one, or ``dataset``'s when forecasting from it)."""
+        g = self.guard_
+        order = {k: i for i, k in enumerate(self.history_)}
+        rows = np.array([order[k] for k in keys])
+        baseline, weight = g["baseline"][rows], g["weight"][rows]
+        if not ((baseline >= 0) & (weight < 1)).any():
+            return scaled
+        nt = len(self.targets_)
+        if dataset is None:
+            first, since = g["first"][rows], g["since"][rows]
+        else:
+            first = np.stack([self.pipeline_.to_array(k, dataset.series[k].iloc[:1])[0, :nt] for k in keys])
+            since = np.array([len(dataset.series[k]) - 1 for k in keys])
+        x = np.stack([inputs[k][:, :nt] for k in keys])
+        base = guard.baselines(x, first, since, scaled.shape[1], self.model_config_.season)
+        return guard.combine(scaled, base, baseline, weight)
+
     def _quantiles(self, levels, horizon: int, notes: list[str]) -> np.ndarray:
         """Half-widths (levels, horizon, targets) in scaled units from the stored residuals."""
         H, nt = self.model_config_.horizon, len(self.targets_)
@@ -456,13 +545,14 @@ class LSTMForecaster:
         parrays, pmeta = self.pipeline_.to_arrays()
         arrays.update(parrays)
         arrays["calibration.residuals"] = self.residuals_
+        arrays.update({f"guard.{name}": a for name, a in self.guard_.items()})
         keys = list(self.history_)
         arrays["history.values"] = np.stack([
             f[[*self.targets_, *self.features_]].to_numpy(np.float64) for f in self.history_.values()])
         state = {"pipeline": pmeta, "data": self.data_, "nonnegative": self.nonnegative_,
                  "targets": self.targets_, "features": self.features_, "freq": self.freq_,
                  "history": {"series": keys, "last": [str(self.history_[k].index[-1]) for k in keys]},
-                 "calibration": self.calibration_, "training": self.training_}
+                 "calibration": self.calibration_, "training": self.training_, "guard": self.guard_meta_}
         configs = {"read": self.read_config_.to_dict(), "model": self.model_config_.to_dict(),
                    "train": self.train_config_.to_dict()}
         return arrays, {"config": configs, "forecaster": state, "network": asdict(self.net_.spec),
@@ -529,6 +619,7 @@ class LSTMForecaster:
             raise ModelFileError("model file: the network's shape does not match its options")
         self.net_ = Net.from_params(params)
         self.residuals_ = residuals
+        self.guard_, self.guard_meta_ = _guard_from(arrays, fm, len(keys), nt)
         self.history_ = {}
         for i, k in enumerate(keys):
             last = pd.Timestamp(fm["history"]["last"][i])
@@ -537,6 +628,34 @@ class LSTMForecaster:
             idx.name = self.data_["date_col"]
             self.history_[k] = pd.DataFrame(values[i], index=idx, columns=[*self.targets_, *self.features_])
         return self
+
+
+def _guard_from(arrays: dict, fm: dict, S: int, nt: int) -> tuple[dict, dict]:
+    """The guard's arrays and metadata from a model file, checked; files from before the
+    guard forecast with the network alone, as they always did."""
+    if "guard.baseline" not in arrays:
+        return ({"baseline": np.full((S, nt), -1, np.int8), "weight": np.ones((S, nt), np.float32),
+                 "scores": np.full((S, nt, 5), -1.0, np.float32), "first": np.zeros((S, nt)),
+                 "since": np.zeros(S, np.int64)}, {"enabled": False})
+    try:
+        g = {"baseline": np.asarray(arrays["guard.baseline"]).astype(np.int8),
+             "weight": np.asarray(arrays["guard.weight"], dtype=np.float32),
+             "scores": np.asarray(arrays["guard.scores"], dtype=np.float32),
+             "first": np.asarray(arrays["guard.first"], dtype=np.float64),
+             "since": np.asarray(arrays["guard.since"]).astype(np.int64)}
+        meta = dict(fm["guard"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(f"model file: incomplete guard section ({e})") from None
+    shapes = {"baseline": (S, nt), "weight": (S, nt), "scores": (S, nt, 5), "first": (S, nt), "since": (S,)}
+    bad = [k for k, shape in shapes.items() if g[k].shape != shape]
+    if bad or not isinstance(meta.get("enabled"), bool):
+        raise ModelFileError(f"model file: guard.{bad[0] if bad else 'meta'} does not match the model's "
+                             f"{S} series and {nt} target(s)")
+    if not (((g["baseline"] >= -1) & (g["baseline"] < len(guard.BASELINES))).all()
+            and ((g["weight"] >= 0) & (g["weight"] <= 1)).all()
+            and np.isfinite(g["first"]).all() and (g["since"] >= 0).all()):
+        raise ModelFileError("model file: the guard's choices are out of range (the file is damaged)")
+    return g, meta
 
 
 def save_model(forecaster: LSTMForecaster, path) -> None:

@@ -32,8 +32,8 @@ import pandas as pd
 from lstmcast.data.dataset import Dataset
 from lstmcast.data.timeparse import period
 from lstmcast.errors import DataError
-from lstmcast.nn.train import Trainer, predicted
-from lstmcast.prep.normalize import window_change
+from lstmcast.model import guard
+from lstmcast.nn.train import Trainer
 from lstmcast.prep.windows import make_windows
 
 # Chosen on the tuning half of benchmarks/update.py (lr x 0.1/0.3/1, replay 1/4/16, epochs
@@ -159,7 +159,7 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
         report.kept_old_weights, report.val_loss_after = True, before
     elif _shrink:  # as fit does: scale the head by the validation least-squares factor in [0, 1]
         forecaster._shrink(take, val_idx)
-    _recalibrate(forecaster, take, val_idx, H, nt)
+    _recalibrate(forecaster, windows, val_idx, added)
     for key, frame in frames.items():
         forecaster.history_[key] = frame.iloc[-len(forecaster.history_[key]):].copy()
     data = forecaster.data_
@@ -189,18 +189,21 @@ def _check_scale(take, train_idx, val_idx, source: str) -> list[str]:
     return []
 
 
-def _recalibrate(forecaster, take, val_idx, H: int, nt: int) -> None:
-    """Conformal residuals from the newest windows first, the stored ones filling up to the
-    stored count (the calibration set keeps its size, and its floor): the newest windows alone when they are as many."""
-    scores = np.zeros((len(val_idx), H, nt), dtype=np.float32)
-    pos = 0
-    floor = forecaster.calibration_.get("floor")
-    for x, y, pred in predicted(forecaster.net_, take, val_idx, 4096):
-        r = y - pred.reshape(len(x), H, nt)
-        if forecaster.calibration_.get("scale") == "change":
-            r = r / np.maximum(window_change(x, nt), np.asarray(floor))[:, None, :].astype(np.float32)
-        scores[pos:pos + len(x)] = r
-        pos += len(x)
+def _recalibrate(forecaster, windows, val_idx, added: dict[str, int]) -> None:
+    """Conformal residuals of the guarded forecasts (the guard's choices are kept) from the
+    newest windows first, the stored ones filling up to the stored count (the calibration
+    set keeps its size, and its floor): the newest windows alone when they are as many.
+    Also moves each series' drift count on by its new rows."""
+    order = {k: i for i, k in enumerate(forecaster.history_)}
+    g = forecaster.guard_
+    for key, n in added.items():
+        g["since"][order[key]] += n
+    rows = np.array([order[k] for k in windows.keys])
+    row0 = g["since"][rows] - (np.diff(windows.offsets) - 1)
+    net, base, y, change, series = forecaster._scored(windows, val_idx, g["first"][rows], row0)
+    r = y - guard.combine(net, base, g["baseline"][rows][series], g["weight"][rows][series])
+    if forecaster.calibration_.get("scale") == "change":
+        r = r / np.maximum(change, np.asarray(forecaster.calibration_["floor"]))[:, None, :]
     stored = forecaster.residuals_
-    keep = len(stored) or len(scores)
-    forecaster.residuals_ = np.concatenate([stored, scores])[-keep:].astype(np.float32)
+    keep = len(stored) or len(r)
+    forecaster.residuals_ = np.concatenate([stored, r.astype(np.float32)])[-keep:].astype(np.float32)

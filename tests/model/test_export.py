@@ -23,7 +23,9 @@ from lstmcast.nn import onnx as nn_onnx  # noqa: E402
 from lstmcast.nn.network import Net  # noqa: E402
 from lstmcast.prep.scaling import calendar_features  # noqa: E402
 
-TINY = dict(hidden=8, epochs=4, seed=0, _head_init="random", _shrink=False)
+# the guard is off: a network that loses to a baseline would hide the network's graph
+# (the guard's own graph is tested in test_guard_in_the_graph)
+TINY = dict(hidden=8, epochs=4, seed=0, _head_init="random", _shrink=False, guard=False)
 RTOL = 1e-5  # float32 graph against lstmcast's float64 pre- and post-processing
 
 
@@ -168,6 +170,35 @@ def test_nonnegative_floor(tmp_path):
     assert (out == 0).any() and (m.predict()[""].point == 0).any()
     unfloored = LSTMForecaster(**TINY, normalize="last", nonnegative=False).fit(ds)
     assert (check_export(unfloored)[0] < 0).any()
+
+
+@pytest.mark.parametrize("data, options", [("monthly", {}), ("stocks", {"transform": "log"}),
+                                           ("daily", {"normalize": "season"})])
+def test_guard_in_the_graph(tmp_path, data, options):
+    """Every guard choice (each baseline alone and blended, drift from the stored first row
+    or from newer frames' own) in the graph against predict()."""
+    ds = DATA[data](tmp_path)
+    m = LSTMForecaster(**TINY, **options).fit(ds)
+    S, nt = m.guard_["baseline"].shape
+    for baseline in (0, 1, 2):
+        for weight in (0.0, 0.5):
+            m.guard_["baseline"][:] = baseline
+            m.guard_["weight"][:] = weight
+            m.guard_["baseline"][0] = -1  # the first series keeps the network
+            desc = export.describe(m)
+            assert desc["guard"]["drift"] == (baseline == 2 and S > 1)
+            check_export(m)
+    m.guard_["baseline"][:], m.guard_["weight"][:] = 2, 0.0
+    model, desc = export.to_onnx(m)
+    assert [i["name"] for i in desc["inputs"]][-2:] == ["drift_first", "drift_since"]
+    newer = {k: f.iloc[5:] for k, f in ds.series.items()}  # drift from these rows' first
+    out = session(model).run(None, export.feeds(m, frames=newer))[0]
+    ref = m.predict(dataset=type(ds)(**{**ds.__dict__, "series": newer}))
+    for i, key in enumerate(desc["series"]):
+        np.testing.assert_allclose(out[i], ref[key].point, rtol=RTOL, atol=RTOL * np.abs(ref[key].point).max())
+    drift = m.predict()
+    m.guard_["baseline"][:] = 0
+    assert all(np.abs(drift[k].point - m.predict()[k].point).max() > 0 for k in desc["series"])
 
 
 def test_write_is_a_loadable_file(tmp_path):
