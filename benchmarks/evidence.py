@@ -170,15 +170,15 @@ def summary(results: list[dict]) -> str:
         return "n/a" if not m else ("yes" if k >= share * m - 1e-9 else "NO")
 
     lines = ["| target | result | met |", "|---|---|---|",
-             f"| LSTM beats seasonal naive on every dataset | {_share(len(snaive), n)} | "
-             f"{met(len(snaive), n, TARGETS['snaive_all'])} |",
-             f"| LSTM beats the best of naive / seasonal naive / drift on >= 90 % | {_share(len(best), n)} | "
-             f"{met(len(best), n, TARGETS['best'])} |",
-             f"| LSTM beats AutoETS on >= 60 % | "
+             (f"| LSTM beats seasonal naive on every dataset | {_share(len(snaive), n)} | "
+              f"{met(len(snaive), n, TARGETS['snaive_all'])} |"),
+             (f"| LSTM beats the best of naive / seasonal naive / drift on >= 90 % | "
+              f"{_share(len(best), n)} | {met(len(best), n, TARGETS['best'])} |"),
+             "| LSTM beats AutoETS on >= 60 % | "
              + (f"{_share(len(beats_ets), len(ets))} | {met(len(beats_ets), len(ets), TARGETS['ets'])} |"
                 if ets else "no AutoETS column | n/a |"),
-             f"| coverage within {COVERAGE_TOLERANCE:g} points of nominal at 80 and 95 on >= 80 % | "
-             f"{_share(len(covered), n)} | {met(len(covered), n, TARGETS['coverage'])} |"]
+             (f"| coverage within {COVERAGE_TOLERANCE:g} points of nominal at 80 and 95 on >= 80 % | "
+              f"{_share(len(covered), n)} | {met(len(covered), n, TARGETS['coverage'])} |")]
     means = []
     for m in MODELS:
         vals = np.array([r.get(f"{m}_MASE", math.nan) for r in results], dtype=np.float64)
@@ -224,10 +224,10 @@ def report(meta: dict, results: list[dict], skipped: list[str], reprint: str | N
             f"{json.dumps(meta['params']) if meta['params'] else '{} (shipped defaults)'}; "
             + (f"AutoETS from statsforecast {meta['statsforecast']}." if meta["statsforecast"]
                else "no AutoETS (statsforecast not installed)."), "",
-            "MASE is scaled by each history's seasonal naive error and averaged over folds, series "
+            ("MASE is scaled by each history's seasonal naive error and averaged over folds, series "
             "and targets; bold: the LSTM beats the best of naive / seasonal naive / drift. Coverage: "
             "share of test points inside the LSTM's 80 % and 95 % intervals. Seconds: the backtest "
-            "(refits included, AutoETS not)."]
+            "(refits included, AutoETS not).")]
     if skipped:
         head += ["", "Skipped: " + "; ".join(skipped)]
     return "\n".join(head + ["", table(results), "", "## Against the targets", "", summary(results)]) + "\n"
@@ -258,8 +258,8 @@ def main(argv=None) -> int:
     try:
         params = json.loads(args.params)
         if not isinstance(params, dict):
-            raise ValueError("not an object")
-    except ValueError as e:
+            raise TypeError("not an object")
+    except (ValueError, TypeError) as e:
         ap.error(f"--params must be a JSON object of LSTMForecaster keywords: {e}")
     chosen = series.chosen(args.half)
     if args.only:
@@ -272,6 +272,8 @@ def main(argv=None) -> int:
     ets = None if args.no_ets else accuracy.autoets_forecaster()
     if ets is None and not args.no_ets:
         print("note: statsforecast is not installed; no AutoETS column", file=sys.stderr)
+    from lstmcast.errors import LstmcastError
+
     meta = provenance(args.half, params, ets is not None)
     results: list[dict] = []
     skipped: list[str] = []
@@ -284,7 +286,14 @@ def main(argv=None) -> int:
                 print(f"note: skipping {data.name}: {why}", file=sys.stderr)
                 skipped.append(f"{data.name} ({why})")
                 continue
-            r = run_one(data, folder, params, ets)
+            try:
+                r = run_one(data, folder, params, ets)
+            except LstmcastError as e:   # lstmcast refused the data: reported, not hidden
+                print(f"note: {data.name} failed: {e}", file=sys.stderr)
+                skipped.append(f"{data.name} FAILED ({e})")
+                if args.json:
+                    save(Path(args.json), {**meta, "skipped": skipped}, results)
+                continue
             results.append(r)
             print(f"[{i}/{len(chosen)}] {data.name}: LSTM MASE {_f(r['lstm_MASE'])}, seasonal naive "
                   f"{_f(r['seasonal_naive_MASE'])}, best baseline {_f(best_baseline(r))}, AutoETS "
