@@ -78,6 +78,25 @@ def _cpu() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
+def lstmcast_commit(where: Path) -> str:
+    """The newest of the last 50 commits whose lstmcast/ is file for file the package in
+    ``where`` (an export on PYTHONPATH or the work tree), or "" if none is. Hashes the
+    files with ``git hash-object`` (which writes nothing)."""
+    files = sorted(str(p.relative_to(where)) for p in where.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts)
+    if not files:
+        return ""
+    hashes = dict(zip(files, _git("hash-object", *[str(where / f) for f in files]).split()))
+    for commit in _git("log", "-n", "50", "--format=%h", "--", "lstmcast").split():
+        tree = {}
+        for line in _git("ls-tree", "-r", commit, "--", "lstmcast/").splitlines():
+            meta, path = line.split("\t", 1)
+            tree[path.removeprefix("lstmcast/")] = meta.split()[2]
+        if tree == hashes:
+            return commit
+    return ""
+
+
 def provenance(half: str, params: dict, with_ets: bool) -> dict:
     import lstmcast
 
@@ -98,6 +117,7 @@ def provenance(half: str, params: dict, with_ets: bool) -> dict:
     return {"command": env + argv,
             "half": half, "params": params, "date": datetime.date.today().isoformat(),
             "commit": _git("rev-parse", "--short", "HEAD"), "lstmcast": str(where),
+            "lstmcast_commit": lstmcast_commit(where) or "none of the last 50 commits",
             "lstmcast_uncommitted": bool(dirty), "threads": threads or "all",
             "machine": _cpu(), "statsforecast": ets}
 
@@ -219,6 +239,8 @@ def report(meta: dict, results: list[dict], skipped: list[str], reprint: str | N
     head = [f"# Evidence: {meta['half']} half ({len(results)} datasets)", "",
             f"Command: `{meta['command']}`" + (f" (reprinted with `{reprint}`)" if reprint else ""), "",
             f"Run on {meta['date']} at commit {meta['commit']}, lstmcast imported from {meta['lstmcast']}"
+            + (f" (its files are lstmcast/ of commit {meta['lstmcast_commit']})"
+               if meta.get("lstmcast_commit") else "")
             + (" WITH UNCOMMITTED CHANGES" if meta["lstmcast_uncommitted"] else "")
             + f"; {meta['machine']}; LSTMCAST_THREADS={meta['threads']}; LSTMForecaster params "
             f"{json.dumps(meta['params']) if meta['params'] else '{} (shipped defaults)'}; "
