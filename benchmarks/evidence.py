@@ -117,7 +117,7 @@ def provenance(half: str, params: dict, with_ets: bool) -> dict:
     return {"command": env + argv,
             "half": half, "params": params, "date": datetime.date.today().isoformat(),
             "commit": _git("rev-parse", "--short", "HEAD"), "lstmcast": str(where),
-            "lstmcast_commit": lstmcast_commit(where) or "none of the last 50 commits",
+            "lstmcast_commit": lstmcast_commit(where),
             "lstmcast_uncommitted": bool(dirty), "threads": threads or "all",
             "machine": _cpu(), "statsforecast": ets}
 
