@@ -276,10 +276,12 @@ class LSTMForecaster:
                        "since": (lengths - 1).astype(np.int64)}
         self.guard_meta_ = {"enabled": False}
         net, base, y, change, series = self._scored(windows, idx, first, np.zeros(S, np.int64))
-        if m.guard and m.transform not in ("diff", "pct") and len(idx):
+        if m.transform not in ("diff", "pct") and len(idx):  # scored even when off: info shows it
             b, w, scores = guard.choose(net, base, y, series, S)
-            self.guard_.update(baseline=b, weight=w, scores=scores.astype(np.float32))
-            self.guard_meta_ = {"enabled": True, "windows": int(len(idx)), **guard.summary(windows.keys, b, w)}
+            self.guard_["scores"] = scores.astype(np.float32)
+            if m.guard:
+                self.guard_.update(baseline=b, weight=w)
+                self.guard_meta_ = {"enabled": True, "windows": int(len(idx)), **guard.summary(windows.keys, b, w)}
         fc = guard.combine(net, base, self.guard_["baseline"][series], self.guard_["weight"][series])
         return self._scores_of(y - fc, change)
 
