@@ -172,6 +172,38 @@ def evaluate(data: Data,
 
 
 @app.command()
+@with_configs(READ, MODEL, TRAIN)
+def tune(data: Data, model: Model = None,
+         budget: Annotated[str, _opt("--budget", help="Wall-clock time for the search: 90s, 10m, 1h.")] = "10m",
+         trials: Annotated[int, _opt("--trials", help="Option sets to try, the defaults first (successive halving keeps the best third at each rung).")] = 27,
+         folds: Annotated[Optional[int], _opt("--folds", "-k", help="Most search folds a trial is scored on (default 4, fewer on short data).")] = None,
+         holdout: Annotated[Optional[int], _opt("--holdout", help="Latest folds kept from the search, to compare the tuned options with the defaults (default 2, 1 on short data).")] = None,
+         fmt: Fmt = None, output: Output = None, quiet: Quiet = False, debug: Debug = False, *, given):
+    """Search lookback, hidden size, layers, learning rate, normalisation and dropout on
+    rolling-origin folds of DATA within --budget, then fit the best options on all of DATA
+    and write --model. Prints the table of trials; options set on the command line are
+    not searched.
+
+    Example: lstmcast tune sample_data/stocks.csv --id-col symbol --budget 2m
+    """
+    from lstmcast.cli import output as out
+    from lstmcast.cli import tune as command
+    from lstmcast.cli.data import refuse_own_inputs
+
+    model = model or DEFAULT_MODEL
+    refuse_own_inputs({"--model": model, "-o": output}, {"DATA": data})
+    msg = _messages(quiet)
+    fmt = out.choose_format(fmt, output)
+    frame, summary, code = command.run(data, model, given, budget=budget, trials=trials, folds=folds,
+                                       holdout=holdout, msg=msg)
+    out.write(frame, fmt, output, title="trials")
+    if code is not None:
+        from lstmcast.errors import Interrupted
+
+        raise Interrupted("the search was stopped; the best trial so far was fitted and written", exit_code=code)
+
+
+@app.command()
 @with_configs(READ_PARSING, ("train", TRAIN[1], ("epochs", "lr")))
 def update(data: Data, model: Model = None,
            resume: Annotated[bool, _opt("--resume", help="Continue an interrupted update from its checkpoint.")] = False,

@@ -57,7 +57,7 @@ def _cut(dataset: Dataset, rows_from_end: int) -> Dataset:
 
 def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, levels=(),
              forecaster=None, fitted=None, horizon: int | None = None, season: int | None = None,
-             on_fold=None, runner=None) -> Backtest:
+             on_fold=None, runner=None, should_stop=None) -> Backtest | None:
     """Backtest ``forecaster`` (an unfitted LSTMForecaster, default options if None: a
     copy is refitted before each origin), or ``fitted``, a fitted one, as it is. The
     horizon is the forecaster's (``horizon`` forecasts another number of steps with
@@ -107,7 +107,10 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
         if remote is not None:
             forecast = remote[i]
         elif fitted is None:
-            forecast = forecaster.clone().fit(history).predict(horizon, None, levels)
+            model = forecaster.clone().fit(history, should_stop=should_stop)
+            if model.training_.get("stopped") == "interrupted":
+                return None
+            forecast = model.predict(horizon, None, levels)
         else:
             forecast = fitted.predict(horizon, history, levels)
         for key, full in dataset.series.items():

@@ -1,0 +1,94 @@
+"""``lstmcast tune``: search the model's options on folds of the data, under a time budget,
+then fit the best options on all of it and write the model.
+
+Prints the table of trials (stdout, or ``-o``), says on stderr what was searched, the best
+options and the gain over the defaults on the folds the search never saw, and the
+``lstmcast fit`` command with the tuned options. When the tuned options lose to the
+defaults on those folds, the model is fitted with the defaults (and says so). The first Ctrl-C or SIGTERM ends the
+search (a fit in progress stops at its next batch and its trial is dropped); the best
+trial so far is then fitted and written, and the exit code is 130 or 143.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from lstmcast.cli.console import Messages, Progress, StopSignals
+from lstmcast.cli.data import load_data
+from lstmcast.cli.fit import _check_writable, warm_up_kernels
+from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
+from lstmcast.errors import Interrupted
+
+
+def run(data: str, model_path: str, given: dict, *, budget: str, trials: int, folds: int | None,
+        holdout: int | None,
+        msg: Messages):
+    """Tune, fit the best, write it; returns (trials frame, summary dict)."""
+    import pandas as pd
+
+    from lstmcast.model import tune as search
+    from lstmcast.model.forecaster import save_model
+
+    seconds = search.parse_budget(budget)
+    read, model, train = (ReadConfig(**given["read"]), ModelConfig(**given["model"]), TrainConfig(**given["train"]))
+    dataset = load_data(data, read, msg)
+    _check_writable(model_path)
+    warm_up_kernels(msg)
+    fixed = {k for k in search.SEARCHED if k in given["model"] or k in given["train"]}
+    if fixed:
+        msg.note(f"not searched (set on the command line): {', '.join(sorted(fixed))}")
+    with StopSignals(msg) as stop:
+        with Progress(msg) as progress:
+            def on_trial(trial, done, total):
+                progress.batch(done, total)
+            result = search.tune(dataset, model, train, fixed=fixed, budget=seconds, trials=trials, folds=folds,
+                                 holdout=holdout, should_stop=stop, on_trial=on_trial)
+    best = result.best
+    scored = sum(1 for t in result.trials if t.scores)
+    msg.note(f"{scored} of {len(result.trials)} trials scored in {result.seconds:.0f} s "
+             f"({'the budget ran out' if result.stopped == 'budget' else 'stopped' if result.stopped == 'interrupted' else 'complete'}); "
+             f"best: trial {best.number} {_options(best.params)}, MASE {best.score(result.folds_used):.3f} "
+             f"on the {result.folds_used} latest search fold(s)")
+    h = result.holdout
+    if "tuned" in h:
+        gain = (h["defaults"] - h["tuned"]) / h["defaults"] * 100 if h["defaults"] else 0.0
+        msg.note(f"on the {h['folds']} latest folds, which the search did not see: MASE {h['tuned']:.3f} tuned, "
+                 f"{h['defaults']:.3f} with the defaults ({gain:+.1f} %), best simple baseline "
+                 f"{min(h['baselines'].values()):.3f}")
+    params = best.params
+    if "tuned" in h and h["tuned"] > h["defaults"]:
+        msg.note("the tuned options lost to the defaults on the unseen folds: the model is fitted with the defaults")
+        params = {}
+    # the final fit: the chosen options on all of the data (a new handler: a Ctrl-C now
+    # interrupts this fit and leaves the model file as it was)
+    final = search._forecaster(model, train, params)
+    with StopSignals(msg) as stop2:
+        with Progress(msg) as progress:
+            final.fit(dataset, on_epoch=progress.epoch, on_batch=progress.batch, should_stop=stop2)
+        if final.training_["stopped"] == "interrupted":
+            raise Interrupted(f"the final fit was stopped; {model_path} was not changed", exit_code=stop2.code)
+        save_model(final, model_path)
+    msg.note(f"model written to {model_path}; the same fit: {_command(data, model_path, given, params)}")
+    frame = pd.DataFrame([t.row() for t in result.trials])
+    summary = {"model": model_path, "best": best.row(), "fitted_with": params or "defaults",
+               "stopped": result.stopped, "holdout": h,
+               "seconds": round(result.seconds, 3)}
+    if result.stopped == "interrupted":
+        return frame, summary, stop.code
+    return frame, summary, None
+
+
+def _options(params: dict) -> str:
+    return " ".join(f"--{k} {v:g}" if isinstance(v, float) else f"--{k} {v}"
+                    for k, v in params.items() if v is not None)
+
+
+def _command(data: str, model_path: str, given: dict, params: dict) -> str:
+    from lstmcast.cli.app import DEFAULT_MODEL
+
+    read, model, train = (ReadConfig(**given["read"]), ModelConfig(**given["model"]), TrainConfig(**given["train"]))
+    args = ["lstmcast", "fit", data, *(a for c in (read, model, train) for a in c.as_args())]
+    args += _options({k: v for k, v in params.items() if k not in given["model"] and k not in given["train"]}).split()
+    if model_path != DEFAULT_MODEL:
+        args += ["--model", model_path]
+    return shlex.join(args)
