@@ -178,7 +178,8 @@ def tune(data: Data, model: Model = None,
          trials: Annotated[int, _opt("--trials", help="Option sets to try, the defaults first (successive halving keeps the best third at each rung).")] = 27,
          folds: Annotated[Optional[int], _opt("--folds", "-k", help="Most search folds a trial is scored on (default 4, fewer on short data).")] = None,
          holdout: Annotated[Optional[int], _opt("--holdout", help="Latest folds kept from the search, to compare the tuned options with the defaults (default 2, 1 on short data).")] = None,
-         fmt: Fmt = None, output: Output = None, quiet: Quiet = False, debug: Debug = False, *, given):
+         fmt: Fmt = None, output: Output = None, scheduler: Scheduler = None, quiet: Quiet = False,
+         debug: Debug = False, *, given):
     """Search lookback, hidden size, layers, learning rate, normalisation and dropout on
     rolling-origin folds of DATA within --budget, then fit the best options on all of DATA
     and write --model. Prints the table of trials; options set on the command line are
@@ -195,7 +196,7 @@ def tune(data: Data, model: Model = None,
     msg = _messages(quiet)
     fmt = out.choose_format(fmt, output)
     frame, summary, code = command.run(data, model, given, budget=budget, trials=trials, folds=folds,
-                                       holdout=holdout, msg=msg)
+                                       holdout=holdout, msg=msg, scheduler=scheduler)
     out.write(frame, fmt, output, title="trials")
     if code is not None:
         from lstmcast.errors import Interrupted

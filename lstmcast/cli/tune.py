@@ -12,6 +12,7 @@ trial so far is then fitted and written, and the exit code is 130 or 143.
 from __future__ import annotations
 
 import shlex
+from contextlib import contextmanager
 
 from lstmcast.cli.console import Messages, Progress, StopSignals
 from lstmcast.cli.data import load_data
@@ -21,8 +22,7 @@ from lstmcast.errors import Interrupted
 
 
 def run(data: str, model_path: str, given: dict, *, budget: str, trials: int, folds: int | None,
-        holdout: int | None,
-        msg: Messages):
+        holdout: int | None, msg: Messages, scheduler: str | None = None):
     """Tune, fit the best, write it; returns (trials frame, summary dict)."""
     import pandas as pd
 
@@ -37,12 +37,12 @@ def run(data: str, model_path: str, given: dict, *, budget: str, trials: int, fo
     fixed = {k for k in search.SEARCHED if k in given["model"] or k in given["train"]}
     if fixed:
         msg.note(f"not searched (set on the command line): {', '.join(sorted(fixed))}")
-    with StopSignals(msg) as stop:
+    with StopSignals(msg) as stop, _runner(scheduler, stop, msg) as runner:
         with Progress(msg) as progress:
             def on_trial(trial, done, total):
                 progress.batch(done, total)
             result = search.tune(dataset, model, train, fixed=fixed, budget=seconds, trials=trials, folds=folds,
-                                 holdout=holdout, should_stop=stop, on_trial=on_trial)
+                                 holdout=holdout, should_stop=stop, on_trial=on_trial, runner=runner)
     best = result.best
     scored = sum(1 for t in result.trials if t.scores)
     msg.note(f"{scored} of {len(result.trials)} trials scored in {result.seconds:.0f} s "
@@ -76,6 +76,19 @@ def run(data: str, model_path: str, given: dict, *, budget: str, trials: int, fo
     if result.stopped == "interrupted":
         return frame, summary, stop.code
     return frame, summary, None
+
+
+@contextmanager
+def _runner(scheduler: str | None, stop, msg: Messages):
+    """None (trials run here), or a runner that scores each rung's trials on Dask."""
+    if scheduler is None:
+        yield None
+        return
+    from lstmcast.dist.cluster import connect, fit_predict_runner
+
+    with connect(scheduler) as client:
+        msg.note(f"scoring each rung's trials on Dask ({scheduler})")
+        yield fit_predict_runner(client, should_stop=stop, return_errors=True)
 
 
 def _options(params: dict) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 
-from lstmcast.errors import UsageError
+from lstmcast.errors import LstmcastError, UsageError
 
 RETRIES = 3
 
@@ -71,21 +71,60 @@ def check_workers(client, want: str) -> None:
                              "version on every worker")
 
 
-def backtest_runner(client):
-    """A ``runner`` for :func:`lstmcast.model.backtest.backtest`: every fold's refit and
-    forecast as one task, all folds at once."""
+def fit_predict_runner(client, should_stop=None, return_errors: bool = False):
+    """``run(jobs, levels) -> forecasts`` where each job is ``(forecaster, history,
+    horizon)``: every job's fit and forecast as one task, all at once, in job order. With
+    ``should_stop``, waiting ends (None is returned, the tasks cancelled) when it says so;
+    with ``return_errors``, a job that lstmcast refused gives its error in its place."""
+    import distributed
+
     from lstmcast.dist import tasks
     from lstmcast.dist.payload import dataset_out, forecast_in
 
-    def run(forecaster, histories, horizon, levels):
-        options = json.dumps({"model": forecaster.model_config.to_dict(),
-                              "train": forecaster.train_config.to_dict(), "private": forecaster._private})
+    def run(jobs, levels):
         futures = []
-        for history in histories:
+        for forecaster, history, horizon in jobs:
+            options = json.dumps({"model": forecaster.model_config.to_dict(),
+                                  "train": forecaster.train_config.to_dict(), "private": forecaster._private})
             data, meta = dataset_out(history)
             futures.append(client.submit(tasks.fit_predict, data, meta, options, horizon, list(levels),
                                          retries=RETRIES, pure=False))
-        return [forecast_in(*f.result()) for f in futures]
+        while should_stop is not None:
+            _, pending = _wait(distributed, futures)
+            if not pending:
+                break
+            if should_stop():
+                client.cancel(futures)
+                return None
+        out = []
+        for f in futures:
+            try:
+                out.append(forecast_in(*f.result()))
+            except LstmcastError as e:
+                if not return_errors:
+                    raise
+                out.append(e)
+        return out
+    return run
+
+
+def _wait(distributed, futures):
+    """(done, pending) after waiting up to 0.25 s for every future."""
+    try:
+        distributed.wait(futures, timeout=0.25)
+    except distributed.TimeoutError:
+        pass
+    done = [f for f in futures if f.done()]
+    return done, [f for f in futures if not f.done()]
+
+
+def backtest_runner(client):
+    """A ``runner`` for :func:`lstmcast.model.backtest.backtest`: every fold's refit and
+    forecast as one task, all folds at once."""
+    many = fit_predict_runner(client)
+
+    def run(forecaster, histories, horizon, levels):
+        return many([(forecaster, h, horizon) for h in histories], levels)
     return run
 
 

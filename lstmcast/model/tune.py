@@ -134,11 +134,13 @@ def _forecaster(model: ModelConfig, train: TrainConfig, params: dict):
 
 def tune(dataset: Dataset, model: ModelConfig, train: TrainConfig, *, fixed: set[str], budget: float,
          trials: int = 27, folds: int | None = None, holdout: int | None = None, should_stop=None,
-         on_trial=None) -> TuneResult:
+         on_trial=None, runner=None) -> TuneResult:
     """Search (see the module docstring); ``on_trial(trial, done, total)`` after every fold
     scored. ``folds`` and ``holdout`` default to :data:`FOLDS` and :data:`HOLDOUT`, fewer
     when the shortest series has too few rows. Returns the trials and the unseen-fold
-    comparison; the caller fits the best."""
+    comparison; the caller fits the best. ``runner(jobs, levels)`` fits and forecasts a
+    rung's ``(forecaster, history, horizon)`` jobs elsewhere, all at once
+    (:func:`lstmcast.dist.cluster.fit_predict_runner`), with the same results as here."""
     from lstmcast.model.backtest import backtest
     from lstmcast.model.forecaster import LSTMForecaster
 
@@ -174,18 +176,26 @@ def tune(dataset: Dataset, model: ModelConfig, train: TrainConfig, *, fixed: set
     done = 0
     state = "complete"
 
-    def score(trial: Trial, fold: int) -> bool:
-        nonlocal done, state
+    def may_start() -> bool:
+        nonlocal state
         if stop():
             state = "interrupted"
-            return False
-        if time.perf_counter() - started > budget:
+        elif time.perf_counter() - started > budget:
             state = "budget"
+        return state == "complete"
+
+    def score(trial: Trial, fold: int, forecast=None, seconds: float = 0.0) -> bool:
+        """Score one fold of a trial (here, or from a forecast made elsewhere)."""
+        nonlocal done, state
+        if forecast is None and not may_start():
             return False
         t0 = time.perf_counter()
+        remote = None if forecast is None else (lambda f, histories, h, levels: [forecast])
         try:
+            if isinstance(forecast, Exception):
+                raise forecast
             bt = backtest(_cut(search, fold * H), folds=1, forecaster=_forecaster(model, train, trial.params),
-                          should_stop=stop)
+                          should_stop=stop, runner=remote)
         except DataError as e:
             trial.status, trial.note = "failed", str(e).split(": ", 1)[-1]
             return True
@@ -193,7 +203,7 @@ def tune(dataset: Dataset, model: ModelConfig, train: TrainConfig, *, fixed: set
             state = "interrupted"
             return False
         trial.scores[fold] = float(bt.table.set_index("model").loc["lstm", "MASE"])
-        trial.seconds += time.perf_counter() - t0
+        trial.seconds += seconds or time.perf_counter() - t0
         trial.status = "scored"
         done += 1
         if on_trial:
@@ -206,12 +216,21 @@ def tune(dataset: Dataset, model: ModelConfig, train: TrainConfig, *, fixed: set
         need = min(2 ** rung, folds)
         for trial in alive:
             trial.rung = rung
-            for fold in range(need):
-                if fold not in trial.scores and trial.status != "failed":
-                    if not score(trial, fold):
-                        break
-            if state != "complete":
-                break
+        todo = [(t, f) for t in alive for f in range(need) if f not in t.scores and t.status != "failed"]
+        if runner is None:
+            for trial, fold in todo:
+                if not score(trial, fold):
+                    break
+        elif todo and may_start():  # the whole rung at once, elsewhere
+            t0 = time.perf_counter()
+            forecasts = runner([(_forecaster(model, train, t.params), _cut(search, (f + 1) * H), H)
+                                for t, f in todo], [])
+            if forecasts is None:
+                state = "interrupted"
+            else:
+                share = (time.perf_counter() - t0) / len(todo)
+                for (trial, fold), fc in zip(todo, forecasts):
+                    score(trial, fold, fc, share)
         ranked = sorted((t for t in alive if len(t.scores) >= need), key=lambda t: t.score(need))
         if ranked:
             used = need
@@ -230,21 +249,28 @@ def tune(dataset: Dataset, model: ModelConfig, train: TrainConfig, *, fixed: set
     best = min(scored, key=lambda t: (t.score(used), t.number))
     result = TuneResult(plan, best, used, state, {"folds": holdout}, 0.0)
     if state != "interrupted":
-        result.holdout = _unseen(dataset, model, train, best, holdout, stop)
+        result.holdout = _unseen(dataset, model, train, best, holdout, stop, runner)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _unseen(dataset: Dataset, model: ModelConfig, train: TrainConfig, best: Trial, holdout: int, stop) -> dict:
+def _unseen(dataset: Dataset, model: ModelConfig, train: TrainConfig, best: Trial, holdout: int, stop,
+            runner=None) -> dict:
     """The tuned and the default options backtested on the folds the search never saw."""
     from lstmcast.model.backtest import backtest
 
+    folds_runner = None if runner is None else (
+        lambda f, histories, h, levels: runner([(f, x, h) for x in histories], levels))
     out = {"folds": holdout}
     for name, params in (("tuned", best.params), ("defaults", {})):
         if name == "defaults" and best.number == 0:
             out["defaults"] = out["tuned"]
             continue
-        bt = backtest(dataset, folds=holdout, forecaster=_forecaster(model, train, params), should_stop=stop)
+        try:
+            bt = backtest(dataset, folds=holdout, forecaster=_forecaster(model, train, params), should_stop=stop,
+                          runner=folds_runner)
+        except TypeError:  # the runner was stopped (it returned None)
+            bt = None
         if bt is None:
             return {"folds": holdout}
         out[name] = float(bt.table.set_index("model").loc["lstm", "MASE"])

@@ -1,6 +1,7 @@
 """Dask, for real: a LocalCluster (in-process where that is enough, worker processes where
 a worker must die), payloads of arrays and JSON, results identical to a local run."""
 
+import io
 import json
 import os
 import signal
@@ -61,6 +62,20 @@ def test_folds_on_dask_give_the_local_result(data, client):
     local = backtest(data, folds=3, forecaster=forecaster, levels=[80])
     remote = backtest(data, folds=3, forecaster=forecaster, levels=[80], runner=cluster.backtest_runner(client))
     pd.testing.assert_frame_equal(local.table, remote.table, check_exact=True)
+
+
+def test_tune_trials_on_dask_give_the_local_search(data, client):
+    from lstmcast.config import ModelConfig, TrainConfig
+    from lstmcast.model import tune
+
+    m, t = ModelConfig(hidden=8, horizon=7), TrainConfig(epochs=3, seed=2)
+    kw = dict(fixed={"hidden"}, budget=600, trials=6, folds=2, holdout=1)
+    local = tune.tune(data, m, t, **kw)
+    remote = tune.tune(data, m, t, **kw, runner=cluster.fit_predict_runner(client, should_stop=lambda: False,
+                                                                          return_errors=True))
+    rows = lambda r: [{k: v for k, v in x.row().items() if k != "seconds"} for x in r.trials]  # noqa: E731
+    assert rows(remote) == rows(local) and remote.best.number == local.best.number
+    assert remote.holdout == local.holdout
 
 
 def test_forecast_shards_give_the_local_forecast(data, client, tmp_path):
@@ -126,6 +141,10 @@ def test_the_installed_command_spreads_evaluate_and_forecast(tmp_path):
     run("fit", "d.csv", "--id-col", "store", *fast)
     assert run("forecast", "--level", "80") == run("forecast", "--level", "80",
                                                    env={"DASK_SCHEDULER_ADDRESS": "local:2"})
+    tune = ["tune", "d.csv", "--id-col", "store", "--epochs", "3", "--hidden", "4", "--trials", "4", "-q"]
+    drop = lambda csv: pd.read_csv(io.BytesIO(csv)).drop(columns="seconds")  # noqa: E731
+    pd.testing.assert_frame_equal(drop(run(*tune, "-m", "a.safetensors")),
+                                  drop(run(*tune, "-m", "b.safetensors", "--scheduler", "local:2")))
 
 
 def test_data_parallel_training_with_one_worker_is_the_local_fit(data, client):
