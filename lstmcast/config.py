@@ -286,6 +286,8 @@ class ModelConfig(_Config):
     nonnegative: bool | None = option(None, "--nonnegative", "Keep forecasts and bands at 0 or above "
                                       "(default: for a target whose training values are all >= 0).",
                                       kind=bool)
+    ensemble: int = option(1, "--ensemble", "Networks trained together from seeds seed, seed+1, ...; "
+                           "the forecast is their mean.", kind=int, minimum=1)
     guard: bool = option(True, "--guard", "Per series, forecast with naive, seasonal naive, drift or an even "
                          "blend where that beats the network on held-out windows (--no-guard: the "
                          "network alone).", kind=bool)

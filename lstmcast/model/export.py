@@ -120,7 +120,11 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
     net_nodes, net_inits = network_nodes(forecaster.net_.params, x, "network_output")
     g.nodes += net_nodes
     g.inits += net_inits
-    pred = g.op("Reshape", "network_output", g.const(np.array([0, H, nt], np.int64)))  # (batch, H, nt)
+    out = "network_output"
+    if m.ensemble > 1:  # the members' mean (lstmcast.model.ensemble)
+        out = g.op("ReduceMean", g.op("Reshape", out, g.const(np.array([0, m.ensemble, H * nt], np.int64))),
+                   axes=[1], keepdims=0)
+    pred = g.op("Reshape", out, g.const(np.array([0, H, nt], np.int64)))  # (batch, H, nt)
     if base is not None:
         pred = g.op("Add", pred, base)
     if desc["guard"]["used"]:

@@ -32,10 +32,10 @@ from lstmcast.data.dataset import Dataset, check_length, future_index
 from lstmcast.data.timeparse import period
 from lstmcast.errors import DataError, ModelFileError, UsageError
 from lstmcast.files import modelfile
-from lstmcast.model import conformal, defaults, guard
+from lstmcast.model import conformal, defaults, ensemble, guard
 from lstmcast.model.forecast import Forecast, SeriesForecast, check_levels
 from lstmcast.nn.network import NUMPY_PREDICT_MAX, Net, Spec, init_params
-from lstmcast.nn.train import Trainer, predicted
+from lstmcast.nn.train import Trainer
 from lstmcast.prep.normalize import SEASON_MAX_WINDOWS, choose_normalize, window_change, window_offsets
 from lstmcast.prep.scaling import Pipeline, calendar_features, columns_of
 from lstmcast.prep.windows import min_rows, prepare, rows_for_training
@@ -140,21 +140,25 @@ class LSTMForecaster:
         val_idx, held_idx = self._holdout_split(windows, val_idx, H)
         self.targets_ = list(dataset.targets)
         nt = len(self.targets_)
-        spec = Spec(windows.n_inputs, m.hidden, m.layers, H * nt, m.bidirectional)
-        params = init_params(spec.input_size, spec.hidden_size, spec.num_layers,
-                             spec.output_size, seed=t.seed, bidirectional=spec.bidirectional)
+        K = m.ensemble
+        if K > 1 and parallel is not None:
+            raise UsageError("--ensemble with --scheduler is not supported yet: fit the ensemble on one machine")
+        members = [init_params(windows.n_inputs, m.hidden, m.layers, H * nt, seed=t.seed + i,
+                               bidirectional=m.bidirectional) for i in range(K)]
+        params = members[0] if K == 1 else ensemble.stack(members)
+        spec = Spec.from_params(params)
         if self._private["_head_init"] == "zeros":
             params["head.weight"][:] = 0.0
             params["head.bias"][:] = 0.0
         net = Net.from_params(params)
         trainer = Trainer(net, t, dropout=m.dropout, on_epoch=on_epoch, on_batch=on_batch,
-                          should_stop=should_stop)
+                          should_stop=should_stop, grad_mask=self._grad_mask(spec, K, net))
         if resume is not None:
             trainer.load_state(*resume)
         normalize, seasons = choose_normalize(windows, train_idx, nt, H, m.season, m.normalize, m.seasons,
                                               self._private["_season_max_windows"])
         m = dataclass_replace(m, normalize=normalize, seasons=seasons)
-        take = self._taker(windows, nt, m.normalize, m.season, m.seasons)
+        take = self._taker(windows, nt, m.normalize, m.season, m.seasons, K)
         self.trainer_ = trainer
         rounds = parallel(windows, m, t, spec) if parallel is not None else None
         result = trainer.fit(take, train_idx, val_idx, rounds=rounds)
@@ -169,7 +173,8 @@ class LSTMForecaster:
         self.read_config_ = dataset.read if dataset.read is not None else ReadConfig(
             date_col=dataset.date_col, targets=dataset.targets, features=dataset.features,
             id_col=dataset.id_col, freq=dataset.freq)
-        self.shrink_ = self._shrink(take, val_idx) if self._private["_shrink"] else 1.0
+        self.shrink_ = (self._shrink(self._taker(windows, nt, m.normalize, m.season, m.seasons), val_idx)
+                        if self._private["_shrink"] else 1.0)
         self.pipeline_ = pipe
         self.freq_ = dataset.freq
         self.features_ = list(dataset.features)
@@ -192,24 +197,40 @@ class LSTMForecaster:
         return self
 
     @staticmethod
-    def _taker(windows, nt: int, normalize: str, season: int, seasons: int | None):
-        """take(idx) -> (X, Y) with per-window normalisation applied (:func:`window_offsets`)."""
-        if normalize == "none":
-            return windows.take
+    def _taker(windows, nt: int, normalize: str, season: int, seasons: int | None, members: int = 1):
+        """take(idx) -> (X, Y) with per-window normalisation applied (:func:`window_offsets`);
+        for an ensemble's training, Y repeated for each member (``members``)."""
         horizon = windows.horizon
 
         def take(idx):
             x, y = windows.take(idx)
-            shift, base = window_offsets(x, nt, horizon, normalize, season, seasons)
-            x[:, :, :nt] -= shift[:, None, :]
-            return x, y - base
+            if normalize != "none":
+                shift, base = window_offsets(x, nt, horizon, normalize, season, seasons)
+                x[:, :, :nt] -= shift[:, None, :]
+                y = y - base
+            return x, (y if members == 1 else np.concatenate([y] * members, axis=1))
         return take
+
+    @staticmethod
+    def _grad_mask(spec: Spec, K: int, net: Net) -> np.ndarray | None:
+        """The flat gradient mask of an ensemble's wide network (None for one network)."""
+        if K == 1:
+            return None
+        flat = np.zeros(net.size, dtype=net.dtype)
+        for name, a in ensemble.mask(spec, K).items():
+            net.unflatten(flat)[name][...] = a
+        return flat
+
+    def _net_predict(self, x: np.ndarray, engine: str = "auto") -> np.ndarray:
+        """The network's output for windows ``x``, an ensemble's members averaged."""
+        return ensemble.combine(self.net_.predict(x, engine=engine), self.model_config_.ensemble)
 
     def _shrink(self, take, val_idx: np.ndarray) -> float:
         """Scale the head by the least-squares factor in [0, 1] on the validation windows."""
         pp = pt = 0.0
-        for _, y, pred in predicted(self.net_, take, val_idx, PREDICT_BATCH):
-            p64 = pred.astype(np.float64)
+        for a in range(0, len(val_idx), PREDICT_BATCH):
+            x, y = take(val_idx[a:a + PREDICT_BATCH])
+            p64 = self._net_predict(x, "kernels").reshape(y.shape).astype(np.float64)
             pp += float((p64 * p64).sum())
             pt += float((p64 * y).sum())
         factor = 1.0 if pp <= 0 else float(np.clip(pt / pp, 0.0, 1.0))
@@ -254,7 +275,7 @@ class LSTMForecaster:
             shift, offset = window_offsets(x, nt, H, m.normalize, m.season, m.seasons)
             xn = x.copy()
             xn[:, :, :nt] -= shift[:, None, :]
-            pred = self.net_.predict(xn, engine="kernels").reshape(len(part), H, nt)
+            pred = self._net_predict(xn, "kernels").reshape(len(part), H, nt)
             b = slice(a, a + len(part))
             net[b] = pred.astype(np.float64) + offset
             ys[b] = y
@@ -471,11 +492,11 @@ class LSTMForecaster:
             x[:, :, :nt] -= shift[:, None, :]
             if len(keys) <= NUMPY_PREDICT_MAX:  # a window at a time, as before batching: the
                 # same float32 roundings, so a model forecasts the same numbers forever
-                pred = np.concatenate([self.net_.predict(x[i:i + 1]) for i in range(len(keys))])
+                pred = np.concatenate([self._net_predict(x[i:i + 1]) for i in range(len(keys))])
             else:  # numpy up to a few thousand series (nothing to JIT-compile or load: a
                 # forecast starts fast on a cold cache), the kernels beyond (10,000 series:
                 # 0.26 s a call instead of 2-4 s)
-                pred = self.net_.predict(x, engine="numpy" if len(keys) <= FORECAST_NUMPY_MAX else "kernels")
+                pred = self._net_predict(x, "numpy" if len(keys) <= FORECAST_NUMPY_MAX else "kernels")
             pred = pred.reshape(len(keys), H, nt).astype(np.float64) + base
             out.append(pred)
             if sum(o.shape[1] for o in out) >= horizon:
@@ -617,7 +638,9 @@ class LSTMForecaster:
                                  f"{(len(keys), rows, nt + nf)}")
         if residuals.ndim != 3 or residuals.shape[1:] != (H, nt):
             raise ModelFileError(f"model file: calibration residuals have shape {residuals.shape}")
-        if spec.output_size != H * nt or spec.input_size != len(self.pipeline_.input_names):
+        K = m.ensemble
+        if (spec.output_size != H * nt * K or spec.input_size != len(self.pipeline_.input_names)
+                or spec.hidden_size != K * m.hidden):
             raise ModelFileError("model file: the network's shape does not match its options")
         self.net_ = Net.from_params(params)
         self.residuals_ = residuals

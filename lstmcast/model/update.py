@@ -131,7 +131,7 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
                         "(lookback + horizon) including the new ones; give the file with its earlier rows")
     windows = make_windows(usable, list(range(nt)), L, H, m.stride)
     train_idx, val_idx = windows.split(max(t.val_fraction, 0.2))
-    take = forecaster._taker(windows, nt, m.normalize, m.season, m.seasons)
+    take = forecaster._taker(windows, nt, m.normalize, m.season, m.seasons, m.ensemble)
     report.notes += _check_scale(take, train_idx, val_idx, dataset.source)
 
     n_updates = len(forecaster.training_.get("updates", []))
@@ -141,7 +141,7 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
     net = forecaster.net_
     old = net.theta.copy()
     trainer = Trainer(net, config, dropout=m.dropout, on_epoch=on_epoch, on_batch=on_batch,
-                      should_stop=should_stop)
+                      should_stop=should_stop, grad_mask=forecaster._grad_mask(net.spec, m.ensemble, net))
     before = trainer.validation_loss(take, val_idx)
     if resume is not None:
         trainer.load_state(*resume)
@@ -158,7 +158,7 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
         net.theta[:] = old
         report.kept_old_weights, report.val_loss_after = True, before
     elif _shrink:  # as fit does: scale the head by the validation least-squares factor in [0, 1]
-        forecaster._shrink(take, val_idx)
+        forecaster._shrink(forecaster._taker(windows, nt, m.normalize, m.season, m.seasons), val_idx)
     _recalibrate(forecaster, windows, val_idx, added)
     for key, frame in frames.items():
         forecaster.history_[key] = frame.iloc[-len(forecaster.history_[key]):].copy()

@@ -68,7 +68,7 @@ class Trainer:
     def __init__(self, net: Net, config, *, dropout: float = 0.0, plateau: Plateau = Plateau(),
                  on_epoch: Callable[[EpochReport], None] | None = None,
                  on_batch: Callable[[int, int], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None):
+                 should_stop: Callable[[], bool] | None = None, grad_mask: np.ndarray | None = None):
         missing = [n for n in ("epochs", "batch_size") if getattr(config, n) is None]
         if missing:
             raise ValueError(f"the training config is not resolved: {', '.join(missing)} unset")
@@ -79,6 +79,9 @@ class Trainer:
         self.on_epoch = on_epoch
         self.on_batch = on_batch
         self.should_stop = should_stop or (lambda: False)
+        # multiplies every gradient before the step: 0 keeps a weight where it is (an
+        # ensemble's cross-member weights, lstmcast.model.ensemble)
+        self.grad_mask = grad_mask
         self.opt = Adam(net.size, dtype=net.dtype, lr=config.lr, weight_decay=config.weight_decay,
                         clip_norm=config.clip_norm)
         self.rng = np.random.default_rng(config.seed)
@@ -163,6 +166,8 @@ class Trainer:
                     f"training diverged in epoch {self.epoch + 1} (loss became {loss}); "
                     f"try a smaller --lr (now {self.opt.lr:g}) or --transform log for data "
                     "spanning orders of magnitude")
+            if self.grad_mask is not None:
+                grad *= self.grad_mask
             self.opt.step(self.net.theta, grad)
             losses.append(loss)
             if self.on_batch:

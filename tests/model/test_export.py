@@ -70,6 +70,8 @@ CASES = [
     ("hourly", {"transform": "pct", "layers": 2, "bidirectional": True}),
     ("stocks", {}),
     ("stocks", {"transform": "log", "normalize": "season"}),
+    ("stocks", {"ensemble": 3}),
+    ("monthly", {"ensemble": 2, "layers": 2, "bidirectional": True}),
 ]
 
 
