@@ -45,3 +45,16 @@ def test_ctrl_c_keeps_the_best_so_far(tmp_path):
     assert (trials["status"] == "scored").any() and (trials["folds"] == 0).any()  # stopped part-way
     assert b"the best trial so far was fitted and written" in err and (tmp_path / "t.safetensors").exists()
     assert b"Traceback" not in err
+
+
+def test_an_ensemble_through_the_command(tmp_path):
+    daily_csv(tmp_path / "d.csv", n=300)
+    fast = ["--epochs", "3", "--hidden", "4", "--lookback", "14", "--horizon", "7", "-q"]
+    assert run("fit", "d.csv", *fast, "--ensemble", "3", "-m", "e.safetensors", cwd=tmp_path).returncode == 0
+    info = run("info", "e.safetensors", "--json", cwd=tmp_path)
+    assert b'"ensemble": 3' in info.stdout and b'"hidden_size": 12' in info.stdout
+    fc = run("forecast", "-m", "e.safetensors", "--level", "80", cwd=tmp_path)
+    assert fc.returncode == 0 and len(fc.stdout.decode().strip().splitlines()) == 8
+    r = run("fit", "d.csv", *fast, "--ensemble", "2", "--scheduler", "local:1", cwd=tmp_path)
+    assert r.returncode == 2 and b"--ensemble with --scheduler is not supported yet" in r.stderr
+    assert run("fit", "d.csv", "--ensemble", "0", cwd=tmp_path).returncode == 2
