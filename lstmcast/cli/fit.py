@@ -73,8 +73,6 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages,
     from lstmcast.model.forecaster import LSTMForecaster, save_model
 
     configs = (ReadConfig(**given["read"]), ModelConfig(**given["model"]), TrainConfig(**given["train"]))
-    if scheduler is not None and configs[1].ensemble > 1:
-        raise UsageError("--ensemble with --scheduler is not supported yet: fit the ensemble on one machine")
     dataset = load_data(data, configs[0], msg)
     _check_writable(model_path)
     forecaster = LSTMForecaster(model=configs[1], train=configs[2])

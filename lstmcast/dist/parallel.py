@@ -40,10 +40,12 @@ def train_shard(shard: dict[str, np.ndarray], setup: str, theta: np.ndarray, ada
     s, st = json.loads(setup), json.loads(state)
     arrays = {str(i): shard[f"{i}"] for i in range(s["n_series"])}
     windows = make_windows(arrays, list(range(s["n_targets"])), s["lookback"], s["horizon"], s["stride"])
-    take = LSTMForecaster._taker(windows, s["n_targets"], s["normalize"], s["season"], s["seasons"])
+    K = int(s.get("ensemble", 1))
+    take = LSTMForecaster._taker(windows, s["n_targets"], s["normalize"], s["season"], s["seasons"], K)
     spec = Spec(**s["spec"])
     net = Net(spec, theta.copy())
-    trainer = Trainer(net, TrainConfig.from_dict(s["train"], "train"), dropout=s["dropout"])
+    trainer = Trainer(net, TrainConfig.from_dict(s["train"], "train"), dropout=s["dropout"],
+                      grad_mask=LSTMForecaster._grad_mask(spec, K, net))
     trainer.opt.load_state(adam)
     trainer.opt.lr = float(st["lr"])
     if st["rng"] is not None:
@@ -73,7 +75,7 @@ class Rounds:
             self.setups.append(json.dumps({
                 "n_series": int(b - a), "n_targets": windows.n_targets, "lookback": windows.lookback,
                 "horizon": windows.horizon, "stride": windows.stride, "normalize": m.normalize,
-                "season": m.season, "seasons": m.seasons, "dropout": m.dropout,
+                "season": m.season, "seasons": m.seasons, "dropout": m.dropout, "ensemble": m.ensemble,
                 "spec": {k: getattr(spec, k) for k in ("input_size", "hidden_size", "num_layers",
                                                           "output_size", "bidirectional")},
                 "train": t.to_dict()}))

@@ -141,8 +141,6 @@ class LSTMForecaster:
         self.targets_ = list(dataset.targets)
         nt = len(self.targets_)
         K = m.ensemble
-        if K > 1 and parallel is not None:
-            raise UsageError("--ensemble with --scheduler is not supported yet: fit the ensemble on one machine")
         members = [init_params(windows.n_inputs, m.hidden, m.layers, H * nt, seed=t.seed + i,
                                bidirectional=m.bidirectional) for i in range(K)]
         params = members[0] if K == 1 else ensemble.stack(members)

@@ -55,6 +55,4 @@ def test_an_ensemble_through_the_command(tmp_path):
     assert b'"ensemble": 3' in info.stdout and b'"hidden_size": 12' in info.stdout
     fc = run("forecast", "-m", "e.safetensors", "--level", "80", cwd=tmp_path)
     assert fc.returncode == 0 and len(fc.stdout.decode().strip().splitlines()) == 8
-    r = run("fit", "d.csv", *fast, "--ensemble", "2", "--scheduler", "local:1", cwd=tmp_path)
-    assert r.returncode == 2 and b"--ensemble with --scheduler is not supported yet" in r.stderr
     assert run("fit", "d.csv", "--ensemble", "0", cwd=tmp_path).returncode == 2

@@ -171,6 +171,18 @@ def test_data_parallel_training_with_one_worker_is_the_local_fit(data, client):
     assert two.training_["best_val_loss"] < 1.5 * local.training_["best_val_loss"]
 
 
+def test_an_ensemble_trains_data_parallel_and_keeps_its_members_apart(data, client):
+    from lstmcast.dist.parallel import Rounds
+    from lstmcast.model import ensemble
+
+    opts = {**TINY, "epochs": 4, "ensemble": 3}
+    fitted = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec: Rounds(client, w, m, t, spec))
+    mask = ensemble.mask(fitted.net_.spec, 3)
+    params = fitted.net_.params
+    assert all(not np.any(params[n][mask[n] == 0]) for n in params)
+    assert np.isfinite(fitted.predict(7)["s0"].point).all()
+
+
 def test_a_killed_driver_resumes_from_its_last_round(tmp_path):
     """`fit --scheduler` against a running cluster; the driver is SIGKILLed mid-training;
     `fit --resume` finishes it, and with one worker the model is the local fit's."""
