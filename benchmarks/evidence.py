@@ -181,11 +181,12 @@ def best_baseline(r: dict) -> float:
     return min(vals) if vals else math.nan
 
 
-def table(results: list[dict]) -> str:
+def table(results: list[dict], compact: bool = False) -> str:
+    """The per-dataset table; ``compact``: MASE and the many-origin coverage only (README)."""
     models = [m for m in MODELS if m != "autoets" or any("autoets_MASE" in r for r in results)]
     head = (["dataset", "domain", "freq", "rows", "folds x h"] + [f"MASE {SHORT[m]}" for m in models]
-            + [f"sMAPE {SHORT[m]}" for m in models] + ["cov 80", "cov 95", "many origins: cov 80 / 95 (points)",
-                                                        "seconds"])
+            + ([] if compact else [f"sMAPE {SHORT[m]}" for m in models] + ["cov 80", "cov 95"])
+            + ["many origins: cov 80 / 95 (points)", "seconds"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         best = best_baseline(r)
@@ -195,9 +196,10 @@ def table(results: list[dict]) -> str:
         for m in models:
             v = r.get(f"{m}_MASE", math.nan)
             cells.append(f"**{_f(v)}**" if m == "lstm" and _lt(v, best) else _f(v))
-        cells += [_f(r.get(f"{m}_sMAPE", math.nan), ".2f") for m in models]
-        cells += [_f(r["coverage_80"], ".1f"), _f(r["coverage_95"], ".1f"),
-                  f"{_f(r['many_80'], '.1f')} / {_f(r['many_95'], '.1f')} ({r['points']})" if r.get("origins")
+        if not compact:
+            cells += [_f(r.get(f"{m}_sMAPE", math.nan), ".2f") for m in models]
+            cells += [_f(r["coverage_80"], ".1f"), _f(r["coverage_95"], ".1f")]
+        cells += [f"{_f(r['many_80'], '.1f')} / {_f(r['many_95'], '.1f')} ({r['points']})" if r.get("origins")
                   else "n/a", _f(r["seconds"], ".1f")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -270,7 +272,8 @@ def summary(results: list[dict]) -> str:
     return "\n".join(lines + [""] + [f"- {n}" for n in notes])
 
 
-def report(meta: dict, results: list[dict], skipped: list[str], reprint: str | None = None) -> str:
+def report(meta: dict, results: list[dict], skipped: list[str], reprint: str | None = None,
+           compact: bool = False) -> str:
     head = [f"# Evidence: {meta['half']} half ({len(results)} datasets)", "",
             f"Command: `{meta['command']}`" + (f" (reprinted with `{reprint}`)" if reprint else ""), "",
             f"Run on {meta['date']} at commit {meta['commit']}, lstmcast imported from {meta['lstmcast']}"
@@ -287,7 +290,7 @@ def report(meta: dict, results: list[dict], skipped: list[str], reprint: str | N
             "(refits included, AutoETS not).")]
     if skipped:
         head += ["", "Skipped: " + "; ".join(skipped)]
-    return "\n".join(head + ["", table(results), "", "## Against the targets", "", summary(results)]) + "\n"
+    return "\n".join(head + ["", table(results, compact), "", "## Against the targets", "", summary(results)]) + "\n"
 
 
 # ---------------------------------------------------------------- main
@@ -303,6 +306,7 @@ def main(argv=None) -> int:
     ap.add_argument("--load", metavar="FILE", help="reprint the tables from saved numbers; run nothing")
     ap.add_argument("--keep", metavar="DIR", help="write the datasets' CSVs to DIR")
     ap.add_argument("--no-ets", action="store_true", help="skip AutoETS even if installed")
+    ap.add_argument("--compact", action="store_true", help="with --load: MASE and many-origin coverage only")
     ap.add_argument("--origins", type=int, default=40, metavar="N",
                     help="also measure interval coverage over up to N origins from one fit (0: skip)")
     args = ap.parse_args(argv)
@@ -310,7 +314,9 @@ def main(argv=None) -> int:
     if args.load:
         saved = json.loads(Path(args.load).read_text())
         print(report(saved["meta"], saved["results"], saved["meta"].get("skipped", []),
-                     reprint=shlex.join(["python", "benchmarks/evidence.py", "--load", args.load])), end="")
+                     reprint=shlex.join(["python", "benchmarks/evidence.py", "--load", args.load]
+                                        + (["--compact"] if args.compact else [])),
+                     compact=args.compact), end="")
         return 0
     if not args.half:
         ap.error("--half tuning|confirmation is required (or --load FILE)")
