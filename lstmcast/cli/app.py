@@ -130,7 +130,7 @@ def forecast(data: Annotated[Optional[str], typer.Argument(help="Newer data to f
     levels = _check_before_work(level, plot)
     result, history = command.run(model or DEFAULT_MODEL, data, horizon, levels, given["read"], msg,
                                   scheduler=scheduler)
-    out.write(out.forecast_frame(result), fmt, output, title="forecast")
+    out.write_forecast(result, fmt, output)
     if plot:
         from lstmcast.cli import plots
 

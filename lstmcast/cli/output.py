@@ -87,6 +87,55 @@ def forecast_frame(forecast) -> pd.DataFrame:
     return frame
 
 
+STREAM_SERIES = 500  # series per chunk of streamed CSV forecast output
+
+
+def write_forecast(forecast, fmt: str, output: str | None) -> None:
+    """A forecast to stdout or ``output``: CSV streamed a chunk of series at a time (the
+    first rows of 10,000 series' forecasts appear at once, and ``| head`` stops the work),
+    JSON and tables whole. The text is the same as :func:`write` of the whole frame."""
+    from dataclasses import replace
+
+    keys = list(forecast.series)
+    if fmt != "csv" or len(keys) <= STREAM_SERIES:
+        write(forecast_frame(forecast), fmt, output, title="forecast")
+        return
+    limits = _limits(forecast)
+    chunks = (forecast_frame(replace(forecast, series={k: forecast.series[k] for k in keys[a:a + STREAM_SERIES]}))
+              for a in range(0, len(keys), STREAM_SERIES))
+
+    def texts():
+        for i, frame in enumerate(chunks):
+            yield _numbers_as_text(_dates_as_text(frame), exact=True, limits=limits).to_csv(index=False, header=i == 0)
+    if output and output != "-":
+        from lstmcast.files.atomic import atomic_open
+
+        with atomic_open(output, "w", encoding="utf-8", newline="") as fh:
+            for text in texts():
+                fh.write(text)
+    else:
+        for text in texts():
+            to_stdout(text)
+
+
+def _limits(forecast) -> dict[str, float]:
+    """Each output column's largest finite magnitude over every series (what
+    :func:`_numbers_as_text` measures "near zero" against), from the arrays."""
+    out: dict[str, float] = {}
+
+    def top(arrays, j):
+        vals = np.concatenate([np.abs(a[:, j]) for a in arrays])
+        vals = vals[np.isfinite(vals)]
+        return float(vals.max()) if vals.size else 0.0
+    series = list(forecast.series.values())
+    for j, t in enumerate(forecast.targets):
+        out[t] = top([s.point for s in series], j)
+        for level in forecast.levels:
+            out[forecast.column(t, "lower", level)] = top([s.lower[level] for s in series], j)
+            out[forecast.column(t, "upper", level)] = top([s.upper[level] for s in series], j)
+    return out
+
+
 def write(frame: pd.DataFrame, fmt: str, output: str | None, title: str | None = None) -> None:
     """Print to stdout, or write ``output`` atomically."""
     text = render(frame, fmt, title)
@@ -135,18 +184,19 @@ def _header(col: str, columns) -> str:
     return f"{m.group(1)}\n{short}" if len(targets) > 1 else short
 
 
-def _numbers_as_text(frame: pd.DataFrame, exact: bool) -> pd.DataFrame:
+def _numbers_as_text(frame: pd.DataFrame, exact: bool, limits: dict[str, float] | None = None) -> pd.DataFrame:
     """Float columns as text without exponents for ordinary magnitudes: every digit that
     round-trips (``exact``, for CSV), or the fewest significant digits, from 4, that keep
     consecutive different values apart (tables). Values within 1e-12 of the column's
-    largest magnitude from zero are printed as 0."""
+    largest magnitude (or ``limits[column]``) from zero are printed as 0."""
     out = frame.copy()
     for col in frame.columns:
         if not pd.api.types.is_float_dtype(frame[col]):
             continue
         values = frame[col].to_numpy(dtype=np.float64)
         finite = np.abs(values[np.isfinite(values)])
-        values = np.where(np.abs(values) < (finite.max() if finite.size else 0) * 1e-12, 0.0, values)
+        largest = limits[col] if limits and col in limits else (finite.max() if finite.size else 0)
+        values = np.where(np.abs(values) < largest * 1e-12, 0.0, values)
         if exact:
             out[col] = [_number(v, None) for v in values]
             continue
