@@ -178,9 +178,9 @@ def test_validation_passes_in_slices_match_one_pass(tmp_path, monkeypatch):
     """The shrink factor and residuals are computed slice by slice (bounded memory);
     slices of 7 windows must give what one slice of everything gives."""
     ds = monthly_csv(tmp_path / "m.csv", n=300, noise=3.0, trend=0.1)
-    whole = LSTMForecaster(**TINY).fit(ds)
+    whole = LSTMForecaster(**TINY, _interval_scale="change").fit(ds)
     monkeypatch.setattr(fc, "PREDICT_BATCH", 7)
-    sliced = LSTMForecaster(**TINY).fit(ds)
+    sliced = LSTMForecaster(**TINY, _interval_scale="change").fit(ds)
     assert whole.windows_["validation"] > 7 * 3
     assert 0 < whole.shrink_ < 1  # not clipped: the factor itself depends on every slice
     assert sliced.shrink_ == pytest.approx(whole.shrink_, rel=1e-6)  # float32 predictions
@@ -222,3 +222,17 @@ def test_big_data_samples_epochs_and_validation(tmp_path, monkeypatch):
     assert defaults.resolve_schedule(TrainConfig(), 10_000).epochs == 300  # 1 step an epoch: 3,000 steps, capped
     monkeypatch.setattr(defaults, "EPOCH_WINDOWS", 1_000_000)
     assert defaults.resolve_schedule(TrainConfig(), 10_000).epochs == 20  # 157 steps an epoch
+
+
+def test_the_residual_scaling_that_covers_better_is_chosen():
+    """The choice is made across time (calibrate on one half, cover the other): when the
+    residuals grow with the windows' change from one half to the next, scaling by the
+    change keeps covering; when the change moves and the residuals do not, plain
+    residuals do."""
+    from lstmcast.model.forecaster import _better_scale
+
+    rng = np.random.default_rng(0)
+    change = np.r_[np.full(200, 1.0), np.full(200, 4.0)][:, None] * np.exp(rng.normal(0, 0.2, size=(400, 1)))
+    noise = rng.normal(size=(400, 6, 1))
+    assert _better_scale(noise * change[:, None, :], change) == "change"
+    assert _better_scale(noise, change) == "none"
