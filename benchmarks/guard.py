@@ -104,7 +104,7 @@ def table(results: dict[str, dict]) -> str:
             logs[name].append(np.log(v / cells[0]) if cells[0] > 0 else 0.0)
         lines.append(f"| {ds} | {r['best']:.3f} | " + " | ".join(f"{v:.3f}" for v in cells) + " |")
     n = sum(1 for r in results.values() if r["records"])
-    lines.append(f"| geo. mean vs off | | " + " | ".join(f"{np.exp(np.mean(logs[k])):.3f}" for k in names) + " |")
+    lines.append("| geo. mean vs off | | " + " | ".join(f"{np.exp(np.mean(logs[k])):.3f}" for k in names) + " |")
     lines.append(f"| beats seasonal naive (of {n}) | | " + " | ".join(str(wins[k][0]) for k in names) + " |")
     lines.append(f"| beats best baseline (of {n}) | | " + " | ".join(str(wins[k][1]) for k in names) + " |")
     return "\n".join(lines)

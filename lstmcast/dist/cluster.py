@@ -89,10 +89,7 @@ def fit_predict_runner(client, should_stop=None, return_errors: bool = False):
             data, meta = dataset_out(history)
             futures.append(client.submit(tasks.fit_predict, data, meta, options, horizon, list(levels),
                                          retries=RETRIES, pure=False))
-        while should_stop is not None:
-            _, pending = _wait(distributed, futures)
-            if not pending:
-                break
+        while should_stop is not None and _pending(distributed, futures):
             if should_stop():
                 client.cancel(futures)
                 return None
@@ -108,14 +105,13 @@ def fit_predict_runner(client, should_stop=None, return_errors: bool = False):
     return run
 
 
-def _wait(distributed, futures):
-    """(done, pending) after waiting up to 0.25 s for every future."""
+def _pending(distributed, futures) -> bool:
+    """Whether any future is still running after waiting up to 0.25 s for them all."""
     try:
         distributed.wait(futures, timeout=0.25)
     except distributed.TimeoutError:
         pass
-    done = [f for f in futures if f.done()]
-    return done, [f for f in futures if not f.done()]
+    return not all(f.done() for f in futures)
 
 
 def backtest_runner(client):

@@ -64,7 +64,8 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
     ``fitted``); ``season`` (seasonal naive and MASE) defaults to the model's, else the
     frequency's. ``runner(forecaster, histories, horizon, levels) -> forecasts`` refits and forecasts every
     fold's history elsewhere (:func:`lstmcast.dist.cluster.backtest_runner`), with the same
-    results as here."""
+    results as here. ``should_stop()`` is passed to the refits: None is returned when it
+    stopped one (or when the runner returns None, stopped too)."""
     import time
 
     from lstmcast.model.forecaster import LSTMForecaster
@@ -102,6 +103,8 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
     backs = [horizon + (folds - 1 - i) * step for i in range(folds)]
     remote = (runner(forecaster, [_cut(dataset, b) for b in backs], horizon, levels)
               if runner is not None and fitted is None else None)
+    if runner is not None and fitted is None and remote is None:
+        return None  # the runner was stopped
     for i, back in enumerate(backs):
         history = _cut(dataset, back)
         if remote is not None:

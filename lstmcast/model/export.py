@@ -213,7 +213,7 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
                        "meaning": "each row's series, as its position in 'series' (its scaling is "
                                   "that series' own)"})
     last = {k: str(forecaster.history_[k].index[-1]) for k in keys}
-    rows = [list(forecaster.history_).index(k) for k in keys]
+    rows = forecaster.series_rows(keys)
     gb, gw = forecaster.guard_["baseline"][rows], forecaster.guard_["weight"][rows]
     used = (gb >= 0) & (gw < 1)
     drift = bool((used & (gb == 2)).any())
@@ -268,7 +268,7 @@ def feeds(forecaster, frames: dict | None = None, series: str | None = None) -> 
         out["series_index"] = np.arange(len(keys), dtype=np.int64)
     if desc["guard"]["drift"]:
         g = forecaster.guard_
-        rows = [list(forecaster.history_).index(k) for k in keys]
+        rows = forecaster.series_rows(keys)
         if frames is forecaster.history_:
             out["drift_first"] = np.stack([forecaster.pipeline_.inverse(k, g["first"][r][None, :])[0]
                                            for k, r in zip(keys, rows)]).astype(np.float32)
@@ -324,7 +324,7 @@ def _guard(g: _Graph, forecaster, keys, pred: str, scaled: str, per_series, L: i
     """The baseline guard (:mod:`lstmcast.model.guard`) on the scaled forecast ``pred``
     (batch, H, nt): each series' baseline, from the scaled window ``scaled`` (batch, L,
     nt), mixed in by its network weight."""
-    rows = [list(forecaster.history_).index(k) for k in keys]
+    rows = forecaster.series_rows(keys)
     gb = forecaster.guard_["baseline"][rows]
     gw = np.where(gb < 0, 1.0, forecaster.guard_["weight"][rows]).astype(np.float32)
     season = forecaster.model_config_.season

@@ -293,10 +293,7 @@ class LSTMForecaster:
         :data:`INTERVAL_SCALE`); sets ``calibration_``."""
         S = len(windows.keys)
         first = windows.data[windows.offsets[:-1]][:, :nt].astype(np.float64)
-        lengths = np.diff(windows.offsets)
-        self.guard_ = {"baseline": np.full((S, nt), -1, np.int8), "weight": np.ones((S, nt), np.float32),
-                       "scores": np.full((S, nt, 5), -1.0, np.float32), "first": first,
-                       "since": (lengths - 1).astype(np.int64)}
+        self.guard_ = guard.empty(S, nt, first, np.diff(windows.offsets) - 1)
         self.guard_meta_ = {"enabled": False}
         net, base, y, change, series = self._scored(windows, idx, first, np.zeros(S, np.int64))
         if m.transform not in ("diff", "pct") and len(idx):  # scored even when off: info shows it
@@ -314,7 +311,7 @@ class LSTMForecaster:
         r = r.astype(np.float32)
         how = self._private["_interval_scale"]
         if how == "auto" and len(r) >= 40:
-            how = _better_scale(r, change)
+            how = conformal.better_scale(r, change)
         if how in ("change", "auto") and len(r):
             # a floor, so that a flat stretch does not get a zero-width band
             floor = np.maximum(0.1 * np.median(change, axis=0), 1e-6)
@@ -376,8 +373,8 @@ class LSTMForecaster:
         keys = list(tails)
         inputs = {k: self.pipeline_.to_array(k, tails[k])[-self.model_config_.lookback:] for k in keys}
         all_scaled = self._predict_scaled(keys, tails, inputs, horizon)  # (series, horizon, targets)
-        all_scaled = self._guarded(keys, inputs, all_scaled, dataset)
-        order = {k: i for i, k in enumerate(self.history_)}
+        rows = self.series_rows(keys)
+        all_scaled = self._guarded(keys, rows, inputs, all_scaled, dataset)
         futures: dict = {}  # series ending at the same time share their future timestamps
         series = {}
         for i, (key, frame) in enumerate(tails.items()):
@@ -403,7 +400,7 @@ class LSTMForecaster:
             last = frame.index[-1]
             if last not in futures:
                 futures[last] = future_index(last, self.freq_, horizon, self._trading())
-            g = order[key]
+            g = rows[i]
             series[key] = SeriesForecast(futures[last], point, lower, upper,
                                          tuple(guard.name(b, w) for b, w in zip(self.guard_["baseline"][g],
                                                                                 self.guard_["weight"][g])))
@@ -520,13 +517,16 @@ class LSTMForecaster:
             hist = np.concatenate([hist, rows], axis=1)
         return np.concatenate(out, axis=1)[:, :horizon]
 
-    def _guarded(self, keys: list[str], inputs: dict[str, np.ndarray], scaled: np.ndarray,
+    def series_rows(self, keys) -> np.ndarray:
+        """Each series' position in the model (its row of the guard's and the history's arrays)."""
+        order = {k: i for i, k in enumerate(self.history_)}
+        return np.array([order[k] for k in keys], dtype=np.int64)
+
+    def _guarded(self, keys: list[str], rows: np.ndarray, inputs: dict[str, np.ndarray], scaled: np.ndarray,
                  dataset: Dataset | None) -> np.ndarray:
         """The network's scaled forecasts with each series' guard choice applied (drift from
         the series' first row: the stored one, or ``dataset``'s when forecasting from it)."""
         g = self.guard_
-        order = {k: i for i, k in enumerate(self.history_)}
-        rows = np.array([order[k] for k in keys])
         baseline, weight = g["baseline"][rows], g["weight"][rows]
         if not ((baseline >= 0) & (weight < 1)).any():
             return scaled
@@ -649,7 +649,10 @@ class LSTMForecaster:
             raise ModelFileError("model file: the network's shape does not match its options")
         self.net_ = Net.from_params(params)
         self.residuals_ = residuals
-        self.guard_, self.guard_meta_ = _guard_from(arrays, fm, len(keys), nt)
+        try:
+            self.guard_, self.guard_meta_ = guard.from_arrays(arrays, fm.get("guard"), len(keys), nt)
+        except ValueError as e:
+            raise ModelFileError(f"model file: {e}") from None
         self.history_ = {}
         for i, k in enumerate(keys):
             last = pd.Timestamp(fm["history"]["last"][i])
@@ -658,53 +661,6 @@ class LSTMForecaster:
             idx.name = self.data_["date_col"]
             self.history_[k] = pd.DataFrame(values[i], index=idx, columns=[*self.targets_, *self.features_])
         return self
-
-
-def _better_scale(r: np.ndarray, change: np.ndarray) -> str:
-    """"change" or "none": the conformal scaling whose bands, calibrated on one half of the
-    held-out windows, cover the other half closer to 80 % and 95 % (both ways round)."""
-    floor = np.maximum(0.1 * np.median(change, axis=0), 1e-6)
-    scale = {"none": np.ones_like(change), "change": np.maximum(change, floor)}
-    half = len(r) // 2
-    parts = (slice(0, half), slice(half, None))
-    miss = {}
-    for name, sc in scale.items():
-        err = 0.0
-        for a, b in (parts, parts[::-1]):
-            q = conformal.calibrate(r[a] / sc[a][:, None, :], [80.0, 95.0])   # (2, H, nt)
-            for i, level in enumerate((80.0, 95.0)):
-                covered = np.abs(r[b]) <= q[i][None] * sc[b][:, None, :]
-                err += abs(100.0 * covered.mean() - level)
-        miss[name] = err
-    return "none" if miss["none"] < miss["change"] else "change"
-
-
-def _guard_from(arrays: dict, fm: dict, S: int, nt: int) -> tuple[dict, dict]:
-    """The guard's arrays and metadata from a model file, checked; files from before the
-    guard forecast with the network alone, as they always did."""
-    if "guard.baseline" not in arrays:
-        return ({"baseline": np.full((S, nt), -1, np.int8), "weight": np.ones((S, nt), np.float32),
-                 "scores": np.full((S, nt, 5), -1.0, np.float32), "first": np.zeros((S, nt)),
-                 "since": np.zeros(S, np.int64)}, {"enabled": False})
-    try:
-        g = {"baseline": np.asarray(arrays["guard.baseline"]).astype(np.int8),
-             "weight": np.asarray(arrays["guard.weight"], dtype=np.float32),
-             "scores": np.asarray(arrays["guard.scores"], dtype=np.float32),
-             "first": np.asarray(arrays["guard.first"], dtype=np.float64),
-             "since": np.asarray(arrays["guard.since"]).astype(np.int64)}
-        meta = dict(fm["guard"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ModelFileError(f"model file: incomplete guard section ({e})") from None
-    shapes = {"baseline": (S, nt), "weight": (S, nt), "scores": (S, nt, 5), "first": (S, nt), "since": (S,)}
-    bad = [k for k, shape in shapes.items() if g[k].shape != shape]
-    if bad or not isinstance(meta.get("enabled"), bool):
-        raise ModelFileError(f"model file: guard.{bad[0] if bad else 'meta'} does not match the model's "
-                             f"{S} series and {nt} target(s)")
-    if not (((g["baseline"] >= -1) & (g["baseline"] < len(guard.BASELINES))).all()
-            and ((g["weight"] >= 0) & (g["weight"] <= 1)).all()
-            and np.isfinite(g["first"]).all() and (g["since"] >= 0).all()):
-        raise ModelFileError("model file: the guard's choices are out of range (the file is damaged)")
-    return g, meta
 
 
 def save_model(forecaster: LSTMForecaster, path) -> None:

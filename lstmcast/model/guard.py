@@ -119,3 +119,39 @@ def describe(baseline: np.ndarray, weight: np.ndarray) -> dict[str, int]:
     for b, w in zip(np.ravel(baseline), np.ravel(weight)):
         out[name(b, w)] = out.get(name(b, w), 0) + 1
     return out
+
+
+def empty(S: int, nt: int, first: np.ndarray | None = None, since: np.ndarray | None = None) -> dict:
+    """The guard's arrays for ``S`` series and ``nt`` targets with the network everywhere
+    (scores -1: not scored); ``first`` and ``since`` for drift, zeros if not given."""
+    return {"baseline": np.full((S, nt), -1, np.int8), "weight": np.ones((S, nt), np.float32),
+            "scores": np.full((S, nt, 5), -1.0, np.float32),
+            "first": np.zeros((S, nt)) if first is None else np.asarray(first, dtype=np.float64),
+            "since": np.zeros(S, np.int64) if since is None else np.asarray(since).astype(np.int64)}
+
+
+def from_arrays(arrays: dict, meta: dict | None, S: int, nt: int) -> tuple[dict, dict]:
+    """The guard's arrays and metadata from a model file's ``guard.*`` arrays, checked (a
+    ValueError says what is wrong); files from before the guard get :func:`empty`, so
+    they forecast with the network alone, as they always did."""
+    if "guard.baseline" not in arrays:
+        return empty(S, nt), {"enabled": False}
+    try:
+        g = {"baseline": np.asarray(arrays["guard.baseline"]).astype(np.int8),
+             "weight": np.asarray(arrays["guard.weight"], dtype=np.float32),
+             "scores": np.asarray(arrays["guard.scores"], dtype=np.float32),
+             "first": np.asarray(arrays["guard.first"], dtype=np.float64),
+             "since": np.asarray(arrays["guard.since"]).astype(np.int64)}
+        meta = dict(meta)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"incomplete guard section ({e})") from None
+    shapes = {"baseline": (S, nt), "weight": (S, nt), "scores": (S, nt, 5), "first": (S, nt), "since": (S,)}
+    bad = [k for k, shape in shapes.items() if g[k].shape != shape]
+    if bad or not isinstance(meta.get("enabled"), bool):
+        raise ValueError(f"guard.{bad[0] if bad else 'meta'} does not match the model's "
+                         f"{S} series and {nt} target(s)")
+    if not (((g["baseline"] >= -1) & (g["baseline"] < len(BASELINES))).all()
+            and ((g["weight"] >= 0) & (g["weight"] <= 1)).all()
+            and np.isfinite(g["first"]).all() and (g["since"] >= 0).all()):
+        raise ValueError("the guard's choices are out of range (the file is damaged)")
+    return g, meta

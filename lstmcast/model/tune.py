@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from lstmcast.config import ModelConfig, TrainConfig
 from lstmcast.data.dataset import Dataset
 from lstmcast.errors import DataError, UsageError
+from lstmcast.model.backtest import _cut
 
 SEARCHED = ("lookback", "hidden", "layers", "lr", "normalize", "dropout")
 HIDDEN = (16, 32, 64)
@@ -118,10 +119,6 @@ def candidates(model: ModelConfig, train: TrainConfig, fixed: set[str], default_
         if p != first and len(out) < count:
             out.append(p)
     return [{**{k: defaults[k] for k in SEARCHED if k in fixed}, **p} for p in out]
-
-
-def _cut(dataset: Dataset, rows: int) -> Dataset:
-    return replace(dataset, series={k: f.iloc[:len(f) - rows] for k, f in dataset.series.items()}, notes=[])
 
 
 def _forecaster(model: ModelConfig, train: TrainConfig, params: dict):
@@ -266,11 +263,8 @@ def _unseen(dataset: Dataset, model: ModelConfig, train: TrainConfig, best: Tria
         if name == "defaults" and best.number == 0:
             out["defaults"] = out["tuned"]
             continue
-        try:
-            bt = backtest(dataset, folds=holdout, forecaster=_forecaster(model, train, params), should_stop=stop,
-                          runner=folds_runner)
-        except TypeError:  # the runner was stopped (it returned None)
-            bt = None
+        bt = backtest(dataset, folds=holdout, forecaster=_forecaster(model, train, params), should_stop=stop,
+                      runner=folds_runner)
         if bt is None:
             return {"folds": holdout}
         out[name] = float(bt.table.set_index("model").loc["lstm", "MASE"])

@@ -194,11 +194,9 @@ def _recalibrate(forecaster, windows, val_idx, added: dict[str, int]) -> None:
     newest windows first, the stored ones filling up to the stored count (the calibration
     set keeps its size, and its floor): the newest windows alone when they are as many.
     Also moves each series' drift count on by its new rows."""
-    order = {k: i for i, k in enumerate(forecaster.history_)}
     g = forecaster.guard_
-    for key, n in added.items():
-        g["since"][order[key]] += n
-    rows = np.array([order[k] for k in windows.keys])
+    g["since"][forecaster.series_rows(list(added))] += np.array(list(added.values()), dtype=np.int64)
+    rows = forecaster.series_rows(windows.keys)
     row0 = g["since"][rows] - (np.diff(windows.offsets) - 1)
     net, base, y, change, series = forecaster._scored(windows, val_idx, g["first"][rows], row0)
     r = y - guard.combine(net, base, g["baseline"][rows][series], g["weight"][rows][series])

@@ -229,7 +229,7 @@ def test_the_residual_scaling_that_covers_better_is_chosen():
     residuals grow with the windows' change from one half to the next, scaling by the
     change keeps covering; when the change moves and the residuals do not, plain
     residuals do."""
-    from lstmcast.model.forecaster import _better_scale
+    from lstmcast.model.conformal import better_scale as _better_scale
 
     rng = np.random.default_rng(0)
     change = np.r_[np.full(200, 1.0), np.full(200, 4.0)][:, None] * np.exp(rng.normal(0, 0.2, size=(400, 1)))
