@@ -128,8 +128,7 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
     if base is not None:
         pred = g.op("Add", pred, base)
     if desc["guard"]["used"]:
-        pred = _guard(g, forecaster, keys, pred, scaled, per_series, L, H, nt, m.transform,
-                      c_t, s_t, desc["guard"]["drift"])
+        pred = _guard(g, forecaster, keys, pred, scaled, per_series, L, H, m.transform, c_t, s_t)
     zt = g.op("Add", g.op("Mul", pred, s_t), c_t)
     if m.transform == "log":
         point = g.op("Exp", zt)
@@ -216,7 +215,7 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
     rows = forecaster.series_rows(keys)
     gb, gw = forecaster.guard_["baseline"][rows], forecaster.guard_["weight"][rows]
     used = (gb >= 0) & (gw < 1)
-    drift = bool((used & (gb == 2)).any())
+    drift = bool((used & (gb == guard.BASELINES.index("drift"))).any())
     if drift:
         inputs.append({"name": "drift_first", "dtype": "float32", "shape": ["batch", nt],
                        "meaning": "the series' first target values in original units (the drift baseline "
@@ -319,8 +318,8 @@ class _Graph:
                        self.const(np.array([end], np.int64)), self.const(np.array([axis], np.int64)))
 
 
-def _guard(g: _Graph, forecaster, keys, pred: str, scaled: str, per_series, L: int, H: int, nt: int,
-           transform, c_t: str, s_t: str, drift: bool) -> str:
+def _guard(g: _Graph, forecaster, keys, pred: str, scaled: str, per_series, L: int, H: int,
+           transform, c_t: str, s_t: str) -> str:
     """The baseline guard (:mod:`lstmcast.model.guard`) on the scaled forecast ``pred``
     (batch, H, nt): each series' baseline, from the scaled window ``scaled`` (batch, L,
     nt), mixed in by its network weight."""
