@@ -345,7 +345,8 @@ def step(ci, theta, grads, losses, layout, H, L, D, head_w, head_b, O, x, y,
     """Forward (and, if want_grad, backward) for chunk ci of the batch: rows [ci*B/n, (ci+1)*B/n).
 
     grads (nchunks, P) and wss (nchunks, W) are per-chunk; losses (nchunks,) receives
-    each chunk's share of the mean loss; pred_out (B, O) the predictions. Releases
+    each chunk's share of the mean loss; pred_out (B, O) the predictions. A NaN target
+    is masked: no loss and no gradient (the caller rescales the mean). Releases
     the GIL, so the caller runs chunks on several Python threads at once. (One entry
     point with no wrapper: every jitted caller level recompiles its callees' machine
     code, about 2 s of the first compilation per level.)
@@ -414,7 +415,11 @@ def step(ci, theta, grads, losses, layout, H, L, D, head_w, head_b, O, x, y,
             pred[b, o] = p
             pred_out[b0 + b, o] = p
             if want_grad:
-                e = p - y[b0 + b, o]
+                yv = y[b0 + b, o]
+                if yv != yv:  # a missing target (NaN): no error, no gradient
+                    pred[b, o] = dt(0.0)
+                    continue
+                e = p - yv
                 ae = abs(e)
                 if loss_code == LOSS_MSE:
                     total += e * e

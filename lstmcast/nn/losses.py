@@ -31,6 +31,15 @@ def _huber(err: np.ndarray) -> np.ndarray:
     return np.where(a < HUBER_DELTA, 0.5 * err * err, HUBER_DELTA * (a - 0.5 * HUBER_DELTA))
 
 
+def gradient(code: int, err: np.ndarray, delta: float = HUBER_DELTA) -> np.ndarray:
+    """d loss / d err, elementwise, as the kernels compute it (sign(0) = 0)."""
+    if code == 0:
+        return 2 * err
+    if code == 1:
+        return np.sign(err)
+    return np.clip(err, -delta, delta)
+
+
 @dataclass(frozen=True)
 class Loss:
     name: str

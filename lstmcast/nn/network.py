@@ -7,10 +7,23 @@ kernels in :mod:`lstmcast.nn.kernels` work on. Names, shapes and gate order are 
     weight_ih_l{k}[_reverse] (4H, I_k)   weight_hh_l{k}[_reverse] (4H, H)
     bias_ih_l{k}[_reverse]   (4H,)       bias_hh_l{k}[_reverse]   (4H,)
     head.weight (O, D*H)                 head.bias (O,)
+    future.weight (O, F)                 (only with future-known covariates, F > 0)
 
 The head reads the final hidden states of the last layer (for a bidirectional network,
 the forward direction's state after the last step and the reverse direction's after
 the first, concatenated: ``torch.cat([h_n[-2], h_n[-1]], 1)``).
+
+Future-known covariates (values known for the forecast steps: a promotion, a holiday, a
+temperature forecast) enter the output directly: ``out = head(h) + future(f)`` with
+``future = torch.nn.Linear(F, O, bias=False)`` over ``f`` (batch, F), the covariates of
+every horizon step, flattened step-major. The kernels compute ``head(h)``; the future
+block is a product done here in numpy around them: the kernels are given the targets
+minus ``future(f)`` (every loss is a function of the error, so the loss and the LSTM's
+gradients are exactly those of the whole network), and the block's gradient is
+``dL/dout.T @ f``.
+
+A missing target (NaN in ``y``) is masked out of the loss: the kernels give it no
+error and no gradient, and the loss is the mean over the observed targets.
 
 Plain functions (``init_params``, ``forward``, ``loss_and_grad``) take and return dicts
 of arrays. :class:`Net` keeps the parameters in one flat vector with a reusable
@@ -45,6 +58,7 @@ class Spec:
     num_layers: int
     output_size: int
     bidirectional: bool = False
+    future_size: int = 0  # F: inputs of the future block (0: no block)
 
     @property
     def directions(self) -> int:
@@ -63,6 +77,8 @@ class Spec:
                 out[f"bias_hh_l{k}{suffix}"] = (4 * H,)
         out["head.weight"] = (self.output_size, D * H)
         out["head.bias"] = (self.output_size,)
+        if self.future_size:
+            out["future.weight"] = (self.output_size, self.future_size)
         return out
 
     @classmethod
@@ -75,8 +91,10 @@ class Spec:
             raise ValueError(f"not an lstmcast parameter set: {exc}") from None
         num_layers = sum(1 for name in params if name.startswith("weight_ih_l")
                          and not name.endswith("_reverse"))
+        future = params.get("future.weight")
         spec = cls(input_size, four_h // 4, num_layers, output_size,
-                   "weight_ih_l0_reverse" in params)
+                   "weight_ih_l0_reverse" in params,
+                   int(np.shape(future)[1]) if future is not None and np.ndim(future) == 2 else 0)
         expected = spec.shapes()
         got = {name: tuple(np.shape(a)) for name, a in params.items()}
         if got != expected:
@@ -106,24 +124,29 @@ class Spec:
 
 
 def init_params(input_size: int, hidden_size: int, num_layers: int, output_size: int,
-                seed: int = 0, dtype=np.float32, bidirectional: bool = False) -> dict[str, np.ndarray]:
+                seed: int = 0, dtype=np.float32, bidirectional: bool = False,
+                future_size: int = 0) -> dict[str, np.ndarray]:
     """PyTorch-style initialisation: every array uniform(-1/sqrt(fan), 1/sqrt(fan)).
 
-    fan is the hidden size for the LSTM and the head's input size for the head. The
-    forget gate's bias starts at 1 (``bias_ih`` forget slice = 1, ``bias_hh`` = 0), so
-    the cell state remembers by default.
+    fan is the hidden size for the LSTM, the head's input size for the head and F for
+    the future block. The forget gate's bias starts at 1 (``bias_ih`` forget slice = 1,
+    ``bias_hh`` = 0), so the cell state remembers by default.
     """
     for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
                         ("num_layers", num_layers), ("output_size", output_size)):
         if int(value) != value or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    spec = Spec(int(input_size), int(hidden_size), int(num_layers), int(output_size), bool(bidirectional))
+    if int(future_size) != future_size or future_size < 0:
+        raise ValueError(f"future_size must be a whole number of 0 or more, got {future_size!r}")
+    spec = Spec(int(input_size), int(hidden_size), int(num_layers), int(output_size), bool(bidirectional),
+                int(future_size))
     dtype = _check_dtype(dtype)
     rng = np.random.default_rng(seed)
     H = spec.hidden_size
     params = {}
     for name, shape in spec.shapes().items():
-        fan = spec.directions * H if name.startswith("head") else H
+        fan = (spec.directions * H if name.startswith("head")
+               else spec.future_size if name.startswith("future") else H)
         bound = 1.0 / np.sqrt(fan)
         params[name] = rng.uniform(-bound, bound, size=shape).astype(dtype)
         if name.startswith("bias_ih"):
@@ -133,23 +156,25 @@ def init_params(input_size: int, hidden_size: int, num_layers: int, output_size:
     return params
 
 
-def forward(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    """Predictions (batch, output_size) for inputs x (batch, time, features)."""
+def forward(params: dict[str, np.ndarray], x: np.ndarray, f: np.ndarray | None = None) -> np.ndarray:
+    """Predictions (batch, output_size) for inputs x (batch, time, features) and, with a
+    future block, its inputs f (batch, F)."""
     net = Net.from_params(params)
-    return net.predict(x)
+    return net.predict(x, f=f)
 
 
 def loss_and_grad(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
-                  loss: str = "mse", *, dropout: float = 0.0,
+                  loss: str = "mse", *, f: np.ndarray | None = None, dropout: float = 0.0,
                   seed: int | None = None) -> tuple[float, dict[str, np.ndarray]]:
-    """Mean loss over all elements of y (batch, output_size) and its exact gradient.
+    """Mean loss over the observed (not NaN) elements of y (batch, output_size) and its
+    exact gradient.
 
     Full backpropagation through time over the whole window. ``dropout`` applies
     between stacked layers (training only), with masks drawn from ``seed``.
     """
     net = Net.from_params(params)
     rng = np.random.default_rng(seed) if dropout > 0 else None
-    value, flat = net.loss_and_grad(x, y, loss, dropout=dropout, rng=rng)
+    value, flat = net.loss_and_grad(x, y, loss, f=f, dropout=dropout, rng=rng)
     return value, net.unflatten(flat.copy())
 
 
@@ -300,26 +325,48 @@ class Net:
         for f in futures:
             f.result()
 
-    def predict(self, x: np.ndarray, batch_size: int = 1024, engine: str = "auto") -> np.ndarray:
-        """Predictions (batch, output_size), computed in batches of ``batch_size``.
+    def _check_f(self, f: np.ndarray | None, batch: int) -> np.ndarray | None:
+        F = self.spec.future_size
+        if F == 0:
+            if f is not None:
+                raise ValueError("the network has no future block: f must be None")
+            return None
+        if f is None:
+            raise ValueError(f"the network has a future block: f must be ({batch}, {F})")
+        f = np.ascontiguousarray(f, dtype=self.dtype)
+        if f.shape != (batch, F):
+            raise ValueError(f"f must be ({batch}, {F}), got {f.shape}")
+        return f
+
+    def _future_out(self, f: np.ndarray | None) -> np.ndarray | None:
+        """The future block's share of the output, f @ future.weight.T (None without one)."""
+        return None if f is None else f @ self.params["future.weight"].T
+
+    def predict(self, x: np.ndarray, batch_size: int = 1024, engine: str = "auto",
+                f: np.ndarray | None = None) -> np.ndarray:
+        """Predictions (batch, output_size), computed in batches of ``batch_size``;
+        ``f`` (batch, F): the future block's inputs, for a network with one.
 
         ``engine``: "numpy", "kernels", or "auto": numpy for up to NUMPY_PREDICT_MAX
         windows (nothing to JIT-load), the kernels for more.
         """
         x = self._check_x(x)
+        f = self._check_f(f, x.shape[0])
         if engine not in ("auto", "numpy", "kernels"):
             raise ValueError(f"engine must be auto, numpy or kernels, got {engine!r}")
         if engine == "numpy" or (engine == "auto" and len(x) <= NUMPY_PREDICT_MAX):
-            return self.predict_numpy(x)
+            return self.predict_numpy(x, f)
         out = np.empty((x.shape[0], self.spec.output_size), dtype=self.dtype)
         dummy = np.zeros((1, 1), dtype=self.dtype)
         for start in range(0, x.shape[0], batch_size):
             xb = x[start:start + batch_size]
             self._run(xb, dummy, 0, 1.0, None, False)
             out[start:start + len(xb)] = self._pred
+        if f is not None:
+            out += self._future_out(f)
         return out
 
-    def predict_numpy(self, x: np.ndarray) -> np.ndarray:
+    def predict_numpy(self, x: np.ndarray, f: np.ndarray | None = None) -> np.ndarray:
         """The forward pass in plain numpy, step by step (for a few windows)."""
         s, p = self.spec, self.params
         dt = self.dtype
@@ -346,12 +393,17 @@ class Net:
                 finals.append(h)
             layer_in = np.concatenate(outs, axis=2) if len(outs) > 1 else outs[0]
         last = np.concatenate(finals, axis=1) if len(finals) > 1 else finals[0]
-        return (last @ p["head.weight"].T + p["head.bias"]).astype(dt)
+        out = last @ p["head.weight"].T + p["head.bias"]
+        if s.future_size:
+            out = out + self._future_out(self._check_f(f, B))
+        return out.astype(dt)
 
     def loss_and_grad(self, x: np.ndarray, y: np.ndarray, loss: str = "mse", *,
-                      dropout: float = 0.0,
+                      f: np.ndarray | None = None, dropout: float = 0.0,
                       rng: np.random.Generator | None = None) -> tuple[float, np.ndarray]:
-        """Mean loss and the flat gradient (a buffer reused by the next call)."""
+        """Mean loss over the observed (not NaN) targets and the flat gradient (a buffer
+        reused by the next call). ``f``: the future block's inputs (see the module
+        docstring)."""
         code = losses.get(loss).code
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
@@ -359,6 +411,11 @@ class Net:
         y = np.ascontiguousarray(y, dtype=self.dtype)
         if y.shape != (x.shape[0], self.spec.output_size):
             raise ValueError(f"y must be ({x.shape[0]}, {self.spec.output_size}), got {y.shape}")
+        f = self._check_f(f, x.shape[0])
+        observed = ~np.isnan(y)
+        n_obs = int(observed.sum())
+        if f is not None:  # the kernels fit the LSTM's share: y - future(f)
+            y = (y - self._future_out(f)).astype(self.dtype)
         masks = None
         s = self.spec
         if dropout > 0 and s.num_layers > 1:
@@ -368,4 +425,16 @@ class Net:
             masks = ((keep >= dropout) / (1.0 - dropout)).astype(self.dtype)
         self._run(x, y, code, losses.HUBER_DELTA, masks, True)
         np.sum(self._grads, axis=0, out=self._grad)  # the chunks' shares, in a fixed order
-        return float(self._losses.astype(np.float64).sum()), self._grad
+        value = float(self._losses.astype(np.float64).sum())
+        if f is not None:  # d loss / d out, as the kernels compute it, times f
+            err = np.where(observed, self._pred - y, 0).astype(self.dtype)
+            dout = losses.gradient(code, err, losses.HUBER_DELTA) / self.dtype(y.size)
+            o = self._offsets["future.weight"]
+            self._grad[o:o + y.shape[1] * s.future_size] = (dout.T @ f).ravel()
+        if n_obs < y.size:  # the kernels divided by every element: rescale to the observed
+            if n_obs == 0:
+                self._grad[:] = 0
+                return 0.0, self._grad
+            self._grad *= self.dtype(y.size / n_obs)
+            value *= y.size / n_obs
+        return value, self._grad

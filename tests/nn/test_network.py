@@ -69,21 +69,25 @@ def test_spec_names_follow_pytorch_state_dict():
 # ----------------------------------------------------------------- finite differences
 
 
-def numeric_gradient_check(spec, loss, T, batch=3, scale=1.0, seed=0, dropout=0.0):
+def numeric_gradient_check(spec, loss, T, batch=3, scale=1.0, seed=0, dropout=0.0, missing=0.0):
     rng = np.random.default_rng(seed)
     params = network.init_params(spec.input_size, spec.hidden_size, spec.num_layers, spec.output_size,
-                                 seed=seed, dtype=np.float64, bidirectional=spec.bidirectional)
+                                 seed=seed, dtype=np.float64, bidirectional=spec.bidirectional,
+                                 future_size=spec.future_size)
     for a in params.values():
         a *= scale
     x = rng.normal(size=(batch, T, spec.input_size)) * scale
     y = rng.normal(size=(batch, spec.output_size))
+    y[rng.random(y.shape) < missing] = np.nan
+    fut = rng.normal(size=(batch, spec.future_size)) if spec.future_size else None
     net = Net.from_params(params)
 
     def f():
         r = np.random.default_rng(99) if dropout else None
-        return net.loss_and_grad(x, y, loss, dropout=dropout, rng=r)[0]
+        return net.loss_and_grad(x, y, loss, f=fut, dropout=dropout, rng=r)[0]
 
-    _, flat = net.loss_and_grad(x, y, loss, dropout=dropout, rng=np.random.default_rng(99) if dropout else None)
+    _, flat = net.loss_and_grad(x, y, loss, f=fut, dropout=dropout,
+                                rng=np.random.default_rng(99) if dropout else None)
     analytic = flat.copy()
     numeric = np.empty_like(analytic)
     eps = 1e-6
@@ -132,6 +136,69 @@ def test_dropout_gradients_match_finite_differences():
     # the same seed gives the same masks, so the loss is a fixed function of the weights
     errors = numeric_gradient_check(Spec(2, 3, 3, 2), "mse", 5, dropout=0.3)
     assert max(errors.values()) <= 1e-6, errors
+
+
+@pytest.mark.parametrize("loss", ("mse", "huber", "mae"))
+@pytest.mark.parametrize("layers", (1, 2))
+def test_future_block_gradients_match_finite_differences(layers, loss):
+    errors = numeric_gradient_check(Spec(2, 3, layers, 4, future_size=8), loss, 5, batch=4)
+    assert set(errors) >= {"future.weight", "head.weight"}
+    assert max(errors.values()) <= 1e-6, errors
+
+
+@pytest.mark.parametrize("future", (0, 6))
+def test_masked_target_gradients_match_finite_differences(future):
+    errors = numeric_gradient_check(Spec(2, 3, 2, 3, bidirectional=True, future_size=future), "mse", 4,
+                                    batch=5, missing=0.4, seed=4)
+    assert max(errors.values()) <= 1e-6, errors
+
+
+def test_a_missing_target_changes_nothing_but_the_mean():
+    # masking one element: the loss is the mean of the others, as if it were not there
+    params = network.init_params(2, 3, 1, 2, seed=5, dtype=np.float64)
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(3, 4, 2)), rng.normal(size=(3, 2))
+    masked = y.copy()
+    masked[1, 0] = np.nan
+    value, grads = network.loss_and_grad(params, x, masked)
+    out = network.forward(params, x)
+    keep = ~np.isnan(masked)
+    assert value == pytest.approx(float(((out - y)[keep] ** 2).mean()), rel=1e-12)
+    everything_missing = np.full_like(y, np.nan)
+    value, grads = network.loss_and_grad(params, x, everything_missing)
+    assert value == 0.0 and all(not g.any() for g in grads.values())
+
+
+FUTURE = np.load(Path(__file__).resolve().parents[1] / "fixtures" / "torch_future.npz")
+FUTURE_CASES = sorted({k.split("/")[0] for k in FUTURE.files if "/param/" in k})
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("case", FUTURE_CASES)
+def test_future_block_and_masked_loss_match_pytorch(case, loss):
+    params = {k.split("/param/")[1]: FUTURE[k] for k in FUTURE.files if k.startswith(case + "/param/")}
+    x, f, y = FUTURE[case + "/x"], FUTURE[case + "/f"], FUTURE[case + "/y"]
+    spec = Spec.from_params(params)
+    assert spec.future_size == f.shape[1] and list(spec.shapes()) == list(params)
+    tol = tolerance(x.dtype)
+    for engine in ("numpy", "kernels"):
+        out = Net.from_params(params).predict(x, engine=engine, f=f)
+        np.testing.assert_allclose(out, FUTURE[case + "/out"], rtol=0, atol=tol)
+    value, grads = network.loss_and_grad(params, x, y, loss, f=f)
+    assert value == pytest.approx(float(FUTURE[f"{case}/{loss}/loss"]), abs=tol)
+    for name, g in grads.items():
+        np.testing.assert_allclose(g, FUTURE[f"{case}/{loss}/grad/{name}"], rtol=0, atol=tol, err_msg=name)
+
+
+def test_future_block_inputs_are_checked():
+    net = Net.from_params(network.init_params(2, 3, 1, 2, future_size=4))
+    x = np.zeros((3, 5, 2), np.float32)
+    with pytest.raises(ValueError, match="future block"):
+        net.predict(x)
+    with pytest.raises(ValueError, match=r"f must be \(3, 4\)"):
+        net.predict(x, f=np.zeros((3, 5), np.float32))
+    with pytest.raises(ValueError, match="no future block"):
+        Net.from_params(network.init_params(2, 3, 1, 2)).predict(x, f=np.zeros((3, 4)))
 
 
 # ----------------------------------------------------------------- closed-form facts
