@@ -28,6 +28,7 @@ from typing import Any
 from lstmcast.errors import UsageError
 
 FILLS = ("interpolate", "ffill", "error")
+MISSING = ("fill", "mask")
 DEDUPES = ("first", "last", "mean")
 TRANSFORMS = ("log", "diff", "pct")
 SCALERS = ("standard", "robust")
@@ -221,7 +222,19 @@ class ReadConfig(_Config):
 
     date_col: str | None = option(None, "--date-col", "Time column (found by itself if omitted).")
     targets: tuple = option((), "--target", "Column to forecast (repeatable).", short="-t", many=True)
-    features: tuple = option((), "--features", "Extra input column (repeatable).", many=True)
+    features: tuple = option((), "--features", "Extra input column, known up to the last row "
+                             "(repeatable).", many=True)
+    future: tuple = option((), "--future", "Input column whose values are known for the forecast "
+                           "steps too, e.g. a promotion or a temperature forecast (repeatable); "
+                           "forecasts read them from rows after the last target value, or from "
+                           "--future-data.", many=True)
+    static: tuple = option((), "--static", "Per-series constant column of a long-format file, e.g. "
+                           "store type or region (repeatable).", many=True)
+    holidays: str | None = option(None, "--holidays", "Public holidays of a country (US, GB, DE-BY, "
+                                  "...) as an input known ahead (needs the holidays package).")
+    missing: str = option("fill", "--missing", "Missing target values: fill (as --fill says) or mask "
+                          "(left out of the loss; the inputs carry an observed indicator).",
+                          choices=MISSING)
     id_col: str | None = option(None, "--id-col", "Column naming the series in a long-format file.")
     freq: str | None = option(None, "--freq", "Frequency (pandas alias: D, B, h, MS, ...); inferred if omitted.")
     fill: str = option("interpolate", "--fill", "Missing values: interpolate, ffill or error.",
@@ -239,17 +252,20 @@ class ReadConfig(_Config):
                                "decompression): a bigger or endless input is refused.", kind=int, minimum=1)
 
     # the fields that say which columns are the model's: fixed once a model is fitted
-    COLUMNS = ("targets", "features", "id_col")
+    COLUMNS = ("targets", "features", "id_col", "future", "static", "holidays")
 
     def _check(self) -> None:
         if self.thousands is not None and self.thousands == self.decimal:
             raise UsageError(f"--thousands and --decimal cannot both be {self.decimal!r}")
-        both = sorted(set(self.targets) & set(self.features))
-        if both:
-            raise UsageError(f"column {both[0]!r} is both a target and a feature")
-        for name, values in (("--target", self.targets), ("--features", self.features)):
+        roles = (("--target", "target", self.targets), ("--features", "feature", self.features),
+                 ("--future", "future covariate", self.future), ("--static", "static covariate", self.static))
+        for i, (name, role, values) in enumerate(roles):
             if len(set(values)) < len(values):
                 raise UsageError(f"a {name} column is given twice: {', '.join(values)}")
+            for _, other, others in roles[i + 1:]:
+                both = sorted(set(values) & set(others))
+                if both:
+                    raise UsageError(f"column {both[0]!r} is both a {role} and a {other}")
         if self.freq is not None:
             from lstmcast.data.timeparse import period  # pandas: only when a freq is given
 

@@ -17,7 +17,7 @@ def run(model_path: str, data: str, last: int | None, given_read: dict, msg):
 
     forecaster = load_model(model_path, given_read.get("max_input_mb"))
     dataset = load_data(data, forecaster.read_config_.replace(**given_read), msg,
-                        expected_by=f"the model {model_path}")
+                        expected_by=f"the model {model_path}", model=forecaster)
     result = check(forecaster, dataset, last)
     msg.notes(result.notes)
     if result.status == "nothing-new":

@@ -5,10 +5,13 @@ from __future__ import annotations
 from lstmcast.config import ReadConfig
 
 
-def load_data(path: str, read: ReadConfig, msg, expected_by: str | None = None):
+def load_data(path: str, read: ReadConfig, msg, expected_by: str | None = None, model=None):
+    """The dataset at ``path``; read as ``model`` (a fitted forecaster) encodes its text
+    covariates when one is given."""
     from lstmcast.data.dataset import load_csv
 
-    dataset = load_csv(path, read, expected_by=expected_by)
+    encodings = getattr(model, "covariates_", {}).get("encodings") if model is not None else None
+    dataset = load_csv(path, read, expected_by=expected_by, encodings=encodings)
     msg.notes(dataset.notes)
     return dataset
 

@@ -15,7 +15,7 @@ def run(model_path: str, data: str | None, steps: int | None, levels: list[float
     dataset = None
     if data is not None:
         dataset = load_data(data, forecaster.read_config_.replace(**given_read), msg,
-                            expected_by=f"the model {model_path}")
+                            expected_by=f"the model {model_path}", model=forecaster)
     if scheduler is None:
         result = forecaster.predict(steps, dataset, levels)
     else:

@@ -27,7 +27,7 @@ def run(data: str, model_path: str, given_read: dict, *, epochs: int | None, lr:
     forecaster = load_model(model_path, given_read.get("max_input_mb"))
     model_sha = _file_sha256(model_path)
     dataset = load_data(data, forecaster.read_config_.replace(**given_read), msg,
-                        expected_by=f"the model {model_path}")
+                        expected_by=f"the model {model_path}", model=forecaster)
     ckpt = checkpoint_path(model_path)
     options = {"epochs": epochs, "lr": lr}
     state = _load_checkpoint(ckpt, model_sha, dataset.sha256, options, given_read.get("max_input_mb")) \

@@ -56,10 +56,21 @@ class Dataset:
     time_form: str | None = None
     # open slots of the week when the series keeps a trading calendar (data.calendar)
     calendar: tuple[int, ...] | None = None
+    # covariates: ``features`` holds every input column besides the targets, in the order
+    # past-only features, future-known ones (``future``: from the file, then the holiday
+    # columns), static ones (``static``); names are the encoded ones (``weather=Rain``)
+    future: list[str] = field(default_factory=list)
+    static: list[str] = field(default_factory=list)
+    holidays: str | None = None
+    holiday_names: list[str] = field(default_factory=list)  # the holiday columns among ``future``
+    encodings: dict = field(default_factory=dict)  # text column -> data.covariates mapping
+    # rows after each series' last target value, with the future covariates filled in
+    ahead: dict[str, pd.DataFrame] = field(default_factory=dict)
+    masked: int = 0  # missing target values left unfilled (--missing mask)
 
 
 def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_by: str | None = None,
-             **options) -> Dataset:
+             encodings: dict | None = None, **options) -> Dataset:
     """Read a CSV into a :class:`Dataset`; ``source`` is a path or ``"-"`` for stdin.
 
     The options are a :class:`~lstmcast.config.ReadConfig`, or its fields as keywords
@@ -72,7 +83,8 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
     limit unless ``fill_limit``) or ``"error"``.  ``dedupe``: what to do with rows that
     share a timestamp (``None`` refuses them).  ``dayfirst``: ``None`` detects the
     day/month order from the data.  ``freq``: a pandas alias; rows off its grid are
-    averaged per period.
+    averaged per period.  ``encodings``: a fitted model's text-column mappings
+    (:mod:`lstmcast.data.covariates`), so that newer files are encoded the same way.
     """
     config = build(ReadConfig, {**(config or ReadConfig()).to_dict(),
                                 **{k: v for k, v in options.items() if v is not None}})
@@ -98,15 +110,33 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
     notes = [f"{label}: {n}" for n in time_notes]
     if id_name is None and dedupe is None:
         id_name = _guess_id(df, times, date_name, label, notes)
-    tnames, fnames = _choose_columns(df, targets, features, date_name, id_name, label, notes, expected_by)
+    future_raw = [_resolve(df, c, label, expected_by, "future covariate") for c in config.future]
+    static_raw = [_resolve(df, c, label, expected_by, "static covariate") for c in config.static]
+    tnames, fnames = _choose_columns(df, targets, [*features, *future_raw, *static_raw], date_name, id_name,
+                                     label, notes, expected_by)
+    fnames = fnames[:len(fnames) - len(future_raw) - len(static_raw)]
+    if static_raw and not id_name:
+        raise UsageError("--static needs a long-format file with a series column (--id-col): static "
+                         "columns are constants of each series")
     date_source = date_name
     form = time_form(df[date_source])
     if date_name.startswith("Unnamed: ") and "date" not in df.columns:  # an index without a name
         date_name = "date"
-    used = tnames + fnames
-    values = np.empty((len(df), len(used)))
-    for j, c in enumerate(used):
-        values[:, j] = to_numbers(df[c], c, label, thousands, decimal)
+    blocks = [np.column_stack([to_numbers(df[c], c, label, thousands, decimal) for c in tnames])]
+    inputs: dict[str, list[str]] = {"features": [], "future": [], "static": []}
+    found = {}
+    for role, raw in (("features", fnames), ("future", future_raw), ("static", static_raw)):
+        for c in raw:
+            block, names, mapping, more = _covariate(df[c], c, label, thousands, decimal,
+                                                     (encodings or {}).get(c))
+            blocks.append(block)
+            inputs[role] += names
+            notes += more
+            if mapping is not None:
+                found[c] = mapping
+    used = tnames + inputs["features"] + inputs["future"] + inputs["static"]
+    values = np.hstack(blocks) if len(blocks) > 1 else blocks[0]
+    del blocks
 
     # Rows without a timestamp: blank lines are dropped, anything else is refused.
     no_time = np.isnat(times)
@@ -123,7 +153,10 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
             raise DataError(f"{label} has a header but no data rows")
 
     parts = _split_by_id(df, id_name, lines, label) if id_name else {"": slice(None)}
-    clean = _Cleaner(label, date_name, used, fill, dedupe, by_id=bool(id_name))
+    if inputs["static"]:
+        _check_static(values, used, inputs["static"], parts, lines, label)
+    clean = _Cleaner(label, date_name, used, fill, dedupe, by_id=bool(id_name), n_targets=len(tnames),
+                     keep_ahead=bool(inputs["future"]), mask=config.missing == "mask")
     sorted_parts = {k: clean.sort_dedupe(k, times[p], values[p], lines[p]) for k, p in parts.items()}
     longest = max(sorted_parts, key=lambda k: len(sorted_parts[k][0]))
     if freq is None:
@@ -143,11 +176,65 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
     if fill_limit is None and fill == "interpolate":
         clean.limit = default_fill_limit(freq)
     series = {k: clean.regularise(k, *part) for k, part in sorted_parts.items()}
-    return Dataset(series=series, targets=tnames, features=fnames, freq=freq, date_col=date_name,
+    future, names = list(inputs["future"]), []
+    if config.holidays:
+        for k in series:
+            series[k], names = _with_holidays(series[k], freq, config.holidays, len(used) - len(inputs["static"]))
+        future += names
+    features = [*inputs["features"], *future, *inputs["static"]]
+    return Dataset(series=series, targets=tnames, features=features, freq=freq, date_col=date_name,
                    id_col=id_name, notes=notes + clean.notes(len(series)), n_rows=len(times),
                    sha256=digest, source=label, fill_limit=clean.limit,
-                   time_form=form, calendar=clean.calendar, read=dataclasses.replace(config, date_col=date_source, targets=tuple(tnames),
-                                            features=tuple(fnames), id_col=id_name, freq=freq))
+                   time_form=form, calendar=clean.calendar,
+                   read=dataclasses.replace(config, date_col=date_source, targets=tuple(tnames),
+                                            features=tuple(fnames), future=tuple(future_raw),
+                                            static=tuple(static_raw), id_col=id_name, freq=freq),
+                   future=future, static=list(inputs["static"]), holidays=config.holidays,
+                   holiday_names=names,
+                   encodings=found, ahead=clean.ahead, masked=clean.counts["masked"])
+
+
+def _covariate(column: pd.Series, name: str, label: str, thousands, decimal, mapping: dict | None):
+    """One input column as numbers: (values (n, k), the k input names, the text mapping
+    or None for a numeric column, notes). Text is encoded (:mod:`lstmcast.data.covariates`)
+    with ``mapping`` when a model gives one, else with a mapping fitted here."""
+    from lstmcast.data import covariates
+
+    if mapping is None and column_kind(column) != "text":
+        return to_numbers(column, name, label, thousands, decimal)[:, None], [name], None, []
+    if mapping is None:
+        mapping = covariates.fit_encoding(column, name, label)
+    if mapping.get("kind") == "number":
+        return to_numbers(column, name, label, thousands, decimal)[:, None], [name], None, []
+    block, notes = covariates.apply_encoding(column, mapping, label)
+    return block, covariates.encoded_names(mapping), mapping, notes
+
+
+def _with_holidays(frame: pd.DataFrame, freq: str, spec: str, at: int) -> tuple[pd.DataFrame, list[str]]:
+    """``frame`` with the holiday columns of ``spec`` inserted at column position ``at``."""
+    from lstmcast.data import covariates
+
+    values, names = covariates.holiday_features(frame.index, freq, spec)
+    left, right = frame.iloc[:, :at], frame.iloc[:, at:]
+    extra = pd.DataFrame(values, index=frame.index, columns=names)
+    return pd.concat([left, extra, right], axis=1), names
+
+
+def _check_static(values: np.ndarray, used: list[str], static: list[str], parts: dict, lines, label: str):
+    """A static column must hold one value per series (missing cells aside)."""
+    for name in static:
+        j = used.index(name)
+        for key, rows in parts.items():
+            v = values[rows, j]
+            seen = v[~np.isnan(v)]
+            if len(seen) == 0:
+                raise DataError(f"{label}, series {key!r}: static column {name!r} is empty in every row")
+            if (seen != seen[0]).any():
+                i = int(np.flatnonzero(~np.isnan(v) & (v != seen[0]))[0])
+                raise DataError(f"{label} line {lines[rows][i]}, series {key!r}: static column {name!r} "
+                                f"changes within the series ({seen[0]:g}, then {v[i]:g}); a --static column "
+                                "must be constant per series (use --future or --features for one that varies)")
+            values[rows, j] = seen[0]
 
 
 def check_length(dataset: Dataset, needed_rows: int, what: str,
@@ -312,8 +399,12 @@ class _Cleaner:
     freq_given: bool = False
     limit: int | None = None
     calendar: tuple[int, ...] | None = None  # open slots of the week (data.calendar)
+    n_targets: int = 1
+    keep_ahead: bool = False  # rows after the last target value are future covariates
+    mask: bool = False  # missing target values stay missing (NaN), not filled
+    ahead: dict[str, pd.DataFrame] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ["unsorted", "dups", "resampled", "trimmed", "cells", "periods"], 0))
+        ["unsorted", "dups", "resampled", "trimmed", "cells", "periods", "masked", "ahead"], 0))
 
     def where(self, key: str) -> str:
         return f"{self.label}, series {key!r}" if self.by_id else self.label
@@ -388,15 +479,35 @@ class _Cleaner:
                 full[pos] = vals
                 line_at = np.zeros(len(g), np.int64)
                 line_at[pos] = lines
+        if self.keep_ahead:  # the rows after the last target value: the future covariates
+            known = ~np.isnan(full[:, :self.n_targets]).any(axis=1)
+            end = len(known) - int(np.argmax(known[::-1])) if known.any() else 0
+            offset_free = self.calendar is not None
+            self.ahead[key] = pd.DataFrame(full[end:], columns=self.columns, copy=True, index=pd.DatetimeIndex(
+                grid[end:], freq=None if offset_free else offset, name=self.date_col))
+            self.counts["ahead"] = max(self.counts["ahead"], len(full) - end)
+            grid, full, line_at = grid[:end], full[:end], line_at[:end]
         missing = np.isnan(full)
-        if missing.any():
+        if self.mask:  # interior missing targets are kept (masked later), ends still trimmed
+            inner = missing.copy()
+            inner[:, :self.n_targets] = False
+            complete = ~inner.any(axis=1) & ~np.isnan(full[:, :self.n_targets]).all(axis=1)
+        else:
             complete = ~missing.any(axis=1)
+        if missing.any():
             if not complete.any():
                 raise DataError(f"{self.where(key)}: no time step has a value in every one of the "
                                 f"columns {listed(self.columns)}")
             a, b = int(np.argmax(complete)), len(complete) - int(np.argmax(complete[::-1]))
+            if self.mask:  # the history starts and ends on observed targets
+                known = np.flatnonzero(~np.isnan(full[a:b, :self.n_targets]).all(axis=1))
+                a, b = a + int(known[0]), a + int(known[-1]) + 1
             self.counts["trimmed"] += len(complete) - (b - a)
             grid, full, line_at, missing = grid[a:b], full[a:b], line_at[a:b], missing[a:b]
+        if self.mask and missing[:, :self.n_targets].any():
+            self.counts["masked"] += int(missing[:, :self.n_targets].sum())
+            missing = missing.copy()
+            missing[:, :self.n_targets] = False
         if missing.any():
             self._fill(key, full, missing, grid, line_at)
             self.counts["cells"] += int(missing.sum())
@@ -436,6 +547,9 @@ class _Cleaner:
     def notes(self, n_series: int) -> list[str]:
         c, label, notes = self.counts, self.label, []
         in_series = f" in {n_series} series" if self.by_id else ""
+        if c["masked"]:
+            notes.append(f"{label}: {_n(c['masked'], 'missing target value')}{in_series} left out of the "
+                         "loss (--missing mask)")
         if c["unsorted"]:
             notes.append(f"{label}: rows were not in time order; sorted by {self.date_col!r}")
         if c["dups"]:

@@ -37,7 +37,7 @@ from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
 from lstmcast.errors import InputMissingError, ModelFileError, UsageError
 
 FORMAT = "lstmcast-model"
-FORMAT_VERSION = (2, 1)
+FORMAT_VERSION = (2, 2)
 OLDEST_MAJOR = 1  # the oldest major version still read (through MIGRATIONS)
 
 SECTIONS = {

@@ -388,13 +388,16 @@ def _check_document(doc: dict, infos: dict[str, tuple[str, list]], tensors: dict
     if doc["dtype"] not in NETWORK_DTYPES:
         raise _Invalid(f"network dtype is {_short(doc['dtype'])}, expected float32 or float64 ({_DAMAGED})")
     net = doc["network"]
-    unknown = sorted(set(net) - {*_SPEC_FIELDS, "bidirectional"})
+    unknown = sorted(set(net) - {*_SPEC_FIELDS, "bidirectional", "future_size"})
     if unknown:
         raise _Invalid(f"network has unknown field {_short(unknown[0])} ({_DAMAGED})")
     for field in _SPEC_FIELDS:
         if not (_is_int(net.get(field)) and net[field] >= 1):
             raise _Invalid(f"network {field} should be a positive integer, got {_short(net.get(field))} "
                            f"({_DAMAGED})")
+    if not (_is_int(net.get("future_size", 0)) and net.get("future_size", 0) >= 0):
+        raise _Invalid(f"network future_size should be a whole number of 0 or more, got "
+                       f"{_short(net.get('future_size'))} ({_DAMAGED})")
     if not isinstance(net.get("bidirectional"), bool):
         raise _Invalid(f"network bidirectional should be true or false, got "
                        f"{_short(net.get('bidirectional'))} ({_DAMAGED})")

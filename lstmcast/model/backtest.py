@@ -51,8 +51,12 @@ class Backtest:
 
 
 def _cut(dataset: Dataset, rows_from_end: int) -> Dataset:
+    """The history before the last ``rows_from_end`` rows; with future covariates, the
+    cut rows are its ``ahead`` rows (their covariates are known at the origin)."""
     series = {k: f.iloc[:len(f) - rows_from_end] for k, f in dataset.series.items()}
-    return replace(dataset, series=series, notes=[])
+    ahead = ({k: f.iloc[len(f) - rows_from_end:] for k, f in dataset.series.items()}
+             if getattr(dataset, "future", None) else {})
+    return replace(dataset, series=series, notes=[], ahead=ahead)
 
 
 def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, levels=(),
@@ -113,7 +117,7 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
             model = forecaster.clone().fit(history, should_stop=should_stop)
             if model.training_.get("stopped") == "interrupted":
                 return None
-            forecast = model.predict(horizon, None, levels)
+            forecast = model.predict(horizon, None, levels, future=history.ahead or None)
         else:
             forecast = fitted.predict(horizon, history, levels)
         for key, full in dataset.series.items():

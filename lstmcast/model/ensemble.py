@@ -34,12 +34,14 @@ def stack(members: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """The wide network's parameters from the members' (all of one Spec)."""
     spec = Spec.from_params(members[0])
     K, H, O, D = len(members), spec.hidden_size, spec.output_size, spec.directions
-    wide = Spec(spec.input_size, K * H, spec.num_layers, K * O, spec.bidirectional)
+    wide = Spec(spec.input_size, K * H, spec.num_layers, K * O, spec.bidirectional, spec.future_size)
     out = {name: np.zeros(shape, dtype=members[0][name].dtype) for name, shape in wide.shapes().items()}
     for m, p in enumerate(members):
         rows = np.concatenate([q * K * H + m * H + np.arange(H) for q in range(4)])  # gates i, f, g, o
         for name, a in p.items():
-            if name.startswith("head."):
+            if name == "future.weight":  # reads the shared future inputs
+                out[name][m * O + np.arange(O)] = a
+            elif name.startswith("head."):
                 r = m * O + np.arange(O)
                 if name == "head.bias":
                     out[name][r] = a
@@ -63,7 +65,9 @@ def member(wide: dict[str, np.ndarray], K: int, m: int) -> dict[str, np.ndarray]
     rows = np.concatenate([q * K * H + m * H + np.arange(H) for q in range(4)])
     out = {}
     for name, a in wide.items():
-        if name.startswith("head."):
+        if name == "future.weight":
+            out[name] = a[m * O + np.arange(O)]
+        elif name.startswith("head."):
             r = m * O + np.arange(O)
             out[name] = a[r] if name == "head.bias" else a[np.ix_(r, _columns(m, H, K, D, D * H))]
         elif name.startswith("bias_"):
@@ -81,7 +85,8 @@ def mask(spec: Spec, K: int) -> dict[str, np.ndarray]:
     """1 where a wide parameter belongs to a member, 0 across members (``spec`` is the
     wide network's)."""
     H = spec.hidden_size // K
-    member_spec = Spec(spec.input_size, H, spec.num_layers, spec.output_size // K, spec.bidirectional)
+    member_spec = Spec(spec.input_size, H, spec.num_layers, spec.output_size // K, spec.bidirectional,
+                       spec.future_size)
     ones = {name: np.ones(shape) for name, shape in member_spec.shapes().items()}
     return stack([ones] * K)
 

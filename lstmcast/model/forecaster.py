@@ -29,13 +29,13 @@ from lstmcast import config as cfg
 from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
 from lstmcast.data import calendar
 from lstmcast.data.dataset import Dataset, check_length, future_index
-from lstmcast.data.timeparse import period
+from lstmcast.data.timeparse import fmt_time, period
 from lstmcast.errors import DataError, ModelFileError, UsageError
 from lstmcast.files import modelfile
 from lstmcast.model import conformal, defaults, ensemble, guard
 from lstmcast.model.forecast import Forecast, SeriesForecast, check_levels
 from lstmcast.nn.network import NUMPY_PREDICT_MAX, Net, Spec, init_params
-from lstmcast.nn.train import Trainer
+from lstmcast.nn.train import Trainer, unpack
 from lstmcast.prep.normalize import SEASON_MAX_WINDOWS, choose_normalize, window_change, window_offsets
 from lstmcast.prep.scaling import Pipeline, calendar_features, columns_of
 from lstmcast.prep.windows import min_rows, prepare, rows_for_training
@@ -145,16 +145,19 @@ class LSTMForecaster:
         self.targets_ = list(dataset.targets)
         nt = len(self.targets_)
         K = m.ensemble
+        n_future = len(windows.future_cols)
         members = [init_params(windows.n_inputs, m.hidden, m.layers, H * nt, seed=t.seed + i,
-                               bidirectional=m.bidirectional) for i in range(K)]
+                               bidirectional=m.bidirectional, future_size=H * n_future) for i in range(K)]
         params = members[0] if K == 1 else ensemble.stack(members)
         spec = Spec.from_params(params)
+        if n_future:  # starts at zero: the plain model, until the covariates earn a weight
+            params["future.weight"][:] = 0.0
         if self._private["_head_init"] == "zeros":
             params["head.weight"][:] = 0.0
             params["head.bias"][:] = 0.0
         net = Net.from_params(params)
         trainer = Trainer(net, t, dropout=m.dropout, on_epoch=on_epoch, on_batch=on_batch,
-                          should_stop=should_stop, grad_mask=self._grad_mask(spec, K, net))
+                          should_stop=should_stop, grad_mask=self._grad_mask(spec, K, net, nt, n_future))
         if resume is not None:
             trainer.load_state(*resume)
         normalize, seasons = choose_normalize(windows, train_idx, nt, H, m.season, m.normalize, m.seasons,
@@ -180,6 +183,10 @@ class LSTMForecaster:
         self.pipeline_ = pipe
         self.freq_ = dataset.freq
         self.features_ = list(dataset.features)
+        self.covariates_ = {"future": list(dataset.future), "static": list(dataset.static),
+                            "holidays": dataset.holidays, "holiday_names": list(dataset.holiday_names),
+                            "encodings": dict(dataset.encodings),
+                            "masked": int(windows.masked)}
         self.residuals_ = self._guard_and_residuals(windows, held_idx, m, nt)
         self.calibration_["monotone"] = True
         self.nonnegative_ = [bool(m.nonnegative) if m.nonnegative is not None
@@ -206,39 +213,55 @@ class LSTMForecaster:
 
         def take(idx):
             x, y = windows.take(idx)
+            f = windows.take_future(idx)
             if normalize != "none":
                 shift, base = window_offsets(x, nt, horizon, normalize, season, seasons)
                 x[:, :, :nt] -= shift[:, None, :]
                 y = y - base
-            return x, (y if members == 1 else np.concatenate([y] * members, axis=1))
+            y = y if members == 1 else np.concatenate([y] * members, axis=1)
+            return (x, y) if f is None else (x, y, f)
         return take
 
     @staticmethod
-    def _grad_mask(spec: Spec, K: int, net: Net) -> np.ndarray | None:
-        """The flat gradient mask of an ensemble's wide network (None for one network)."""
-        if K == 1:
+    def _grad_mask(spec: Spec, K: int, net: Net, nt: int = 1, n_future: int = 0) -> np.ndarray | None:
+        """The flat gradient mask: an ensemble's cross-member weights, and the future
+        block's weights from one step's covariates to another step's output, stay 0
+        (each step's forecast reads its own step's covariates: a forecast of fewer steps
+        needs no covariates beyond them). None when nothing is masked."""
+        if K == 1 and not n_future:
             return None
-        flat = np.zeros(net.size, dtype=net.dtype)
-        for name, a in ensemble.mask(spec, K).items():
-            net.unflatten(flat)[name][...] = a
+        flat = np.ones(net.size, dtype=net.dtype)
+        named = net.unflatten(flat)
+        if K > 1:
+            for name, a in ensemble.mask(spec, K).items():
+                named[name][...] = a
+        if n_future:
+            H = spec.future_size // n_future
+            out_step = np.tile(np.repeat(np.arange(H), nt), K)  # outputs: members, steps, targets
+            in_step = np.repeat(np.arange(H), n_future)  # inputs: steps, covariates
+            named["future.weight"][...] = out_step[:, None] == in_step[None, :]
         return flat
 
-    def _net_predict(self, x: np.ndarray, engine: str = "auto") -> np.ndarray:
-        """The network's output for windows ``x``, an ensemble's members averaged."""
-        return ensemble.combine(self.net_.predict(x, engine=engine), self.model_config_.ensemble)
+    def _net_predict(self, x: np.ndarray, engine: str = "auto", f: np.ndarray | None = None) -> np.ndarray:
+        """The network's output for windows ``x`` (and future block inputs ``f``), an
+        ensemble's members averaged."""
+        return ensemble.combine(self.net_.predict(x, engine=engine, f=f), self.model_config_.ensemble)
 
     def _shrink(self, take, val_idx: np.ndarray) -> float:
-        """Scale the head by the least-squares factor in [0, 1] on the validation windows."""
+        """Scale the head (and the future block) by the least-squares factor in [0, 1] on
+        the validation windows."""
         pp = pt = 0.0
         for a in range(0, len(val_idx), PREDICT_BATCH):
-            x, y = take(val_idx[a:a + PREDICT_BATCH])
-            p64 = self._net_predict(x, "kernels").reshape(y.shape).astype(np.float64)
-            pp += float((p64 * p64).sum())
-            pt += float((p64 * y).sum())
+            x, y, f = unpack(take(val_idx[a:a + PREDICT_BATCH]))
+            p64 = self._net_predict(x, "kernels", f).reshape(y.shape).astype(np.float64)
+            seen = ~np.isnan(y)  # missing targets (--missing mask) do not count
+            pp += float((p64 * p64)[seen].sum())
+            pt += float((p64 * y)[seen].sum())
         factor = 1.0 if pp <= 0 else float(np.clip(pt / pp, 0.0, 1.0))
         if factor < 1.0:
-            self.net_.params["head.weight"][:] *= factor
-            self.net_.params["head.bias"][:] *= factor
+            for name in ("head.weight", "head.bias", "future.weight"):
+                if name in self.net_.params:
+                    self.net_.params[name][:] *= factor
         return factor
 
     def _holdout_split(self, windows, val_idx: np.ndarray, H: int) -> tuple[np.ndarray, np.ndarray]:
@@ -277,7 +300,7 @@ class LSTMForecaster:
             shift, offset = window_offsets(x, nt, H, m.normalize, m.season, m.seasons)
             xn = x.copy()
             xn[:, :, :nt] -= shift[:, None, :]
-            pred = self._net_predict(xn, "kernels").reshape(len(part), H, nt)
+            pred = self._net_predict(xn, "kernels", windows.take_future(part)).reshape(len(part), H, nt)
             b = slice(a, a + len(part))
             net[b] = pred.astype(np.float64) + offset
             ys[b] = y
@@ -349,10 +372,24 @@ class LSTMForecaster:
             interrupted = getattr(self, "training_", {}).get("stopped") == "interrupted"
             raise UsageError("the forecaster is not fitted yet" + (" (its fit was interrupted)" if interrupted else ""))
 
+    @property
+    def future_(self) -> list[str]:
+        """The input columns known for the forecast steps (future covariates, holidays)."""
+        return list(getattr(self, "covariates_", {}).get("future", []))
+
+    def _past_only(self) -> list[str]:
+        """Input columns whose values after the last row are unknown."""
+        cov = getattr(self, "covariates_", {})
+        known = set(cov.get("future", [])) | set(cov.get("static", []))
+        return [c for c in self.features_ if c not in known]
+
     def predict(self, horizon: int | None = None, dataset: Dataset | None = None,
-                levels=()) -> Forecast:
+                levels=(), future: dict[str, pd.DataFrame] | None = None) -> Forecast:
         """Forecast ``horizon`` steps (default: the trained horizon) after the stored
         history, or after ``dataset``, with intervals at ``levels`` (percent).
+        A model with future covariates takes their values for the forecast steps from
+        ``future`` (series id -> frame indexed by time, as :func:`load_future` reads
+        ``--future-data``), else from ``dataset``'s rows after its last target value.
         Notes for the user (recursive steps, small calibration sets) are in ``.notes``."""
         self._check_fitted()
         notes: list[str] = []
@@ -363,16 +400,17 @@ class LSTMForecaster:
         levels = check_levels(levels)
         tails = self.history_ if dataset is None else self._tails_from(dataset)
         if horizon > H:
-            if self.features_:
+            if self._past_only():
                 raise UsageError(f"the model was trained for {H} steps and uses --features, whose "
                                  f"future values are unknown; forecast at most {H} steps or refit "
-                                 f"with --horizon {horizon}")
+                                 f"with --horizon {horizon} (or give them as --future columns)")
             notes.append(f"the model was trained for {H} steps; steps {H + 1}-{horizon} are "
                          "forecast recursively from its own forecasts (less accurate, wider intervals)")
         q = self._quantiles(levels, horizon, notes)
         keys = list(tails)
         inputs = {k: self.pipeline_.to_array(k, tails[k])[-self.model_config_.lookback:] for k in keys}
-        all_scaled = self._predict_scaled(keys, tails, inputs, horizon)  # (series, horizon, targets)
+        known = self._known_ahead(keys, tails, horizon, dataset, future)
+        all_scaled = self._predict_scaled(keys, tails, inputs, horizon, known)  # (series, horizon, targets)
         rows = self.series_rows(keys)
         all_scaled = self._guarded(keys, rows, inputs, all_scaled, dataset)
         futures: dict = {}  # series ending at the same time share their future timestamps
@@ -477,11 +515,64 @@ class LSTMForecaster:
                      hint="give more history, or refit with a smaller --lookback")
         return {k: f.iloc[-rows:] for k, f in dataset.series.items()}
 
+    def _known_ahead(self, keys: list[str], tails: dict[str, pd.DataFrame], horizon: int,
+                     dataset: Dataset | None, future: dict | None) -> np.ndarray | None:
+        """The future covariates of the forecast steps, scaled as the model's inputs:
+        (series, steps, covariates), steps a whole number of trained horizons (the steps
+        past ``horizon`` are 0: each step's output reads only its own step's covariates).
+        Missing values are a DataError naming the column and the first missing time."""
+        names = self.future_
+        if not names:
+            return None
+        H = self.model_config_.horizon
+        steps = -(-horizon // H) * H
+        source = future if future is not None else (dataset.ahead if dataset is not None else None)
+        holidays = self.covariates_.get("holidays")
+        from_file = [c for c in names if c not in self.covariates_.get("holiday_names", [])]
+        if from_file and source is None:
+            raise DataError(f"the model reads future values of {', '.join(map(repr, from_file))}: give them "
+                            "for the forecast steps, as rows after the last target value in DATA (target "
+                            "empty) or with --future-data FILE")
+        nt = len(self.targets_)
+        cols = [nt + self.features_.index(c) for c in names]
+        out = np.zeros((len(keys), steps, len(names)), dtype=np.float32)
+        for i, key in enumerate(keys):
+            when = future_index(tails[key].index[-1], self.freq_, horizon, self._trading())
+            values = np.full((horizon, len(names)), np.nan)
+            where = f"series {key!r}, " if key else ""
+            if from_file:
+                frame = source.get(key)
+                if frame is None:
+                    raise DataError(f"{where}no future values: the rows for {', '.join(map(repr, from_file))} "
+                                    f"after {tails[key].index[-1]} are missing")
+                got = frame.reindex(when)
+                for j, c in enumerate(names):
+                    if c in from_file:
+                        values[:, j] = got[c].to_numpy(np.float64) if c in got else np.nan
+            if holidays:
+                from lstmcast.data import covariates
+
+                hv, hn = covariates.holiday_features(when, self.freq_, holidays)
+                for j, c in enumerate(names):
+                    if c in hn:
+                        values[:, j] = hv[:, hn.index(c)]
+            gaps = np.isnan(values)
+            if gaps.any():
+                r, j = np.argwhere(gaps)[0]
+                raise DataError(f"{where}column {names[j]!r} has no value for {fmt_time(np.datetime64(when[r]))} "
+                                f"(forecast step {r + 1} of {horizon}): give every future row up to "
+                                f"{fmt_time(np.datetime64(when[-1]))}, with its value (missing future "
+                                "values are never filled in)")
+            center, scale = self.pipeline_.center_[key][cols], self.pipeline_.scale_[key][cols]
+            out[i, :horizon] = (values - center) / scale
+        return out
+
     def _predict_scaled(self, keys: list[str], tails: dict[str, pd.DataFrame], inputs: dict[str, np.ndarray],
-                        horizon: int) -> np.ndarray:
+                        horizon: int, known: np.ndarray | None = None) -> np.ndarray:
         """Scaled (transformed) target forecasts (series, horizon, targets) from each
         series' last window of ``inputs``, all series in one batch (10,000 series one at a
-        time took 70 s); recursive past the trained horizon."""
+        time took 70 s); recursive past the trained horizon. ``known``: the future
+        covariates (:meth:`_known_ahead`)."""
         m = self.model_config_
         L, H = m.lookback, m.horizon
         nt = len(self.targets_)
@@ -490,21 +581,28 @@ class LSTMForecaster:
         out = []
         while sum(o.shape[1] for o in out) < horizon:
             x = hist[:, -L:].copy()
+            done = sum(o.shape[1] for o in out)
+            f = None if known is None else known[:, done:done + H].reshape(len(keys), -1)
             shift, base = window_offsets(x, nt, H, m.normalize, m.season, m.seasons)
             x[:, :, :nt] -= shift[:, None, :]
             if len(keys) <= NUMPY_PREDICT_MAX:  # a window at a time, as before batching: the
                 # same float32 roundings, so a model forecasts the same numbers forever
-                pred = np.concatenate([self._net_predict(x[i:i + 1]) for i in range(len(keys))])
+                pred = np.concatenate([self._net_predict(x[i:i + 1], f=None if f is None else f[i:i + 1])
+                                       for i in range(len(keys))])
             else:  # numpy up to a few thousand series (nothing to JIT-compile or load: a
                 # forecast starts fast on a cold cache), the kernels beyond (10,000 series:
                 # 0.26 s a call instead of 2-4 s)
-                pred = self._net_predict(x, "numpy" if len(keys) <= FORECAST_NUMPY_MAX else "kernels")
+                pred = self._net_predict(x, "numpy" if len(keys) <= FORECAST_NUMPY_MAX else "kernels", f)
             pred = pred.reshape(len(keys), H, nt).astype(np.float64) + base
             out.append(pred)
             if sum(o.shape[1] for o in out) >= horizon:
                 break
             rows = np.zeros((len(keys), H, hist.shape[2]), dtype=np.float32)
             rows[:, :, :nt] = pred
+            rows[:, :, nt:nt + len(self.features_)] = hist[:, -1:, nt:nt + len(self.features_)]  # static
+            if known is not None:
+                cols = [nt + self.features_.index(c) for c in self.future_]
+                rows[:, :, cols] = known[:, done:done + H]
             if self.pipeline_.calendar:
                 n_cal = len(self.pipeline_.calendar_names)
                 steps = {}
@@ -578,6 +676,7 @@ class LSTMForecaster:
         arrays["history.values"] = np.stack([
             f[[*self.targets_, *self.features_]].to_numpy(np.float64) for f in self.history_.values()])
         state = {"pipeline": pmeta, "data": self.data_, "nonnegative": self.nonnegative_,
+                 "covariates": getattr(self, "covariates_", {}),
                  "targets": self.targets_, "features": self.features_, "freq": self.freq_,
                  "history": {"series": keys, "last": [str(self.history_[k].index[-1]) for k in keys]},
                  "calibration": self.calibration_, "training": self.training_, "guard": self.guard_meta_}
@@ -621,6 +720,7 @@ class LSTMForecaster:
                     and (len(self.calibration_["floor"]) != len(self.targets_)
                          or not all(math.isfinite(v) and v > 0 for v in self.calibration_["floor"]))):
                 raise ValueError(f"calibration {self.calibration_}")
+            self.covariates_ = _checked_covariates(fm.get("covariates", {}), self.features_)
             spec = Spec(**doc["network"])
             params = {name: arrays[name] for name in spec.shapes()}
             self.pipeline_ = Pipeline.from_arrays(arrays, fm["pipeline"])
@@ -647,6 +747,8 @@ class LSTMForecaster:
         if (spec.output_size != H * nt * K or spec.input_size != len(self.pipeline_.input_names)
                 or spec.hidden_size != K * m.hidden):
             raise ModelFileError("model file: the network's shape does not match its options")
+        if spec.future_size != H * len(self.future_):
+            raise ModelFileError("model file: the future block does not match the future covariates")
         self.net_ = Net.from_params(params)
         self.residuals_ = residuals
         try:
@@ -661,6 +763,25 @@ class LSTMForecaster:
             idx.name = self.data_["date_col"]
             self.history_[k] = pd.DataFrame(values[i], index=idx, columns=[*self.targets_, *self.features_])
         return self
+
+
+def _checked_covariates(cov: dict, features: list[str]) -> dict:
+    """A model file's covariate settings, checked (a ValueError otherwise); files from
+    before covariates have none."""
+    from lstmcast.data import covariates
+
+    if not isinstance(cov, dict):
+        raise ValueError("covariates is not an object")
+    out = {"future": [str(c) for c in cov.get("future", [])], "static": [str(c) for c in cov.get("static", [])],
+           "holidays": cov.get("holidays"), "holiday_names": [str(c) for c in cov.get("holiday_names", [])],
+           "encodings": {str(k): covariates.check_mapping(v) for k, v in dict(cov.get("encodings", {})).items()},
+           "masked": int(cov.get("masked", 0))}
+    unknown = [c for c in (*out["future"], *out["static"], *out["holiday_names"]) if c not in features]
+    if unknown or not set(out["holiday_names"]) <= set(out["future"]):
+        raise ValueError(f"covariate columns {unknown} are not among the inputs")
+    if out["holidays"] is not None:
+        out["holidays"] = str(out["holidays"])  # its codes are checked when used
+    return out
 
 
 def save_model(forecaster: LSTMForecaster, path) -> None:

@@ -2,7 +2,8 @@
 divergence and interrupt handling, progress callbacks, resumable state.
 
 Knows nothing of files or the command line: it trains a :class:`~lstmcast.nn.network.Net`
-on windows given by a ``take(indices) -> (X, Y)`` function. The caller decides what
+on windows given by a ``take(indices) -> (X, Y)`` (or ``(X, Y, F)``) function. Missing
+targets (NaN) are left out of every loss. The caller decides what
 to do with an interrupted or diverged run (the CLI writes a checkpoint from
 :meth:`Trainer.state`).
 """
@@ -27,8 +28,13 @@ def predicted(net: Net, take, idx: np.ndarray, size: int):
     memory however many windows. Always the kernels, so every slice (a short last one
     too) is computed the same way."""
     for start in range(0, len(idx), size):
-        x, y = take(idx[start:start + size])
-        yield x, y, net.predict(x, engine="kernels").reshape(y.shape)
+        x, y, f = unpack(take(idx[start:start + size]))
+        yield x, y, net.predict(x, engine="kernels", f=f).reshape(y.shape)
+
+
+def unpack(batch: tuple) -> tuple:
+    """``take``'s (X, Y) or (X, Y, F) as (X, Y, F or None): F is the future block's input."""
+    return (*batch, None) if len(batch) == 2 else batch
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,7 @@ class Trainer:
             if stoppable and self.should_stop():
                 return None
             err = pred.astype(np.float64) - y
+            err = err[~np.isnan(err)]  # missing targets (--missing mask)
             total += float(losses.get(self.config.loss).reference(err).sum())
             count += err.size
         return total / max(count, 1)
@@ -157,8 +164,8 @@ class Trainer:
             if self.should_stop():
                 return None
             batch = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-            x, y = take(batch)
-            loss, grad = self.net.loss_and_grad(x, y.reshape(len(y), -1), cfg.loss,
+            x, y, f = unpack(take(batch))
+            loss, grad = self.net.loss_and_grad(x, y.reshape(len(y), -1), cfg.loss, f=f,
                                                 dropout=self.dropout, rng=self.rng)
             if not math.isfinite(loss) or not np.isfinite(grad).all():
                 self._finish()

@@ -225,14 +225,23 @@ class Pipeline:
             return np.hstack([z, values[1:, nt:]]), frame.index[1:]
         return np.hstack([z, values[:, nt:]]), frame.index
 
-    def fit(self, frames: dict[str, pd.DataFrame], rows: dict[str, int] | None = None) -> Pipeline:
+    def fit(self, frames: dict[str, pd.DataFrame], rows: dict[str, int] | None = None,
+            shared: list[str] = ()) -> Pipeline:
         """Fit one scaler per series on its first ``rows[key]`` transformed rows (all rows
-        when ``rows`` is None): pass the training rows only."""
+        when ``rows`` is None): pass the training rows only. The ``shared`` feature
+        columns (static covariates: one value per series, which a per-series scaler would
+        turn into 0) get one scaler across the series."""
         self.center_, self.scale_ = {}, {}
         for key, frame in frames.items():
             values = self.transformed(frame, key)[0]
             n = len(values) if rows is None else rows[key]
             self.center_[key], self.scale_[key] = fit_scaler(values[:n], self.scaler)
+        if shared and frames:
+            cols = [len(self.targets) + self.features.index(c) for c in shared]
+            firsts = np.array([columns_of(f, [*self.targets, *self.features])[0, cols] for f in frames.values()])
+            center, scale = fit_scaler(firsts, self.scaler)
+            for key in frames:
+                self.center_[key][cols], self.scale_[key][cols] = center, scale
         return self
 
     def to_array(self, key: str, frame: pd.DataFrame) -> np.ndarray:

@@ -7,7 +7,14 @@ gathers a batch by fancy indexing:
 
 * ``X[b, l, :]`` = inputs at row ``start + l`` (targets, then features, then calendar
   features), ``l < lookback``;
-* ``Y[b, h, :]`` = targets at row ``start + lookback + h``, ``h < horizon``.
+* ``Y[b, h, :]`` = targets at row ``start + lookback + h``, ``h < horizon``;
+* ``F[b, h * k + j]`` = future-known covariate ``j`` at row ``start + lookback + h``
+  (:meth:`Windows.take_future`: the future block's input, step-major).
+
+A missing target (NaN, kept by ``--missing mask``) stays NaN in Y, so the loss leaves
+it out; as an input it is interpolated (the data carries an "observed" indicator
+column), and windows whose last input row or most of whose targets are missing are not
+cut at all: no origin rests on an invented value.
 
 Windows never cross a series boundary.  With ``stride > 1`` the starts are aligned so
 that the last window of each series ends on its last row.
@@ -94,7 +101,7 @@ class Windows:
     """All (series, start) windows over a set of scaled arrays; see the module docstring."""
 
     def __init__(self, arrays: dict[str, np.ndarray], target_cols: list[int], lookback: int,
-                 horizon: int, stride: int = 1):
+                 horizon: int, stride: int = 1, future_cols: list[int] | None = None):
         for name, v in (("lookback", lookback), ("horizon", horizon), ("stride", stride)):
             if int(v) != v or v < 1:
                 raise UsageError(f"--{name} must be a whole number of 1 or more, not {v}")
@@ -105,19 +112,52 @@ class Windows:
             raise ValueError("make_windows needs 2-D arrays with the same number of columns")
         self.data = np.ascontiguousarray(parts[0] if len(parts) == 1 else np.concatenate(parts))
         self.target_cols = list(target_cols)
+        self.future_cols = list(future_cols or [])
         self.targets = np.ascontiguousarray(self.data[:, self.target_cols])
         self.n_inputs, self.n_targets = self.data.shape[1], len(self.target_cols)
         lengths = np.array([len(p) for p in parts], dtype=np.int64)
         self.offsets = np.r_[0, np.cumsum(lengths)]
         starts = [_starts(int(n), self.lookback, self.horizon, self.stride) for n in lengths]
+        self.masked = int(np.isnan(self.targets).sum())
+        if self.masked:
+            starts = self._observed_starts(starts)
         self.series = np.repeat(np.arange(len(parts)), [len(s) for s in starts])
         self.starts = np.concatenate(starts)
         self._rows = self.offsets[self.series] + self.starts
         self._in = np.arange(self.lookback)
         self._out = np.arange(self.lookback, self.lookback + self.horizon)
 
+    def _observed_starts(self, starts: list[np.ndarray]) -> list[np.ndarray]:
+        """Fill missing target inputs (linear in time, per series) and keep the windows
+        whose last input row is observed and at least half of whose targets are."""
+        L, H = self.lookback, self.horizon
+        seen = ~np.isnan(self.targets).any(axis=1)
+        for i in range(len(starts)):
+            a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+            for j, col in enumerate(self.target_cols):
+                v = self.data[a:b, col]
+                gaps = np.isnan(v)
+                if gaps.any():
+                    known = np.flatnonzero(~gaps)
+                    v[gaps] = np.interp(np.flatnonzero(gaps), known, v[known])
+            if len(starts[i]):
+                ok = seen[a:b]
+                counts = np.r_[0, np.cumsum(ok)]
+                st = starts[i]
+                enough = (counts[st + L + H] - counts[st + L]) * 2 >= H
+                starts[i] = st[ok[st + L - 1] & enough]
+        return starts
+
     def __len__(self) -> int:
         return len(self.starts)
+
+    def take_future(self, idx: np.ndarray) -> np.ndarray | None:
+        """F (len(idx), horizon * n_future): the future block's inputs, or None without one."""
+        if not self.future_cols:
+            return None
+        rows = self._rows[np.asarray(idx, dtype=np.int64)][:, None]
+        f = self.data[rows + self._out][:, :, self.future_cols]
+        return np.ascontiguousarray(f.reshape(len(f), -1))
 
     def take(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """X (len(idx), lookback, n_inputs) and Y (len(idx), horizon, n_targets), float32."""
@@ -156,9 +196,10 @@ class Windows:
 
 
 def make_windows(arrays: dict[str, np.ndarray], target_cols: list[int], lookback: int, horizon: int,
-                 stride: int = 1) -> Windows:
-    """Windows over ``arrays`` (series id -> (rows, n_inputs)); Y takes ``target_cols``."""
-    return Windows(arrays, target_cols, lookback, horizon, stride)
+                 stride: int = 1, future_cols: list[int] | None = None) -> Windows:
+    """Windows over ``arrays`` (series id -> (rows, n_inputs)); Y takes ``target_cols``,
+    the future block ``future_cols``."""
+    return Windows(arrays, target_cols, lookback, horizon, stride, future_cols)
 
 
 def prepare(dataset, lookback: int, horizon: int, *, val_fraction: float = 0.2, stride: int = 1,
@@ -172,8 +213,10 @@ def prepare(dataset, lookback: int, horizon: int, *, val_fraction: float = 0.2, 
     shift = _rows_used(transform)
     rows = {k: train_rows(len(f) - shift, lookback, horizon, val_fraction, stride)
             for k, f in dataset.series.items()}
-    pipe.fit(dataset.series, rows)
+    pipe.fit(dataset.series, rows, shared=getattr(dataset, "static", []))
     arrays = {k: pipe.to_array(k, f) for k, f in dataset.series.items()}
-    windows = make_windows(arrays, list(range(len(dataset.targets))), lookback, horizon, stride)
+    nt = len(dataset.targets)
+    future = [nt + dataset.features.index(c) for c in getattr(dataset, "future", [])]
+    windows = make_windows(arrays, list(range(nt)), lookback, horizon, stride, future)
     train_idx, val_idx = windows.split(val_fraction)
     return pipe, windows, train_idx, val_idx

@@ -73,8 +73,8 @@ def test_nan_loss_raises_diverged_and_restores_best_weights():
     def poisoned(i):
         x, y = take(i)
         calls["n"] += 1
-        if calls["n"] > 30:  # after a couple of good epochs the data turns to NaN
-            y = np.full_like(y, np.nan)
+        if calls["n"] > 30:  # after a couple of good epochs the inputs turn to NaN (a NaN
+            x = np.full_like(x, np.nan)  # target is a missing one, masked out of the loss)
         return x, y
 
     net = new_net()
