@@ -112,10 +112,13 @@ def fit(data: Data, model: Model = None,
 def forecast(data: Annotated[Optional[str], typer.Argument(help="Newer data to forecast from (file or -); default: the history in the model.")] = None,
              horizon: Annotated[Optional[int], _opt("--horizon", "-H", help="Steps to forecast (default: the model's horizon).")] = None,
              model: Model = None, level: Levels = None, fmt: Fmt = None, output: Output = None,
-             plot: Plot = None, scheduler: Scheduler = None, quiet: Quiet = False, debug: Debug = False,
-             *, given):
+             plot: Plot = None, scheduler: Scheduler = None,
+             future_data: Annotated[Optional[str], _opt("--future-data", help="File with the values of the model's --future columns for the forecast steps (time column, series column if any, those columns).")] = None,
+             quiet: Quiet = False, debug: Debug = False, *, given):
     """Forecast from the end of the model's history, or of newer DATA (read with the
-    options fit used, unless a flag overrides them).
+    options fit used, unless a flag overrides them). A model with --future columns reads
+    their values for the forecast steps from DATA's rows after the last target value
+    (target cell empty), or from --future-data.
 
     Example: lstmcast forecast --horizon 30 --level 80 --level 95 > next30.csv
     """
@@ -124,12 +127,13 @@ def forecast(data: Annotated[Optional[str], typer.Argument(help="Newer data to f
 
     from lstmcast.cli.data import refuse_own_inputs
 
-    refuse_own_inputs({"-o": output, "--plot": plot}, {"DATA": data, "--model": model or DEFAULT_MODEL})
+    refuse_own_inputs({"-o": output, "--plot": plot}, {"DATA": data, "--model": model or DEFAULT_MODEL,
+                                                        "--future-data": future_data})
     msg = _messages(quiet)
     fmt = out.choose_format(fmt, output)
     levels = _check_before_work(level, plot)
     result, history = command.run(model or DEFAULT_MODEL, data, horizon, levels, given["read"], msg,
-                                  scheduler=scheduler)
+                                  scheduler=scheduler, future_data=future_data)
     out.write_forecast(result, fmt, output)
     if plot:
         from lstmcast.cli import plots

@@ -7,17 +7,32 @@ from lstmcast.cli.data import load_data
 
 
 def run(model_path: str, data: str | None, steps: int | None, levels: list[float], given_read: dict, msg,
-        scheduler: str | None = None):
+        scheduler: str | None = None, future_data: str | None = None):
     """(the :class:`~lstmcast.model.forecast.Forecast`, the history it continues)."""
     from lstmcast.model.forecaster import load_model
 
     forecaster = load_model(model_path, given_read.get("max_input_mb"))
-    dataset = None
+    dataset = future = None
+    read = forecaster.read_config_.replace(**given_read)
     if data is not None:
-        dataset = load_data(data, forecaster.read_config_.replace(**given_read), msg,
-                            expected_by=f"the model {model_path}", model=forecaster)
+        dataset = load_data(data, read, msg, expected_by=f"the model {model_path}", model=forecaster)
+    if future_data is not None:
+        from lstmcast.data.dataset import load_future
+        from lstmcast.errors import UsageError
+
+        if not read.future:
+            raise UsageError(f"--future-data: the model {model_path} has no --future columns (refit with "
+                             "--future COLUMN to use covariates known ahead)")
+        future, notes = load_future(future_data, read, forecaster.covariates_.get("encodings"),
+                                    expected_by=f"the model {model_path}")
+        msg.notes(notes)
+    if future is not None and scheduler is not None:
+        from lstmcast.errors import UsageError
+
+        raise UsageError("--future-data with --scheduler is not supported yet: forecast without "
+                         "--scheduler, or put the future rows after the history in DATA")
     if scheduler is None:
-        result = forecaster.predict(steps, dataset, levels)
+        result = forecaster.predict(steps, dataset, levels, future=future)
     else:
         result = _on_dask(scheduler, model_path, forecaster, dataset, steps, levels, msg)
     msg.notes(result.notes)

@@ -176,6 +176,13 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
     if fill_limit is None and fill == "interpolate":
         clean.limit = default_fill_limit(freq)
     series = {k: clean.regularise(k, *part) for k, part in sorted_parts.items()}
+    if config.missing == "mask":  # an "observed" indicator per target, first of the features
+        flags = [f"{t}_observed" for t in tnames]
+        for k, frame in series.items():
+            for j, t in enumerate(tnames):
+                frame.insert(len(tnames) + j, flags[j], (~np.isnan(frame[t].to_numpy())).astype(np.float64))
+        inputs["features"] = flags + inputs["features"]
+        used = tnames + flags + used[len(tnames):]
     future, names = list(inputs["future"]), []
     if config.holidays:
         for k in series:
@@ -235,6 +242,44 @@ def _check_static(values: np.ndarray, used: list[str], static: list[str], parts:
                                 f"changes within the series ({seen[0]:g}, then {v[i]:g}); a --static column "
                                 "must be constant per series (use --future or --features for one that varies)")
             values[rows, j] = seen[0]
+
+
+def load_future(source, config: ReadConfig, encodings: dict | None = None, *, stdin=None,
+                expected_by: str | None = None) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """(The future covariates of ``--future-data FILE``: series id -> frame of the
+    ``config.future`` columns (encoded as ``encodings`` say) indexed by time. The file
+    needs the time column, the series column of a long-format model and those columns;
+    a target column, if any, is ignored; notes for the user). Rows are looked up by time when forecasting, so
+    rows before or beyond the forecast steps do no harm."""
+    limit = config.max_input_mb << 20
+    raw, label = read_bytes(source, stdin, limit)
+    df = tables.read_table(decompress(raw, label, limit), label, config.decimal)
+    del raw
+    id_name = _resolve(df, config.id_col, label, expected_by, "series id") if config.id_col else None
+    date_name = _resolve(df, config.date_col, label, expected_by, "time") if config.date_col else None
+    date_name, times, _ = time_column(df, date_name, id_name, label, config.dayfirst)
+    blocks, names, notes = [], [], []
+    for c in config.future:
+        name = _resolve(df, c, label, expected_by, "future covariate")
+        block, encoded, _, more = _covariate(df[name], c, label, config.thousands, config.decimal,
+                                             (encodings or {}).get(c))
+        blocks.append(block)
+        names += encoded
+        notes += more
+    values = np.hstack(blocks) if blocks else np.zeros((len(df), 0))
+    keep = ~np.isnat(times)
+    lines = np.arange(2, len(df) + 2)
+    parts = _split_by_id(df[keep], id_name, lines[keep], label) if id_name else {"": slice(None)}
+    out = {}
+    for key, rows in parts.items():
+        ts, v = times[keep][rows], values[keep][rows]
+        frame = pd.DataFrame(v, index=pd.DatetimeIndex(ts, name=date_name), columns=names)
+        if frame.index.has_duplicates:
+            t = frame.index[frame.index.duplicated()][0]
+            where = f", series {key!r}" if id_name else ""
+            raise DataError(f"{label}{where}: {fmt_time(np.datetime64(t))} appears twice (one row per time step)")
+        out[key] = frame.sort_index()
+    return out, notes
 
 
 def check_length(dataset: Dataset, needed_rows: int, what: str,

@@ -38,14 +38,21 @@ def train_shard(shard: dict[str, np.ndarray], setup: str, theta: np.ndarray, ada
     from lstmcast.prep.windows import make_windows
 
     s, st = json.loads(setup), json.loads(state)
-    arrays = {str(i): shard[f"{i}"] for i in range(s["n_series"])}
-    windows = make_windows(arrays, list(range(s["n_targets"])), s["lookback"], s["horizon"], s["stride"])
+    nt = s["n_targets"]
+    arrays = {}
+    for i in range(s["n_series"]):
+        a = shard[f"{i}"].copy()
+        if f"{i}.targets" in shard:  # missing targets (--missing mask) travel as NaN
+            a[:, :nt] = shard[f"{i}.targets"]
+        arrays[str(i)] = a
+    future = s.get("future_cols", [])
+    windows = make_windows(arrays, list(range(nt)), s["lookback"], s["horizon"], s["stride"], future)
     K = int(s.get("ensemble", 1))
-    take = LSTMForecaster._taker(windows, s["n_targets"], s["normalize"], s["season"], s["seasons"], K)
+    take = LSTMForecaster._taker(windows, nt, s["normalize"], s["season"], s["seasons"], K)
     spec = Spec(**s["spec"])
     net = Net(spec, theta.copy())
     trainer = Trainer(net, TrainConfig.from_dict(s["train"], "train"), dropout=s["dropout"],
-                      grad_mask=LSTMForecaster._grad_mask(spec, K, net))
+                      grad_mask=LSTMForecaster._grad_mask(spec, K, net, nt, len(future)))
     trainer.opt.load_state(adam)
     trainer.opt.lr = float(st["lr"])
     if st["rng"] is not None:
@@ -71,13 +78,17 @@ class Rounds:
         self.shards, self.setups = [], []
         for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
             part = {f"{j}": windows.data[windows.offsets[k]:windows.offsets[k + 1]] for j, k in enumerate(range(a, b))}
+            if windows.masked:
+                part.update({f"{j}.targets": windows.targets[windows.offsets[k]:windows.offsets[k + 1]]
+                             for j, k in enumerate(range(a, b))})
             self.shards.append(client.scatter([part], workers=[workers[i % len(workers)]], hash=False)[0])
             self.setups.append(json.dumps({
                 "n_series": int(b - a), "n_targets": windows.n_targets, "lookback": windows.lookback,
                 "horizon": windows.horizon, "stride": windows.stride, "normalize": m.normalize,
                 "season": m.season, "seasons": m.seasons, "dropout": m.dropout, "ensemble": m.ensemble,
                 "spec": {k: getattr(spec, k) for k in ("input_size", "hidden_size", "num_layers",
-                                                          "output_size", "bidirectional")},
+                                                          "output_size", "bidirectional", "future_size")},
+                "future_cols": list(windows.future_cols),
                 "train": t.to_dict()}))
         self.message_bytes = 0  # what one round sends and receives, for the scaling estimate
 

@@ -40,7 +40,16 @@ def dataset_out(ds: Dataset) -> tuple[dict[str, np.ndarray], str]:
             "date_col": ds.date_col, "id_col": ds.id_col, "n_rows": ds.n_rows, "sha256": ds.sha256,
             "source": ds.source, "fill_limit": ds.fill_limit, "time_form": ds.time_form,
             "calendar": list(ds.calendar) if ds.calendar is not None else None,
-            "read": ds.read.to_dict() if ds.read is not None else None}
+            "read": ds.read.to_dict() if ds.read is not None else None,
+            "future": list(ds.future), "static": list(ds.static), "holidays": ds.holidays,
+            "holiday_names": list(ds.holiday_names), "encodings": ds.encodings, "masked": ds.masked,
+            "ahead": {}}
+    for i, key in enumerate(keys):  # rows after the history: the future covariates
+        frame = ds.ahead.get(key)
+        if frame is not None:
+            arrays[f"{i}.ahead.time"] = _stamps(frame.index)
+            arrays[f"{i}.ahead.values"] = frame.to_numpy(np.float64)
+            meta["ahead"][str(i)] = [str(c) for c in frame.columns]
     return arrays, json.dumps(meta)
 
 
@@ -55,7 +64,12 @@ def dataset_in(arrays: dict[str, np.ndarray], text: str) -> Dataset:
                    date_col=meta["date_col"], id_col=meta["id_col"], notes=[], n_rows=meta["n_rows"],
                    sha256=meta["sha256"], source=meta["source"], fill_limit=meta["fill_limit"], read=read,
                    time_form=meta["time_form"],
-                   calendar=tuple(meta["calendar"]) if meta["calendar"] is not None else None)
+                   calendar=tuple(meta["calendar"]) if meta["calendar"] is not None else None,
+                   future=meta["future"], static=meta["static"], holidays=meta["holidays"],
+                   holiday_names=meta["holiday_names"], encodings=meta["encodings"], masked=meta["masked"],
+                   ahead={meta["keys"][int(i)]: pd.DataFrame(arrays[f"{i}.ahead.values"], columns=cols,
+                                                             index=_index(arrays[f"{i}.ahead.time"], meta["date_col"]))
+                          for i, cols in meta["ahead"].items()})
 
 
 def forecast_out(fc: Forecast) -> tuple[dict[str, np.ndarray], str]:

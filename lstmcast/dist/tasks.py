@@ -27,7 +27,8 @@ def fit_predict(data: dict[str, np.ndarray], meta: str, options: str, horizon: i
     opts = json.loads(options)
     forecaster = LSTMForecaster(model=ModelConfig.from_dict(opts["model"], "model"),
                                 train=TrainConfig.from_dict(opts["train"], "train"), **opts["private"])
-    return forecast_out(forecaster.fit(dataset_in(data, meta)).predict(horizon, None, levels))
+    dataset = dataset_in(data, meta)
+    return forecast_out(forecaster.fit(dataset).predict(horizon, None, levels, future=dataset.ahead or None))
 
 
 def predict_shard(model: bytes, data: dict[str, np.ndarray], meta: str, horizon: int | None,

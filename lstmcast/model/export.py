@@ -75,6 +75,9 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
         inputs.append(helper.make_tensor_value_info("time", TensorProto.INT64, ["batch", R]))
     if len(keys) > 1:
         inputs.append(helper.make_tensor_value_info("series_index", TensorProto.INT64, ["batch"]))
+    nu = len(desc["future"])
+    if nu:
+        inputs.append(helper.make_tensor_value_info("future", TensorProto.FLOAT, ["batch", H, nu]))
     if desc["guard"]["drift"]:
         inputs.append(helper.make_tensor_value_info("drift_first", TensorProto.FLOAT, ["batch", nt]))
         inputs.append(helper.make_tensor_value_info("drift_since", TensorProto.INT64, ["batch"]))
@@ -121,6 +124,13 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
     g.nodes += net_nodes
     g.inits += net_inits
     out = "network_output"
+    if nu:  # the future block: each step's scaled covariates times future.weight
+        cols = [nt + forecaster.features_.index(c) for c in desc["future"]]
+        fs = g.op("Div", g.op("Sub", "future", per_series(center[:, cols], "center_future")),
+                  per_series(scale[:, cols], "scale_future"), name="scaled_future")
+        flat = g.op("Reshape", fs, g.const(np.array([0, H * nu], np.int64)))
+        weight = np.ascontiguousarray(forecaster.net_.params["future.weight"].T, dtype=np.float32)
+        out = g.op("Add", out, g.op("MatMul", flat, g.const(weight, "future_weight")), name="with_future")
     if m.ensemble > 1:  # the members' mean (lstmcast.model.ensemble)
         out = g.op("ReduceMean", g.op("Reshape", out, g.const(np.array([0, m.ensemble, H * nt], np.int64))),
                    axes=[1], keepdims=0)
@@ -207,6 +217,12 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
                        "meaning": "each history row's time as whole seconds since 1970-01-01 00:00:00, "
                                   "reading the data's times as UTC (lstmcast's times carry no zone); "
                                   f"the graph computes the calendar features {pipe.calendar_names} from it"})
+    future = forecaster.future_
+    if future:
+        inputs.append({"name": "future", "dtype": "float32", "shape": ["batch", m.horizon, len(future)],
+                       "meaning": f"the future covariates {future} of the {m.horizon} steps after the last "
+                                  "history row, original (encoded) units; a step's forecast reads only its own "
+                                  "step's values, so steps past the exported horizon may hold anything"})
     if len(keys) > 1:
         inputs.append({"name": "series_index", "dtype": "int64", "shape": ["batch"],
                        "meaning": "each row's series, as its position in 'series' (its scaling is "
@@ -233,6 +249,7 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
                                 + (f"; at 0 or above for {floor}" if floor else "")}],
         "series": keys, "history_last": last, "targets": list(forecaster.targets_),
         "features": list(forecaster.features_), "calendar": list(pipe.calendar_names),
+        "future": list(forecaster.future_),
         "lookback": L, "rows": R, "horizon": horizon, "trained_horizon": H,
         "freq": forecaster.freq_, "trading_calendar": forecaster.data_.get("calendar"),
         "transform": m.transform, "normalize": m.normalize,
@@ -245,10 +262,13 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
     }
 
 
-def feeds(forecaster, frames: dict | None = None, series: str | None = None) -> dict[str, np.ndarray]:
+def feeds(forecaster, frames: dict | None = None, series: str | None = None,
+          future: dict | None = None) -> dict[str, np.ndarray]:
     """The graph's inputs for the forecaster's stored history, or for ``frames`` (series
     key -> frame with the model's columns, its last rows used), in the order of the
-    description's ``series``: what a service in another language builds itself."""
+    description's ``series``: what a service in another language builds itself.
+    ``future`` (series key -> frame of the future covariates indexed by time, as
+    ``predict`` takes them) fills the ``future`` input of a model with covariates."""
     desc = describe(forecaster, series)
     R, keys = desc["rows"], desc["series"]
     frames = forecaster.history_ if frames is None else frames
@@ -265,6 +285,16 @@ def feeds(forecaster, frames: dict | None = None, series: str | None = None) -> 
                                 for f in tails])
     if len(keys) > 1:
         out["series_index"] = np.arange(len(keys), dtype=np.int64)
+    if desc["future"]:
+        if future is None:
+            raise UsageError("the model reads future covariates: give their values (future=...)")
+        H = forecaster.model_config_.horizon
+        nt = len(forecaster.targets_)
+        cols = [nt + forecaster.features_.index(c) for c in desc["future"]]
+        scaled = forecaster._known_ahead(keys, {k: t for k, t in zip(keys, tails)}, H, None, future)
+        out["future"] = np.stack([
+            scaled[i] * forecaster.pipeline_.scale_[k][cols] + forecaster.pipeline_.center_[k][cols]
+            for i, k in enumerate(keys)]).astype(np.float32)
     if desc["guard"]["drift"]:
         g = forecaster.guard_
         rows = forecaster.series_rows(keys)

@@ -38,7 +38,7 @@ from lstmcast.nn.network import NUMPY_PREDICT_MAX, Net, Spec, init_params
 from lstmcast.nn.train import Trainer, unpack
 from lstmcast.prep.normalize import SEASON_MAX_WINDOWS, choose_normalize, window_change, window_offsets
 from lstmcast.prep.scaling import Pipeline, calendar_features, columns_of
-from lstmcast.prep.windows import min_rows, prepare, rows_for_training
+from lstmcast.prep.windows import fill_missing, min_rows, prepare, rows_for_training
 
 # The network's output layer starts at zero, so an untrained model forecasts exactly the
 # normalisation's base (the last value, or the seasonal profile) and training learns
@@ -326,7 +326,11 @@ class LSTMForecaster:
                 self.guard_.update(baseline=b, weight=w)
                 self.guard_meta_ = {"enabled": True, "windows": int(len(idx)), **guard.summary(windows.keys, b, w)}
         fc = guard.combine(net, base, self.guard_["baseline"][series], self.guard_["weight"][series])
-        return self._scores_of(y - fc, change)
+        r = y - fc
+        whole = ~np.isnan(r).any(axis=(1, 2))  # --missing mask: calibrate on fully observed windows
+        if not whole.all() and whole.any():
+            r, change = r[whole], change[whole]
+        return self._scores_of(np.nan_to_num(r), change)
 
     def _scores_of(self, r: np.ndarray, change: np.ndarray) -> np.ndarray:
         """Conformal scores from residuals ``r`` (n, horizon, targets) in scaled units."""
@@ -408,7 +412,8 @@ class LSTMForecaster:
                          "forecast recursively from its own forecasts (less accurate, wider intervals)")
         q = self._quantiles(levels, horizon, notes)
         keys = list(tails)
-        inputs = {k: self.pipeline_.to_array(k, tails[k])[-self.model_config_.lookback:] for k in keys}
+        inputs = {k: fill_missing(self.pipeline_.to_array(k, tails[k])[-self.model_config_.lookback:],
+                                  range(len(self.targets_))) for k in keys}
         known = self._known_ahead(keys, tails, horizon, dataset, future)
         all_scaled = self._predict_scaled(keys, tails, inputs, horizon, known)  # (series, horizon, targets)
         rows = self.series_rows(keys)

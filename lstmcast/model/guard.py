@@ -57,6 +57,13 @@ def combine(network: np.ndarray, base: np.ndarray, baseline: np.ndarray, weight:
     return w * network + (1.0 - w) * chosen
 
 
+def _mean_abs(e: np.ndarray, axis: int) -> np.ndarray:
+    """Mean absolute error over ``axis``, missing targets (NaN, --missing mask) left out
+    (0 where nothing is observed)."""
+    seen = ~np.isnan(e)
+    return np.abs(np.where(seen, e, 0.0)).sum(axis=axis) / np.maximum(seen.sum(axis=axis), 1)
+
+
 def choose(network: np.ndarray, base: np.ndarray, y: np.ndarray, series: np.ndarray,
            n_series: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per (series, target): ``(baseline, weight, scores)`` from held-out windows:
@@ -66,8 +73,8 @@ def choose(network: np.ndarray, base: np.ndarray, y: np.ndarray, series: np.ndar
     for a series without held-out windows."""
     nt = y.shape[2]
     err = np.empty((5, len(y), nt))
-    err[0] = np.abs(network - y).mean(axis=1)
-    err[1:4] = np.abs(base - y[None]).mean(axis=2)
+    err[0] = _mean_abs(network - y, 1)
+    err[1:4] = _mean_abs(base - y[None], 2)
     count = np.bincount(series, minlength=n_series).astype(np.float64)
     sums = np.zeros((n_series, nt, 5))
     for m in range(4):
@@ -78,7 +85,7 @@ def choose(network: np.ndarray, base: np.ndarray, y: np.ndarray, series: np.ndar
     pick = best[series]                                            # (windows, targets)
     w_idx, t_idx = np.meshgrid(np.arange(len(y)), np.arange(nt), indexing="ij")
     blend = BLEND * network + (1 - BLEND) * np.moveaxis(base[pick, w_idx, :, t_idx], 2, 1)
-    err[4] = np.abs(blend - y).mean(axis=1)
+    err[4] = _mean_abs(blend - y, 1)
     for j in range(nt):
         sums[:, j, 4] = np.bincount(series, weights=err[4, :, j], minlength=n_series)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -129,7 +129,8 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
     if not usable:
         raise DataError(f"{dataset.source}: too few rows to update: a window needs {L + H} rows "
                         "(lookback + horizon) including the new ones; give the file with its earlier rows")
-    windows = make_windows(usable, list(range(nt)), L, H, m.stride)
+    future = [nt + forecaster.features_.index(c) for c in forecaster.future_]
+    windows = make_windows(usable, list(range(nt)), L, H, m.stride, future)
     train_idx, val_idx = windows.split(max(t.val_fraction, 0.2))
     take = forecaster._taker(windows, nt, m.normalize, m.season, m.seasons, m.ensemble)
     report.notes += _check_scale(take, train_idx, val_idx, dataset.source)
@@ -141,7 +142,8 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
     net = forecaster.net_
     old = net.theta.copy()
     trainer = Trainer(net, config, dropout=m.dropout, on_epoch=on_epoch, on_batch=on_batch,
-                      should_stop=should_stop, grad_mask=forecaster._grad_mask(net.spec, m.ensemble, net))
+                      should_stop=should_stop,
+                      grad_mask=forecaster._grad_mask(net.spec, m.ensemble, net, nt, len(future)))
     before = trainer.validation_loss(take, val_idx)
     if resume is not None:
         trainer.load_state(*resume)
@@ -174,7 +176,7 @@ def _check_scale(take, train_idx, val_idx, source: str) -> list[str]:
     """Refuse (or note) new inputs far outside what the network was trained on: the update
     keeps the scaling, so they must stay in the range its units were made for."""
     def reach(idx):
-        x, _ = take(idx)
+        x = take(idx)[0]
         return float(np.abs(x).max()) if x.size else 0.0
 
     old, new = reach(train_idx[: max(1, len(train_idx) // 2)]), reach(val_idx)

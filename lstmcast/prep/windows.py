@@ -37,7 +37,7 @@ from lstmcast.errors import DataError, UsageError
 from lstmcast.prep.scaling import (Pipeline, apply_transform, calendar_features, fit_scaler,
                               invert_transform)
 
-__all__ = ["Windows", "make_windows", "count_windows", "train_rows", "min_rows", "prepare", "Pipeline",
+__all__ = ["Windows", "make_windows", "fill_missing", "count_windows", "train_rows", "min_rows", "prepare", "Pipeline",
            "apply_transform", "invert_transform", "calendar_features", "fit_scaler"]
 
 
@@ -134,12 +134,7 @@ class Windows:
         seen = ~np.isnan(self.targets).any(axis=1)
         for i in range(len(starts)):
             a, b = int(self.offsets[i]), int(self.offsets[i + 1])
-            for j, col in enumerate(self.target_cols):
-                v = self.data[a:b, col]
-                gaps = np.isnan(v)
-                if gaps.any():
-                    known = np.flatnonzero(~gaps)
-                    v[gaps] = np.interp(np.flatnonzero(gaps), known, v[known])
+            fill_missing(self.data[a:b], self.target_cols)
             if len(starts[i]):
                 ok = seen[a:b]
                 counts = np.r_[0, np.cumsum(ok)]
@@ -193,6 +188,18 @@ class Windows:
                             f"with a validation fraction of {val_fraction}: {len(self)} windows, "
                             f"{len(train_idx)} for training (try a smaller --lookback or --horizon)")
         return train_idx, val_idx
+
+
+def fill_missing(a: np.ndarray, cols) -> np.ndarray:
+    """Fill NaN in columns ``cols`` of ``a`` (rows, columns) in place, linearly in time
+    (the ends carry the nearest value): the inputs a masked target leaves behind."""
+    for col in cols:
+        v = a[:, col]
+        gaps = np.isnan(v)
+        if gaps.any() and not gaps.all():
+            known = np.flatnonzero(~gaps)
+            v[gaps] = np.interp(np.flatnonzero(gaps), known, v[known])
+    return a
 
 
 def make_windows(arrays: dict[str, np.ndarray], target_cols: list[int], lookback: int, horizon: int,
