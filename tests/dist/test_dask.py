@@ -222,3 +222,29 @@ def test_a_killed_driver_resumes_from_its_last_round(tmp_path):
 
     np.testing.assert_array_equal(load_model(tmp_path / "m.safetensors").net_.theta,
                                   load_model(tmp_path / "local.safetensors").net_.theta)
+
+
+def test_covariates_and_masked_targets_train_data_parallel_as_locally(tmp_path):
+    # the future block, its step mask and missing targets reach the workers: one worker's
+    # rounds give the local fit's weights bit for bit
+    from lstmcast.dist.parallel import Rounds
+
+    rng = np.random.default_rng(2)
+    n = 260
+    promo = rng.random(n) < 0.2
+    y = 30 + 5 * np.sin(2 * np.pi * np.arange(n) / 7) + 6 * promo + rng.normal(0, 1, n)
+    y[80:95] = np.nan
+    pd.DataFrame({"date": pd.date_range("2022-01-01", periods=n).strftime("%Y-%m-%d"), "y": y.round(3),
+                  "promo": promo.astype(int)}).to_csv(tmp_path / "c.csv", index=False)
+    ds = load_csv(tmp_path / "c.csv", future=("promo",), missing="mask")
+    options = dict(hidden=8, epochs=3, lookback=21, horizon=7, seed=0)
+    local = LSTMForecaster(**options).fit(ds)
+    one = distributed.Client(distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                                      dashboard_address=":0"))
+    try:
+        remote = LSTMForecaster(**options).fit(ds, parallel=lambda w, m, t, s: Rounds(one, w, m, t, s))
+    finally:
+        one.cluster.close()
+        one.close()
+    assert local.net_.spec.future_size == 7
+    np.testing.assert_array_equal(local.net_.theta, remote.net_.theta)

@@ -286,3 +286,32 @@ def test_missing_onnx_says_how_to_install(monkeypatch):
     with pytest.raises(UsageError, match=r"^ONNX export needs the onnx package: pip install 'lstmcast\[onnx\]'$"):
         nn_onnx.network_model(fixture_case(np.load(FIXTURES / "torch_lstm.npz"), "uni1_f64"))
 
+
+
+@pytest.mark.parametrize("options", [dict(), dict(ensemble=2)])
+def test_future_covariates_in_the_graph(tmp_path, options):
+    # two series, a text covariate known ahead: the 'future' input carries it
+    rng = np.random.default_rng(4)
+    rows = []
+    for key, level in (("a", 40.0), ("b", 90.0)):
+        t = np.arange(230)
+        promo = rng.random(230) < 0.2
+        y = level + 5 * np.sin(2 * np.pi * t / 7) + 8 * promo + rng.normal(0, 1, 230)
+        frame = pd.DataFrame({"date": pd.date_range("2023-01-01", periods=230).strftime("%Y-%m-%d"),
+                              "shop": key, "y": y.round(3), "promo": np.where(promo, "on", "off")})
+        frame.loc[frame.index[-14:], "y"] = np.nan
+        rows.append(frame)
+    pd.concat(rows).to_csv(tmp_path / "p.csv", index=False)
+    ds = load_csv(tmp_path / "p.csv", id_col="shop", future=("promo",))
+    fc = LSTMForecaster(**{**TINY, "lookback": 21, "horizon": 14, **options}).fit(ds)
+    assert np.abs(fc.net_.params["future.weight"]).max() > 0
+    model, desc = export.to_onnx(fc)
+    assert [i["name"] for i in desc["inputs"]][-2:] == ["future", "series_index"]
+    feeds = export.feeds(fc, future=ds.ahead)
+    assert feeds["future"].shape == (2, 14, 1)
+    got = session(model).run(None, feeds)[0]
+    want = fc.predict(None, None, future=ds.ahead)
+    for i, key in enumerate(desc["series"]):
+        np.testing.assert_allclose(got[i], want.series[key].point, rtol=RTOL, atol=RTOL * 100)
+    with pytest.raises(UsageError, match="future covariates"):
+        export.feeds(fc)
