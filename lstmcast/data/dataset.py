@@ -31,6 +31,12 @@ from lstmcast.errors import DataError, UsageError
 from lstmcast.data.timeparse import (fmt_time, grid_size, infer_freq, is_business, period,
                                      suggest_freq, time_column, time_form)
 
+# --holidays adds the distance to the nearest holiday (days, up to a week, / 7) beside the
+# indicator: daily electricity demand (fpp2 elecdaily, AU-VIC) MASE 0.724 without holidays,
+# 0.689 with the indicator, 0.669 with both; daily bike rentals (ISLP Bikeshare summed per
+# day, US-DC) 1.145, 1.137, 1.094 (8 folds each; benchmarks/results/holidays.md).
+HOLIDAY_DISTANCE = True
+
 # Column names that conventionally hold the value to forecast, in order of preference.
 CONVENTIONAL_TARGETS = ["close", "adjclose", "price", "value", "y", "target"]
 
@@ -221,7 +227,7 @@ def _with_holidays(frame: pd.DataFrame, freq: str, spec: str, at: int) -> tuple[
     """``frame`` with the holiday columns of ``spec`` inserted at column position ``at``."""
     from lstmcast.data import covariates
 
-    values, names = covariates.holiday_features(frame.index, freq, spec)
+    values, names = covariates.holiday_features(frame.index, freq, spec, distance=HOLIDAY_DISTANCE)
     left, right = frame.iloc[:, :at], frame.iloc[:, at:]
     extra = pd.DataFrame(values, index=frame.index, columns=names)
     return pd.concat([left, extra, right], axis=1), names

@@ -64,6 +64,10 @@ INTERVAL_SCALE = "auto"
 # and the shrinkage, for the guard and the interval calibration alone (0: all validation
 # windows do everything).
 HOLDOUT = 0.0
+# The future block (covariates known over the horizon): "step", each step's output reads
+# only its own step's covariates (the other weights stay 0), or "full", every step's
+# output reads every step's covariates. Evidence: benchmarks/future_block.py.
+FUTURE_BLOCK = "step"
 
 # Calibration residuals are in scaled units divided by each window's typical change:
 # anything near this is not from a real fit (a crafted or damaged file)
@@ -86,7 +90,7 @@ class LSTMForecaster:
                  _interval_scale: str = INTERVAL_SCALE,
                  _season_max_windows: int = SEASON_MAX_WINDOWS,
                  _lookback_seasons: int | None = None,
-                 _holdout: float = HOLDOUT, **options):
+                 _holdout: float = HOLDOUT, _future_block: str = FUTURE_BLOCK, **options):
         """``LSTMForecaster(hidden=32, lr=0.01)``, or with whole configs
         (``model=ModelConfig(...)``); keyword options override the configs' fields. The
         underscored arguments are internal choices that are not options, settable for the
@@ -100,7 +104,7 @@ class LSTMForecaster:
         self.train_config = cfg.build(TrainConfig, {**(train or TrainConfig()).to_dict(), **t_opts})
         self._private = dict(_head_init=_head_init, _shrink=_shrink, _interval_scale=_interval_scale,
                              _season_max_windows=_season_max_windows, _lookback_seasons=_lookback_seasons,
-                             _holdout=_holdout)
+                             _holdout=_holdout, _future_block=_future_block)
 
     def clone(self) -> "LSTMForecaster":
         """An unfitted copy with the same options (for refits in a backtest)."""
@@ -157,7 +161,8 @@ class LSTMForecaster:
             params["head.bias"][:] = 0.0
         net = Net.from_params(params)
         trainer = Trainer(net, t, dropout=m.dropout, on_epoch=on_epoch, on_batch=on_batch,
-                          should_stop=should_stop, grad_mask=self._grad_mask(spec, K, net, nt, n_future))
+                          should_stop=should_stop,
+                          grad_mask=self._grad_mask(spec, K, net, nt, n_future, self._private["_future_block"]))
         if resume is not None:
             trainer.load_state(*resume)
         normalize, seasons = choose_normalize(windows, train_idx, nt, H, m.season, m.normalize, m.seasons,
@@ -223,19 +228,20 @@ class LSTMForecaster:
         return take
 
     @staticmethod
-    def _grad_mask(spec: Spec, K: int, net: Net, nt: int = 1, n_future: int = 0) -> np.ndarray | None:
+    def _grad_mask(spec: Spec, K: int, net: Net, nt: int = 1, n_future: int = 0,
+                   block: str = FUTURE_BLOCK) -> np.ndarray | None:
         """The flat gradient mask: an ensemble's cross-member weights, and the future
         block's weights from one step's covariates to another step's output, stay 0
         (each step's forecast reads its own step's covariates: a forecast of fewer steps
         needs no covariates beyond them). None when nothing is masked."""
-        if K == 1 and not n_future:
+        if K == 1 and not (n_future and block == "step"):
             return None
         flat = np.ones(net.size, dtype=net.dtype)
         named = net.unflatten(flat)
         if K > 1:
             for name, a in ensemble.mask(spec, K).items():
                 named[name][...] = a
-        if n_future:
+        if n_future and block == "step":
             H = spec.future_size // n_future
             out_step = np.tile(np.repeat(np.arange(H), nt), K)  # outputs: members, steps, targets
             in_step = np.repeat(np.arange(H), n_future)  # inputs: steps, covariates
@@ -557,7 +563,8 @@ class LSTMForecaster:
             if holidays:
                 from lstmcast.data import covariates
 
-                hv, hn = covariates.holiday_features(when, self.freq_, holidays)
+                hv, hn = covariates.holiday_features(when, self.freq_, holidays,
+                                                     distance="holiday_distance" in names)
                 for j, c in enumerate(names):
                     if c in hn:
                         values[:, j] = hv[:, hn.index(c)]
@@ -687,7 +694,10 @@ class LSTMForecaster:
                  "calibration": self.calibration_, "training": self.training_, "guard": self.guard_meta_}
         configs = {"read": self.read_config_.to_dict(), "model": self.model_config_.to_dict(),
                    "train": self.train_config_.to_dict()}
-        return arrays, {"config": configs, "forecaster": state, "network": asdict(self.net_.spec),
+        network = asdict(self.net_.spec)
+        if not network["future_size"]:  # only a network with a future block says so
+            del network["future_size"]
+        return arrays, {"config": configs, "forecaster": state, "network": network,
                         "dtype": np.dtype(self.net_.dtype).name}
 
     @classmethod

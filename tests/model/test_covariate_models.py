@@ -177,9 +177,10 @@ def test_holidays_are_known_ahead_without_any_file_values(tmp_path):
     pytest.importorskip("holidays")
     frame = promo_frame(n=400, future=0).drop(columns="promo")
     ds = load_csv(as_csv(frame, tmp_path / "h.csv"), holidays="US")
-    assert ds.future == ["holiday"] and ds.holiday_names == ["holiday"]
+    assert ds.future == ds.holiday_names == ["holiday", "holiday_distance"]
     hist = ds.series[""]
     assert hist.loc["2022-07-04", "holiday"] == 1 and hist.loc["2022-07-05", "holiday"] == 0
+    assert hist.loc["2022-07-04", "holiday_distance"] == 0 and hist.loc["2022-07-06", "holiday_distance"] == 2 / 7
     model = LSTMForecaster(**{**FAST, "epochs": 3}).fit(ds)
     fc = model.predict(None)  # the holiday column of the forecast steps is computed
     assert np.isfinite(fc.series[""].point).all()
