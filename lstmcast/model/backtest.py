@@ -17,6 +17,7 @@ import pandas as pd
 
 from lstmcast.data.dataset import Dataset
 from lstmcast.model import baselines, metrics
+from lstmcast.model.forecast import Forecast, SeriesForecast
 from lstmcast.errors import DataError, UsageError
 
 MODEL = "lstm"
@@ -52,11 +53,37 @@ class Backtest:
 
 def _cut(dataset: Dataset, rows_from_end: int) -> Dataset:
     """The history before the last ``rows_from_end`` rows; with future covariates, the
-    cut rows are its ``ahead`` rows (their covariates are known at the origin)."""
+    cut rows are its ``ahead`` rows (their covariates are known at the origin). With
+    missing targets kept (``--missing mask``), a history that would end on missing
+    values ends at its last observed one instead (a forecast origin never rests on an
+    invented value): :func:`_skips` says how many rows that moved each origin back."""
     series = {k: f.iloc[:len(f) - rows_from_end] for k, f in dataset.series.items()}
-    ahead = ({k: f.iloc[len(f) - rows_from_end:] for k, f in dataset.series.items()}
+    if dataset.masked:
+        for k, f in series.items():
+            seen = f[dataset.targets].notna().all(axis=1).to_numpy()
+            if len(seen) and not seen[-1] and seen.any():
+                series[k] = f.iloc[:len(seen) - int(np.argmax(seen[::-1]))]
+    ahead = ({k: dataset.series[k].iloc[len(f):] for k, f in series.items()}
              if getattr(dataset, "future", None) else {})
     return replace(dataset, series=series, notes=[], ahead=ahead)
+
+
+def _skips(dataset: Dataset, history: Dataset, rows_from_end: int) -> dict[str, int]:
+    """Per series, the rows between the history's end and the fold's origin (see :func:`_cut`)."""
+    return {k: len(full) - rows_from_end - len(history.series[k]) for k, full in dataset.series.items()}
+
+
+def _aligned(forecast: Forecast, skips: dict[str, int], horizon: int) -> Forecast:
+    """``forecast`` with each series' first ``skips[key]`` steps dropped and ``horizon`` kept."""
+    if not any(skips.values()):
+        return forecast
+    series = {}
+    for key, s in forecast.series.items():
+        a = skips.get(key, 0)
+        cut = slice(a, a + horizon)
+        series[key] = SeriesForecast(s.index[cut], s.point[cut], {lv: v[cut] for lv, v in s.lower.items()},
+                                     {lv: v[cut] for lv, v in s.upper.items()}, s.method)
+    return replace(forecast, series=series)
 
 
 def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, levels=(),
@@ -105,21 +132,26 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
     methods: dict[str, int] = {}
     scores: dict[str, list[dict]] = {}
     backs = [horizon + (folds - 1 - i) * step for i in range(folds)]
-    remote = (runner(forecaster, [_cut(dataset, b) for b in backs], horizon, levels)
+    histories = [_cut(dataset, b) for b in backs]
+    skips = [_skips(dataset, h, b) for h, b in zip(histories, backs)]
+    extra = max(max(s.values(), default=0) for s in skips)  # origins moved back by a gap
+    remote = (runner(forecaster, histories, horizon + extra, levels)
               if runner is not None and fitted is None else None)
     if runner is not None and fitted is None and remote is None:
         return None  # the runner was stopped
     for i, back in enumerate(backs):
-        history = _cut(dataset, back)
+        history = histories[i]
+        steps = horizon + max(skips[i].values(), default=0)
         if remote is not None:
             forecast = remote[i]
         elif fitted is None:
             model = forecaster.clone().fit(history, should_stop=should_stop)
             if model.training_.get("stopped") == "interrupted":
                 return None
-            forecast = model.predict(horizon, None, levels, future=history.ahead or None)
+            forecast = model.predict(steps, None, levels, future=history.ahead or None)
         else:
-            forecast = fitted.predict(horizon, history, levels)
+            forecast = fitted.predict(steps, history, levels)
+        forecast = _aligned(forecast, skips[i], horizon)
         for key, full in dataset.series.items():
             n = len(full) - back
             hist = full[targets].iloc[:n]
@@ -129,16 +161,22 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
                 methods[m] = methods.get(m, 0) + 1
             fc = {MODEL: np.asarray(s.point, dtype=np.float64)}
             bounds = {lv: (s.lower[lv], s.upper[lv]) for lv in forecast.levels}
+            # missing targets (--missing mask): baselines carry the last observed value
+            # forward, and only observed test points are scored
+            known = hist.ffill().bfill() if dataset.masked else hist
             for name, fn in baselines.BASELINES.items():
-                fc[name] = np.column_stack([fn(hist[t].to_numpy(np.float64), horizon, season)
+                fc[name] = np.column_stack([fn(known[t].to_numpy(np.float64), horizon, season)
                                             for t in targets])
             y = actual.to_numpy(np.float64)
             for name, f in fc.items():
                 for j, t in enumerate(targets):
-                    iv = ({lv: (lo[:, j], hi[:, j]) for lv, (lo, hi) in bounds.items()}
+                    seen = ~np.isnan(y[:, j])
+                    if not seen.any():
+                        continue
+                    iv = ({lv: (lo[seen, j], hi[seen, j]) for lv, (lo, hi) in bounds.items()}
                           if name == MODEL and levels else None)
                     scores.setdefault(name, []).append(
-                        metrics.summarize(y[:, j], f[:, j], hist[t].to_numpy(np.float64), season, iv))
+                        metrics.summarize(y[seen, j], f[seen, j], hist[t].to_numpy(np.float64), season, iv))
             results.append(FoldResult(key, i, hist, actual, fc))
         if on_fold:
             on_fold(i + 1, folds)

@@ -362,8 +362,16 @@ class LSTMForecaster:
 
     @staticmethod
     def _tails(dataset: Dataset, lookback: int, transform: str | None) -> dict[str, pd.DataFrame]:
+        """The history kept in the model: each series' last rows, missing targets
+        (--missing mask) filled linearly as the network's inputs fill them (their
+        ``_observed`` column still says they were missing)."""
         rows = lookback + (1 if transform in ("diff", "pct") else 0)
-        return {k: f.iloc[-rows:].copy() for k, f in dataset.series.items()}
+        tails = {k: f.iloc[-rows:].copy() for k, f in dataset.series.items()}
+        for f in tails.values():
+            gaps = f[dataset.targets].isna()
+            if gaps.to_numpy().any():
+                f[dataset.targets] = f[dataset.targets].interpolate(limit_direction="both")
+        return tails
 
     # ------------------------------------------------------------------ forecasting
 
@@ -391,6 +399,8 @@ class LSTMForecaster:
         """Input columns whose values after the last row are unknown."""
         cov = getattr(self, "covariates_", {})
         known = set(cov.get("future", [])) | set(cov.get("static", []))
+        if self.read_config_.missing == "mask":  # forecasts count as observed
+            known |= {f"{t}_observed" for t in self.targets_}
         return [c for c in self.features_ if c not in known]
 
     def predict(self, horizon: int | None = None, dataset: Dataset | None = None,

@@ -212,3 +212,39 @@ def test_masked_targets_stay_missing_and_no_origin_rests_on_them(tmp_path):
     model = LSTMForecaster(lookback=26, horizon=8, epochs=20, hidden=8).fit(ds)
     assert model.covariates_["masked"] == 18
     assert np.isfinite(model.predict(levels=[80]).series[""].point).all()
+
+
+def test_a_backtest_origin_in_a_gap_moves_back_to_the_last_observed_value(tmp_path):
+    # fold 0's origin (row 288) falls in the gap (rows 285-289): its history ends at row
+    # 284, its forecast still covers the fold's own test rows (289-296), and the missing
+    # test row (289) is not scored
+    frame = gap_frame(n=300, gap=(285, 290))
+    ds = load_csv(as_csv(frame, tmp_path / "g.csv"), missing="mask")
+    seen = []
+    original_fit = LSTMForecaster.fit
+
+    def spy(self, dataset, **kw):
+        seen.append(dataset.series[""]["units"])
+        return original_fit(self, dataset, **kw)
+
+    LSTMForecaster.fit = spy
+    try:
+        result = backtest(ds, folds=2, step=3, forecaster=LSTMForecaster(lookback=26, horizon=8, epochs=3, hidden=8))
+    finally:
+        LSTMForecaster.fit = original_fit
+    assert seen[0].index[-1] == pd.Timestamp(frame["week"].iloc[284]) and np.isfinite(seen[0].iloc[-1])
+    fold = [r for r in result.folds if r.fold == 0][0]
+    assert fold.actual.index[0] == pd.Timestamp(frame["week"].iloc[289])  # the fold's own rows
+    assert np.isnan(fold.actual["units"].iloc[0]) and np.isfinite(fold.forecasts["lstm"]).all()
+    assert np.isfinite(result.table["MASE"]).all()
+
+
+def test_the_stored_history_of_a_masked_model_is_complete(tmp_path):
+    frame = gap_frame(n=200, gap=(190, 193))
+    ds = load_csv(as_csv(frame, tmp_path / "g.csv"), missing="mask")
+    model = LSTMForecaster(lookback=20, horizon=4, epochs=2, hidden=8).fit(ds)
+    hist = model.history_[""]
+    assert np.isfinite(hist["units"]).all() and (hist["units_observed"] == 0).sum() == 3
+    model.save(tmp_path / "m.safetensors")  # refused before: NaN in history.values
+    np.testing.assert_array_equal(load_model(tmp_path / "m.safetensors").predict().series[""].point,
+                                  model.predict().series[""].point)
