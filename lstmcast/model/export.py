@@ -258,7 +258,10 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
                   "baseline": [[guard.BASELINES[b] if b >= 0 else None for b in r] for r in gb.tolist()],
                   "network_weight": gw.tolist()},
         "not_included": ["prediction intervals", "steps past the trained horizon",
-                         "predict's refusal of forecasts far outside the history's range"],
+                         "predict's refusal of forecasts far outside the history's range"]
+        + (["missing target values in history (fill them, as lstmcast does, linearly in time; the "
+            "_observed feature columns say which were missing)"] if forecaster.read_config_.missing == "mask"
+           else []),
     }
 
 
