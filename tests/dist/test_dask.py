@@ -1,6 +1,7 @@
 """Dask, for real: a LocalCluster (in-process where that is enough, worker processes where
 a worker must die), payloads of arrays and JSON, results identical to a local run."""
 
+import contextlib
 import io
 import json
 import os
@@ -147,6 +148,18 @@ def test_the_installed_command_spreads_evaluate_and_forecast(tmp_path):
                                   drop(run(*tune, "-m", "b.safetensors", "--scheduler", "local:2")))
 
 
+@contextlib.contextmanager
+def one_worker():
+    """A client of an in-process LocalCluster with one single-threaded worker."""
+    one = distributed.Client(distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                                      dashboard_address=":0"))
+    try:
+        yield one
+    finally:
+        one.cluster.close()
+        one.close()
+
+
 def test_data_parallel_training_with_one_worker_is_the_local_fit(data, client):
     """Rounds on one worker take the trainer's random state and give it back: the same
     model as a local fit, bit for bit (dropout included). Two workers average their
@@ -155,13 +168,8 @@ def test_data_parallel_training_with_one_worker_is_the_local_fit(data, client):
 
     opts = {**TINY, "epochs": 6, "dropout": 0.1}
     local = LSTMForecaster(**opts).fit(data)
-    one = distributed.Client(distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                                      dashboard_address=":0"))
-    try:
+    with one_worker() as one:
         remote = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec: Rounds(one, w, m, t, spec))
-    finally:
-        one.cluster.close()
-        one.close()
     np.testing.assert_array_equal(remote.net_.theta, local.net_.theta)
     rounds = []
     two = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec: rounds.append(Rounds(client, w, m, t, spec))
@@ -239,12 +247,7 @@ def test_covariates_and_masked_targets_train_data_parallel_as_locally(tmp_path):
     ds = load_csv(tmp_path / "c.csv", future=("promo",), missing="mask")
     options = dict(hidden=8, epochs=3, lookback=21, horizon=7, seed=0)
     local = LSTMForecaster(**options).fit(ds)
-    one = distributed.Client(distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                                      dashboard_address=":0"))
-    try:
+    with one_worker() as one:
         remote = LSTMForecaster(**options).fit(ds, parallel=lambda w, m, t, s: Rounds(one, w, m, t, s))
-    finally:
-        one.cluster.close()
-        one.close()
     assert local.net_.spec.future_size == 7
     np.testing.assert_array_equal(local.net_.theta, remote.net_.theta)
