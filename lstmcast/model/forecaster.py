@@ -13,8 +13,8 @@ In the scikit-learn manner: the options (:class:`~lstmcast.config.ModelConfig` a
 :class:`~lstmcast.config.TrainConfig` fields) are set in ``__init__`` and only stored
 there; ``fit`` returns ``self``; learned state lives in attributes ending in ``_``, the
 resolved configs among them (``model_config_``, ``train_config_``, ``read_config_``).
-Converts to and from named arrays + JSON sections (:meth:`to_state`,
-:meth:`from_state`); :mod:`lstmcast.files.modelfile` owns the file.
+Converts to and from named arrays + JSON sections through :mod:`lstmcast.model.persist`;
+:mod:`lstmcast.files.modelfile` owns the file.
 """
 
 from __future__ import annotations
@@ -27,17 +27,16 @@ import pandas as pd
 
 from lstmcast import config as cfg
 from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
-from lstmcast.data import calendar
 from lstmcast.data.dataset import Dataset, check_length, future_index
-from lstmcast.data.timeparse import fmt_time, period
-from lstmcast.errors import DataError, ModelFileError, UsageError
+from lstmcast.data.timeparse import fmt_time
+from lstmcast.errors import DataError, UsageError
 from lstmcast.files import modelfile
-from lstmcast.model import conformal, defaults, ensemble, guard
+from lstmcast.model import conformal, defaults, ensemble, guard, persist
 from lstmcast.model.forecast import Forecast, SeriesForecast, check_levels
 from lstmcast.nn.network import NUMPY_PREDICT_MAX, Net, Spec, init_params
 from lstmcast.nn.train import Trainer, unpack
 from lstmcast.prep.normalize import SEASON_MAX_WINDOWS, choose_normalize, window_change, window_offsets
-from lstmcast.prep.scaling import Pipeline, calendar_features, columns_of
+from lstmcast.prep.scaling import calendar_features, columns_of
 from lstmcast.prep.windows import fill_missing, min_rows, prepare, rows_for_training
 
 # The network's output layer starts at zero, so an untrained model forecasts exactly the
@@ -69,9 +68,6 @@ HOLDOUT = 0.0
 # output reads every step's covariates. Evidence: benchmarks/future_block.py.
 FUTURE_BLOCK = "step"
 
-# Calibration residuals are in scaled units divided by each window's typical change:
-# anything near this is not from a real fit (a crafted or damaged file)
-RESIDUAL_MAX = 1e6
 # A forecast further than this many times the range of the history it continues, from
 # its last value, is an extrapolation gone wrong (refused); bands are clipped there
 ABSURD = 100.0
@@ -685,128 +681,13 @@ class LSTMForecaster:
     # ------------------------------------------------------------------ persistence
 
     def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
-        """Learned state as named arrays and JSON sections (no pickle): ``config`` (the
-        resolved configs), ``forecaster`` (everything else), ``network`` and ``dtype``.
-        :mod:`lstmcast.files.modelfile` writes and checks them."""
-        self._check_fitted()
-        arrays = dict(self.net_.params)
-        parrays, pmeta = self.pipeline_.to_arrays()
-        arrays.update(parrays)
-        arrays["calibration.residuals"] = self.residuals_
-        arrays.update({f"guard.{name}": a for name, a in self.guard_.items()})
-        keys = list(self.history_)
-        arrays["history.values"] = np.stack([
-            f[[*self.targets_, *self.features_]].to_numpy(np.float64) for f in self.history_.values()])
-        state = {"pipeline": pmeta, "data": self.data_, "nonnegative": self.nonnegative_,
-                 "covariates": getattr(self, "covariates_", {}),
-                 "targets": self.targets_, "features": self.features_, "freq": self.freq_,
-                 "history": {"series": keys, "last": [str(self.history_[k].index[-1]) for k in keys]},
-                 "calibration": self.calibration_, "training": self.training_, "guard": self.guard_meta_}
-        configs = {"read": self.read_config_.to_dict(), "model": self.model_config_.to_dict(),
-                   "train": self.train_config_.to_dict()}
-        network = asdict(self.net_.spec)
-        if not network["future_size"]:  # only a network with a future block says so
-            del network["future_size"]
-        return arrays, {"config": configs, "forecaster": state, "network": network,
-                        "dtype": np.dtype(self.net_.dtype).name}
+        """Learned state as named arrays and JSON sections (:func:`lstmcast.model.persist.to_state`)."""
+        return persist.to_state(self)
 
     @classmethod
     def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs) -> "LSTMForecaster":
-        """Rebuild a fitted forecaster from :meth:`to_state`'s output; ``configs`` are the
-        (read, model, train) configs, already checked. Anything inconsistent is a
-        ModelFileError."""
-        read, m, t = configs
-        self = cls(model=m, train=t)
-        self.read_config_, self.model_config_, self.train_config_ = read, m, t
-        try:
-            fm = doc["forecaster"]
-            self.targets_ = [str(x) for x in fm["targets"]]
-            self.features_ = [str(x) for x in fm["features"]]
-            self.freq_ = str(fm["freq"])
-            period(self.freq_)  # a ValueError for anything that is not a frequency
-            self.data_ = dict(fm["data"])
-            slots = self.data_.get("calendar")
-            if slots is not None and not (isinstance(slots, list) and slots
-                                          and all(type(s) is int and 0 <= s < 7 * 86400 for s in slots)):
-                raise ValueError(f"calendar {slots!r}")
-            self.windows_ = dict(fm["training"]["windows"])
-            self.training_ = dict(fm["training"])
-            self.shrink_ = float(self.training_.get("shrink", 1.0))
-            self.calibration_ = dict(fm.get("calibration", {"scale": "none"}))
-            # files from before the floor at 0 forecast as they always did
-            self.nonnegative_ = [bool(v) for v in fm.get("nonnegative", [False] * len(self.targets_))]
-            if len(self.nonnegative_) != len(self.targets_) or not all(
-                    type(v) is bool for v in fm.get("nonnegative", [])):
-                raise ValueError(f"nonnegative {fm.get('nonnegative')!r}")
-            if not isinstance(self.calibration_.get("monotone", False), bool):
-                raise ValueError(f"calibration {self.calibration_}")
-            if self.calibration_["scale"] not in ("none", "change") or (
-                    self.calibration_["scale"] == "change"
-                    and (len(self.calibration_["floor"]) != len(self.targets_)
-                         or not all(math.isfinite(v) and v > 0 for v in self.calibration_["floor"]))):
-                raise ValueError(f"calibration {self.calibration_}")
-            self.covariates_ = _checked_covariates(fm.get("covariates", {}), self.features_)
-            spec = Spec(**doc["network"])
-            params = {name: arrays[name] for name in spec.shapes()}
-            self.pipeline_ = Pipeline.from_arrays(arrays, fm["pipeline"])
-            keys = [str(k) for k in fm["history"]["series"]]
-            values = np.asarray(arrays["history.values"], dtype=np.float64)
-            residuals = np.asarray(arrays["calibration.residuals"], dtype=np.float32)
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
-            raise ModelFileError(f"model file: incomplete or inconsistent forecaster settings ({e})") from None
-        if residuals.size and not float(np.abs(residuals).max()) < RESIDUAL_MAX:
-            raise ModelFileError(f"model file: calibration residuals up to {float(np.abs(residuals).max()):.3g} "
-                                 f"(scaled units; at most {RESIDUAL_MAX:g} is plausible): the file is damaged")
-        if len(fm["history"]["last"]) != len(keys):
-            raise ModelFileError(f"model file: history.last has {len(fm['history']['last'])} timestamps for "
-                                 f"{len(keys)} series")
-        L, H = m.lookback, m.horizon
-        nt, nf = len(self.targets_), len(self.features_)
-        rows = L + (1 if m.transform in ("diff", "pct") else 0)
-        if values.shape != (len(keys), rows, nt + nf):
-            raise ModelFileError(f"model file: history has shape {values.shape}, expected "
-                                 f"{(len(keys), rows, nt + nf)}")
-        if residuals.ndim != 3 or residuals.shape[1:] != (H, nt):
-            raise ModelFileError(f"model file: calibration residuals have shape {residuals.shape}")
-        K = m.ensemble
-        if (spec.output_size != H * nt * K or spec.input_size != len(self.pipeline_.input_names)
-                or spec.hidden_size != K * m.hidden):
-            raise ModelFileError("model file: the network's shape does not match its options")
-        if spec.future_size != H * len(self.future_):
-            raise ModelFileError("model file: the future block does not match the future covariates")
-        self.net_ = Net.from_params(params)
-        self.residuals_ = residuals
-        try:
-            self.guard_, self.guard_meta_ = guard.from_arrays(arrays, fm.get("guard"), len(keys), nt)
-        except ValueError as e:
-            raise ModelFileError(f"model file: {e}") from None
-        self.history_ = {}
-        for i, k in enumerate(keys):
-            last = pd.Timestamp(fm["history"]["last"][i])
-            idx = (pd.date_range(end=last, periods=rows, freq=period(self.freq_)[1]) if self._trading() is None
-                   else calendar.past(last, self.freq_, rows, self._trading()))
-            idx.name = self.data_["date_col"]
-            self.history_[k] = pd.DataFrame(values[i], index=idx, columns=[*self.targets_, *self.features_])
-        return self
-
-
-def _checked_covariates(cov: dict, features: list[str]) -> dict:
-    """A model file's covariate settings, checked (a ValueError otherwise); files from
-    before covariates have none."""
-    from lstmcast.data import covariates
-
-    if not isinstance(cov, dict):
-        raise ValueError("covariates is not an object")
-    out = {"future": [str(c) for c in cov.get("future", [])], "static": [str(c) for c in cov.get("static", [])],
-           "holidays": cov.get("holidays"), "holiday_names": [str(c) for c in cov.get("holiday_names", [])],
-           "encodings": {str(k): covariates.check_mapping(v) for k, v in dict(cov.get("encodings", {})).items()},
-           "masked": int(cov.get("masked", 0))}
-    unknown = [c for c in (*out["future"], *out["static"], *out["holiday_names"]) if c not in features]
-    if unknown or not set(out["holiday_names"]) <= set(out["future"]):
-        raise ValueError(f"covariate columns {unknown} are not among the inputs")
-    if out["holidays"] is not None:
-        out["holidays"] = str(out["holidays"])  # its codes are checked when used
-    return out
+        """Rebuild a fitted forecaster (:func:`lstmcast.model.persist.from_state`)."""
+        return persist.from_state(cls, arrays, doc, configs)
 
 
 def save_model(forecaster: LSTMForecaster, path) -> None:
