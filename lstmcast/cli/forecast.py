@@ -26,11 +26,10 @@ def run(model_path: str, data: str | None, steps: int | None, levels: list[float
         future, notes = load_future(future_data, read, forecaster.covariates_.get("encodings"),
                                     expected_by=f"the model {model_path}")
         msg.notes(notes)
-    if future is not None and scheduler is not None:
-        from lstmcast.errors import UsageError
+    if future is not None and scheduler is not None:  # the shards carry them as their rows ahead
+        from dataclasses import replace
 
-        raise UsageError("--future-data with --scheduler is not supported yet: forecast without "
-                         "--scheduler, or put the future rows after the history in DATA")
+        dataset = replace(dataset if dataset is not None else forecaster.history_dataset(), ahead=future)
     if scheduler is None:
         result = forecaster.predict(steps, dataset, levels, future=future)
     else:

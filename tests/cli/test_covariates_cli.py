@@ -107,3 +107,14 @@ def test_masked_gap_fits_where_filling_refuses(tmp_path):
     assert "18 missing target values left out of the loss" in r.stderr.decode()
     f = run("forecast", "-q", cwd=tmp_path)
     assert f.returncode == 0 and np.isfinite(pd.read_csv(io.BytesIO(f.stdout))["units"]).all()
+
+
+def test_forecast_shards_on_dask_carry_the_future_values(fitted):
+    pytest.importorskip("distributed")
+    d, _ = fitted
+    local = run("forecast", "--future-data", "next.csv", "-q", cwd=d)
+    spread = run("forecast", "--future-data", "next.csv", "--scheduler", "local:2", "-q", cwd=d)
+    assert spread.returncode == 0, spread.stderr.decode()
+    assert spread.stdout == local.stdout
+    same_file = run("forecast", "sales.csv", "--scheduler", "local:2", "-q", cwd=d)
+    assert same_file.stdout == local.stdout
