@@ -110,6 +110,12 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages,
              f"{forecaster.windows_['train']} training windows"
              + (f" ({forecaster.windows_['per_epoch']} sampled per epoch)"
                 if forecaster.windows_["per_epoch"] < forecaster.windows_["train"] else ""))
+    cov = forecaster.covariates_
+    inputs = [f"known ahead: {', '.join(cov['future'])}" if cov["future"] else "",
+              f"static: {', '.join(cov['static'])}" if cov["static"] else "",
+              f"{cov['masked']} missing target values masked" if cov["masked"] else ""]
+    if any(inputs):
+        msg.note("covariates: " + "; ".join(i for i in inputs if i))
     guard = forecaster.guard_meta_
     if guard.get("enabled"):
         msg.note(_guard_line(guard, len(dataset.series) * len(forecaster.targets_)))
@@ -118,7 +124,7 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages,
             "lookback": m.lookback, "horizon": m.horizon, "series": len(dataset.series),
             "windows": forecaster.windows_, "frequency": dataset.freq, "hidden": m.hidden,
             "normalize": m.normalize, "seasons": m.seasons, "compile_seconds": round(compile_seconds, 3),
-            "guard": guard}
+            "guard": guard, "covariates": {k: cov[k] for k in ("future", "static", "masked")}}
 
 
 def _guard_line(guard: dict, pairs: int) -> str:
