@@ -34,7 +34,7 @@ import numpy as np
 from lstmcast.config import ModelConfig, TrainConfig
 from lstmcast.data.dataset import Dataset
 from lstmcast.errors import DataError, UsageError
-from lstmcast.model.backtest import _cut
+from lstmcast.model.backtest import _cut, _skips
 
 SEARCHED = ("lookback", "hidden", "layers", "lr", "normalize", "dropout")
 HIDDEN = (16, 32, 64)
@@ -220,7 +220,7 @@ def tune(dataset: Dataset, model: ModelConfig, train: TrainConfig, *, fixed: set
                     break
         elif todo and may_start():  # the whole rung at once, elsewhere
             t0 = time.perf_counter()
-            forecasts = runner([(_forecaster(model, train, t.params), _cut(search, (f + 1) * H), H)
+            forecasts = runner([(_forecaster(model, train, t.params), *_fold_history(search, f, H))
                                 for t, f in todo], [])
             if forecasts is None:
                 state = "interrupted"
@@ -249,6 +249,14 @@ def tune(dataset: Dataset, model: ModelConfig, train: TrainConfig, *, fixed: set
         result.holdout = _unseen(dataset, model, train, best, holdout, stop, runner)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _fold_history(search, fold: int, H: int):
+    """(history, steps) of search fold ``fold`` as :func:`backtest` cuts it: steps past H
+    when a gap moved the origin back (--missing mask)."""
+    data = _cut(search, fold * H)
+    history = _cut(data, H)
+    return history, H + max(_skips(data, history, H).values(), default=0)
 
 
 def _unseen(dataset: Dataset, model: ModelConfig, train: TrainConfig, best: Trial, holdout: int, stop,
