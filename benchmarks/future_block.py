@@ -1,5 +1,7 @@
 """Which future block: each step's output reading its own step's covariates ("step"), or
-every step's ("full")? The evidence for ``FUTURE_BLOCK`` in lstmcast/model/forecaster.py.
+every step's ("full"); linear in the covariates, or also through tanh units ("step+tanh8":
+8 units shared by the steps)? The evidence for ``FUTURE_BLOCK`` and ``FUTURE_HIDDEN`` in
+lstmcast/model/forecaster.py.
 
     python benchmarks/future_block.py [--quick] [--out FILE.md]
 
@@ -30,6 +32,8 @@ from lstmcast.model.backtest import backtest  # noqa: E402
 from lstmcast.model.forecaster import LSTMForecaster  # noqa: E402
 
 TUNING = ["promo (synthetic)", "elecdaily"]
+BLOCKS = {"step": dict(_future_block="step", _future_hidden=0), "full": dict(_future_block="full", _future_hidden=0),
+          "step+tanh8": dict(_future_block="step", _future_hidden=8)}
 CONFIRMATION = ["elecdemand", "bikeshare"]
 
 
@@ -50,16 +54,16 @@ def main() -> None:
             ds = load_csv(path, targets=(case.target,), future=tuple(case.covariates), id_col=case.id_col)
             folds = case.folds[1 if args.quick else 0]
             for guard in (False, True):
-                for block in ("step", "full"):
+                for block, private in BLOCKS.items():
                     opts = {"guard": guard, "horizon": case.horizon} if case.horizon else {"guard": guard}
                     started = time.perf_counter()
                     bt = backtest(ds, folds=folds, step=case.step,
-                                  forecaster=LSTMForecaster(_future_block=block, **opts))
+                                  forecaster=LSTMForecaster(**private, **opts))
                     mase = float(bt.table.set_index("model").loc["lstm", "MASE"])
                     snaive = float(bt.table.set_index("model").loc["seasonal_naive", "MASE"])
                     rows.append((half, case.name, "on" if guard else "off", block, mase, snaive,
                                  time.perf_counter() - started))
-                    print(f"{half:12} {case.name:18} guard {rows[-1][2]:3} {block:4} MASE {mase:.3f} "
+                    print(f"{half:12} {case.name:18} guard {rows[-1][2]:3} {block:10} MASE {mase:.3f} "
                           f"(snaive {snaive:.3f}) {rows[-1][6]:.0f} s", file=sys.stderr)
     lines = ["| half | dataset | guard | block | MASE | seasonal naive MASE | seconds |",
              "|---|---|---|---|---:|---:|---:|"]
@@ -68,8 +72,8 @@ def main() -> None:
         for g in ("off", "on"):
             mean = {b: sum(r[4] for r in rows if r[0] == half and r[2] == g and r[3] == b)
                     / max(1, sum(1 for r in rows if r[0] == half and r[2] == g and r[3] == b))
-                    for b in ("step", "full")}
-            lines.append(f"\n{half}, guard {g}: mean MASE step {mean['step']:.3f}, full {mean['full']:.3f}")
+                    for b in BLOCKS}
+            lines.append(f"\n{half}, guard {g}: mean MASE " + ", ".join(f"{b} {v:.3f}" for b, v in mean.items()))
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

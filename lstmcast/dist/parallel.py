@@ -87,7 +87,8 @@ class Rounds:
                 "horizon": windows.horizon, "stride": windows.stride, "normalize": m.normalize,
                 "season": m.season, "seasons": m.seasons, "dropout": m.dropout, "ensemble": m.ensemble,
                 "spec": {k: getattr(spec, k) for k in ("input_size", "hidden_size", "num_layers",
-                                                          "output_size", "bidirectional", "future_size")},
+                                                          "output_size", "bidirectional", "future_size",
+                                                          "future_hidden", "future_inputs")},
                 "future_cols": list(windows.future_cols),
                 "train": t.to_dict()}))
         self.message_bytes = 0  # what one round sends and receives, for the scaling estimate

@@ -64,6 +64,7 @@ _DTYPES = {"F16": "float16", "F32": "float32", "F64": "float64", "BOOL": "bool",
 _CODES = {name: code for code, name in _DTYPES.items()}
 _NETWORK_NAME = re.compile(r"(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?|head\.(weight|bias)")
 _SPEC_FIELDS = ("input_size", "hidden_size", "num_layers", "output_size")
+_FUTURE_FIELDS = ("future_size", "future_hidden", "future_inputs")  # optional: 0 when absent
 
 _DAMAGED = "the file is damaged or incomplete; train again with lstmcast fit"
 _FOREIGN = "pass a model file written by lstmcast fit"
@@ -388,16 +389,20 @@ def _check_document(doc: dict, infos: dict[str, tuple[str, list]], tensors: dict
     if doc["dtype"] not in NETWORK_DTYPES:
         raise _Invalid(f"network dtype is {_short(doc['dtype'])}, expected float32 or float64 ({_DAMAGED})")
     net = doc["network"]
-    unknown = sorted(set(net) - {*_SPEC_FIELDS, "bidirectional", "future_size"})
+    unknown = sorted(set(net) - {*_SPEC_FIELDS, "bidirectional", *_FUTURE_FIELDS})
     if unknown:
         raise _Invalid(f"network has unknown field {_short(unknown[0])} ({_DAMAGED})")
     for field in _SPEC_FIELDS:
         if not (_is_int(net.get(field)) and net[field] >= 1):
             raise _Invalid(f"network {field} should be a positive integer, got {_short(net.get(field))} "
                            f"({_DAMAGED})")
-    if not (_is_int(net.get("future_size", 0)) and net.get("future_size", 0) >= 0):
-        raise _Invalid(f"network future_size should be a whole number of 0 or more, got "
-                       f"{_short(net.get('future_size'))} ({_DAMAGED})")
+    for field in _FUTURE_FIELDS:
+        if not (_is_int(net.get(field, 0)) and net.get(field, 0) >= 0):
+            raise _Invalid(f"network {field} should be a whole number of 0 or more, got "
+                           f"{_short(net.get(field))} ({_DAMAGED})")
+    kf = net.get("future_inputs", 0)
+    if net.get("future_hidden", 0) and (not kf or net.get("future_size", 0) % kf):
+        raise _Invalid(f"network future_inputs does not divide future_size ({_DAMAGED})")
     if not isinstance(net.get("bidirectional"), bool):
         raise _Invalid(f"network bidirectional should be true or false, got "
                        f"{_short(net.get('bidirectional'))} ({_DAMAGED})")

@@ -30,17 +30,32 @@ def _columns(m: int, H: int, K: int, directions: int, width: int) -> np.ndarray:
     return np.concatenate([d * K * H + m * H + np.arange(H) for d in range(directions)])
 
 
+def _future_columns(spec: Spec, K: int, m: int) -> np.ndarray:
+    """Wide ``future.weight`` columns of member ``m``'s (``spec`` is a member's): per step,
+    the shared covariates, then the member's block of the K members' tanh units."""
+    if not spec.future_hidden:
+        return np.arange(spec.future_size)
+    kf, kh = spec.future_inputs, spec.future_hidden
+    steps = spec.future_size // kf
+    per_step = kf + K * kh
+    return np.concatenate([np.r_[h * per_step + np.arange(kf), h * per_step + kf + m * kh + np.arange(kh)]
+                           for h in range(steps)])
+
+
 def stack(members: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """The wide network's parameters from the members' (all of one Spec)."""
     spec = Spec.from_params(members[0])
     K, H, O, D = len(members), spec.hidden_size, spec.output_size, spec.directions
-    wide = Spec(spec.input_size, K * H, spec.num_layers, K * O, spec.bidirectional, spec.future_size)
+    wide = Spec(spec.input_size, K * H, spec.num_layers, K * O, spec.bidirectional, spec.future_size,
+                K * spec.future_hidden, spec.future_inputs)
     out = {name: np.zeros(shape, dtype=members[0][name].dtype) for name, shape in wide.shapes().items()}
     for m, p in enumerate(members):
         rows = np.concatenate([q * K * H + m * H + np.arange(H) for q in range(4)])  # gates i, f, g, o
         for name, a in p.items():
-            if name == "future.weight":  # reads the shared future inputs
-                out[name][m * O + np.arange(O)] = a
+            if name == "future.weight":  # reads the shared covariates (and the member's own tanh units)
+                out[name][np.ix_(m * O + np.arange(O), _future_columns(spec, K, m))] = a
+            elif name.startswith("future.hidden."):
+                out[name][m * spec.future_hidden + np.arange(spec.future_hidden)] = a
             elif name.startswith("head."):
                 r = m * O + np.arange(O)
                 if name == "head.bias":
@@ -64,9 +79,13 @@ def member(wide: dict[str, np.ndarray], K: int, m: int) -> dict[str, np.ndarray]
     H, O, D = spec.hidden_size // K, spec.output_size // K, spec.directions
     rows = np.concatenate([q * K * H + m * H + np.arange(H) for q in range(4)])
     out = {}
+    one = Spec(spec.input_size, H, spec.num_layers, O, spec.bidirectional, spec.future_size,
+               spec.future_hidden // K, spec.future_inputs)
     for name, a in wide.items():
         if name == "future.weight":
-            out[name] = a[m * O + np.arange(O)]
+            out[name] = a[np.ix_(m * O + np.arange(O), _future_columns(one, K, m))]
+        elif name.startswith("future.hidden."):
+            out[name] = a[m * one.future_hidden + np.arange(one.future_hidden)]
         elif name.startswith("head."):
             r = m * O + np.arange(O)
             out[name] = a[r] if name == "head.bias" else a[np.ix_(r, _columns(m, H, K, D, D * H))]
@@ -86,7 +105,7 @@ def mask(spec: Spec, K: int) -> dict[str, np.ndarray]:
     wide network's)."""
     H = spec.hidden_size // K
     member_spec = Spec(spec.input_size, H, spec.num_layers, spec.output_size // K, spec.bidirectional,
-                       spec.future_size)
+                       spec.future_size, spec.future_hidden // K, spec.future_inputs)
     ones = {name: np.ones(shape) for name, shape in member_spec.shapes().items()}
     return stack([ones] * K)
 

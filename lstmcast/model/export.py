@@ -128,7 +128,14 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
         cols = [nt + forecaster.features_.index(c) for c in desc["future"]]
         fs = g.op("Div", g.op("Sub", "future", per_series(center[:, cols], "center_future")),
                   per_series(scale[:, cols], "scale_future"), name="scaled_future")
-        flat = g.op("Reshape", fs, g.const(np.array([0, H * nu], np.int64)))
+        params, spec = forecaster.net_.params, forecaster.net_.spec
+        if spec.future_hidden:  # each step's covariates and their tanh units
+            w1 = np.ascontiguousarray(params["future.hidden.weight"].T, dtype=np.float32)
+            units = g.op("Tanh", g.op("Add", g.op("MatMul", fs, g.const(w1, "future_hidden_weight")),
+                                      g.const(np.asarray(params["future.hidden.bias"], np.float32),
+                                              "future_hidden_bias")))
+            fs = g.op("Concat", fs, units, axis=2)
+        flat = g.op("Reshape", fs, g.const(np.array([0, spec.future_width], np.int64)))
         weight = np.ascontiguousarray(forecaster.net_.params["future.weight"].T, dtype=np.float32)
         out = g.op("Add", out, g.op("MatMul", flat, g.const(weight, "future_weight")), name="with_future")
     if m.ensemble > 1:  # the members' mean (lstmcast.model.ensemble)

@@ -67,6 +67,9 @@ HOLDOUT = 0.0
 # only its own step's covariates (the other weights stay 0), or "full", every step's
 # output reads every step's covariates. Evidence: benchmarks/future_block.py.
 FUTURE_BLOCK = "step"
+# Tanh units each step's covariates also pass through before the future block (0: the
+# block is linear in the covariates).
+FUTURE_HIDDEN = 8
 
 # A forecast further than this many times the range of the history it continues, from
 # its last value, is an extrapolation gone wrong (refused); bands are clipped there
@@ -86,7 +89,8 @@ class LSTMForecaster:
                  _interval_scale: str = INTERVAL_SCALE,
                  _season_max_windows: int = SEASON_MAX_WINDOWS,
                  _lookback_seasons: int | None = None,
-                 _holdout: float = HOLDOUT, _future_block: str = FUTURE_BLOCK, **options):
+                 _holdout: float = HOLDOUT, _future_block: str = FUTURE_BLOCK,
+                 _future_hidden: int = FUTURE_HIDDEN, **options):
         """``LSTMForecaster(hidden=32, lr=0.01)``, or with whole configs
         (``model=ModelConfig(...)``); keyword options override the configs' fields. The
         underscored arguments are internal choices that are not options, settable for the
@@ -100,7 +104,7 @@ class LSTMForecaster:
         self.train_config = cfg.build(TrainConfig, {**(train or TrainConfig()).to_dict(), **t_opts})
         self._private = dict(_head_init=_head_init, _shrink=_shrink, _interval_scale=_interval_scale,
                              _season_max_windows=_season_max_windows, _lookback_seasons=_lookback_seasons,
-                             _holdout=_holdout, _future_block=_future_block)
+                             _holdout=_holdout, _future_block=_future_block, _future_hidden=_future_hidden)
 
     def clone(self) -> "LSTMForecaster":
         """An unfitted copy with the same options (for refits in a backtest)."""
@@ -146,8 +150,10 @@ class LSTMForecaster:
         nt = len(self.targets_)
         K = m.ensemble
         n_future = len(windows.future_cols)
+        kh = self._private["_future_hidden"] if n_future else 0
         members = [init_params(windows.n_inputs, m.hidden, m.layers, H * nt, seed=t.seed + i,
-                               bidirectional=m.bidirectional, future_size=H * n_future) for i in range(K)]
+                               bidirectional=m.bidirectional, future_size=H * n_future,
+                               future_hidden=kh, future_inputs=n_future) for i in range(K)]
         params = members[0] if K == 1 else ensemble.stack(members)
         spec = Spec.from_params(params)
         if n_future:  # starts at zero: the plain model, until the covariates earn a weight
@@ -240,8 +246,8 @@ class LSTMForecaster:
         if n_future and block == "step":
             H = spec.future_size // n_future
             out_step = np.tile(np.repeat(np.arange(H), nt), K)  # outputs: members, steps, targets
-            in_step = np.repeat(np.arange(H), n_future)  # inputs: steps, covariates
-            named["future.weight"][...] = out_step[:, None] == in_step[None, :]
+            in_step = np.repeat(np.arange(H), spec.future_width // H)  # inputs: steps, covariates (+ units)
+            named["future.weight"][...] *= out_step[:, None] == in_step[None, :]  # within the members' blocks
         return flat
 
     def _net_predict(self, x: np.ndarray, engine: str = "auto", f: np.ndarray | None = None) -> np.ndarray:

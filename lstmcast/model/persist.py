@@ -47,9 +47,8 @@ def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
              "calibration": self.calibration_, "training": self.training_, "guard": self.guard_meta_}
     configs = {"read": self.read_config_.to_dict(), "model": self.model_config_.to_dict(),
                "train": self.train_config_.to_dict()}
-    network = asdict(self.net_.spec)
-    if not network["future_size"]:  # only a network with a future block says so
-        del network["future_size"]
+    network = {k: v for k, v in asdict(self.net_.spec).items()
+               if not (k.startswith("future_") and v == 0)}  # only a network with a future block says so
     return arrays, {"config": configs, "forecaster": state, "network": network,
                     "dtype": np.dtype(self.net_.dtype).name}
 

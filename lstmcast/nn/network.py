@@ -59,6 +59,15 @@ class Spec:
     output_size: int
     bidirectional: bool = False
     future_size: int = 0  # F: inputs of the future block (0: no block)
+    future_hidden: int = 0  # Kh: tanh units each step's covariates also pass through (0: linear block)
+    future_inputs: int = 0  # Kf: covariates per step (with future_hidden; F = steps * Kf)
+
+    @property
+    def future_width(self) -> int:
+        """Columns of ``future.weight``: per step, the covariates and their tanh units."""
+        if not self.future_hidden:
+            return self.future_size
+        return self.future_size // self.future_inputs * (self.future_inputs + self.future_hidden)
 
     @property
     def directions(self) -> int:
@@ -78,7 +87,10 @@ class Spec:
         out["head.weight"] = (self.output_size, D * H)
         out["head.bias"] = (self.output_size,)
         if self.future_size:
-            out["future.weight"] = (self.output_size, self.future_size)
+            if self.future_hidden:
+                out["future.hidden.weight"] = (self.future_hidden, self.future_inputs)
+                out["future.hidden.bias"] = (self.future_hidden,)
+            out["future.weight"] = (self.output_size, self.future_width)
         return out
 
     @classmethod
@@ -92,9 +104,13 @@ class Spec:
         num_layers = sum(1 for name in params if name.startswith("weight_ih_l")
                          and not name.endswith("_reverse"))
         future = params.get("future.weight")
+        width = int(np.shape(future)[1]) if future is not None and np.ndim(future) == 2 else 0
+        hidden = params.get("future.hidden.weight")
+        kh, kf = (int(np.shape(hidden)[0]), int(np.shape(hidden)[1])) if hidden is not None and np.ndim(
+            hidden) == 2 else (0, 0)
+        size = width // (kf + kh) * kf if kh and kf + kh else width
         spec = cls(input_size, four_h // 4, num_layers, output_size,
-                   "weight_ih_l0_reverse" in params,
-                   int(np.shape(future)[1]) if future is not None and np.ndim(future) == 2 else 0)
+                   "weight_ih_l0_reverse" in params, size, kh, kf)
         expected = spec.shapes()
         got = {name: tuple(np.shape(a)) for name, a in params.items()}
         if got != expected:
@@ -125,7 +141,7 @@ class Spec:
 
 def init_params(input_size: int, hidden_size: int, num_layers: int, output_size: int,
                 seed: int = 0, dtype=np.float32, bidirectional: bool = False,
-                future_size: int = 0) -> dict[str, np.ndarray]:
+                future_size: int = 0, future_hidden: int = 0, future_inputs: int = 0) -> dict[str, np.ndarray]:
     """PyTorch-style initialisation: every array uniform(-1/sqrt(fan), 1/sqrt(fan)).
 
     fan is the hidden size for the LSTM, the head's input size for the head and F for
@@ -138,15 +154,18 @@ def init_params(input_size: int, hidden_size: int, num_layers: int, output_size:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if int(future_size) != future_size or future_size < 0:
         raise ValueError(f"future_size must be a whole number of 0 or more, got {future_size!r}")
+    if future_hidden and (not future_inputs or future_size % future_inputs):
+        raise ValueError("a future block with tanh units needs future_inputs dividing future_size")
     spec = Spec(int(input_size), int(hidden_size), int(num_layers), int(output_size), bool(bidirectional),
-                int(future_size))
+                int(future_size), int(future_hidden), int(future_inputs) if future_hidden else 0)
     dtype = _check_dtype(dtype)
     rng = np.random.default_rng(seed)
     H = spec.hidden_size
     params = {}
     for name, shape in spec.shapes().items():
         fan = (spec.directions * H if name.startswith("head")
-               else spec.future_size if name.startswith("future") else H)
+               else spec.future_inputs if name.startswith("future.hidden")
+               else spec.future_width if name.startswith("future") else H)
         bound = 1.0 / np.sqrt(fan)
         params[name] = rng.uniform(-bound, bound, size=shape).astype(dtype)
         if name.startswith("bias_ih"):
@@ -338,9 +357,20 @@ class Net:
             raise ValueError(f"f must be ({batch}, {F}), got {f.shape}")
         return f
 
+    def _future_units(self, f: np.ndarray) -> tuple[np.ndarray, tuple | None]:
+        """What ``future.weight`` reads: f itself, or per step the covariates and their tanh
+        units ``tanh(f_step @ future.hidden.weight.T + future.hidden.bias)``; and the
+        (per-step covariates, tanh units) the gradient needs."""
+        s = self.spec
+        if not s.future_hidden:
+            return f, None
+        f3 = f.reshape(len(f), -1, s.future_inputs)
+        g = np.tanh(f3 @ self.params["future.hidden.weight"].T + self.params["future.hidden.bias"])
+        return np.concatenate([f3, g], axis=2).reshape(len(f), -1), (f3, g)
+
     def _future_out(self, f: np.ndarray | None) -> np.ndarray | None:
-        """The future block's share of the output, f @ future.weight.T (None without one)."""
-        return None if f is None else f @ self.params["future.weight"].T
+        """The future block's share of the output, units(f) @ future.weight.T (None without one)."""
+        return None if f is None else self._future_units(f)[0] @ self.params["future.weight"].T
 
     def predict(self, x: np.ndarray, batch_size: int = 1024, engine: str = "auto",
                 f: np.ndarray | None = None) -> np.ndarray:
@@ -429,8 +459,17 @@ class Net:
         if f is not None:  # d loss / d out, as the kernels compute it, times f
             err = np.where(observed, self._pred - y, 0).astype(self.dtype)
             dout = losses.gradient(code, err, losses.HUBER_DELTA) / self.dtype(y.size)
+            u, parts = self._future_units(f)
             o = self._offsets["future.weight"]
-            self._grad[o:o + y.shape[1] * s.future_size] = (dout.T @ f).ravel()
+            self._grad[o:o + y.shape[1] * s.future_width] = (dout.T @ u).ravel()
+            if parts is not None:  # back through the tanh units
+                f3, g = parts
+                du = (dout @ self.params["future.weight"]).reshape(len(f), -1, s.future_inputs + s.future_hidden)
+                dz = (du[:, :, s.future_inputs:] * (1 - g * g)).reshape(-1, s.future_hidden)
+                o = self._offsets["future.hidden.weight"]
+                self._grad[o:o + s.future_hidden * s.future_inputs] = (dz.T @ f3.reshape(-1, s.future_inputs)).ravel()
+                o = self._offsets["future.hidden.bias"]
+                self._grad[o:o + s.future_hidden] = dz.sum(axis=0)
         if n_obs < y.size:  # the kernels divided by every element: rescale to the observed
             if n_obs == 0:
                 self._grad[:] = 0

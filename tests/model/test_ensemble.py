@@ -10,26 +10,42 @@ from lstmcast.model.forecaster import LSTMForecaster
 from lstmcast.nn.network import Net, Spec, init_params, loss_and_grad
 
 SHAPES = [dict(num_layers=1, bidirectional=False), dict(num_layers=2, bidirectional=False),
-          dict(num_layers=2, bidirectional=True)]
+          dict(num_layers=2, bidirectional=True),
+          # a future block whose covariates (2 steps x 3) also pass through 2 tanh units each
+          dict(num_layers=1, bidirectional=False, future_size=6, future_hidden=2, future_inputs=3),
+          dict(num_layers=2, bidirectional=True, future_size=6)]
 
 
 def members(K, shape, dtype=np.float64):
-    return [init_params(3, 4, shape["num_layers"], 5, seed=i, dtype=dtype, bidirectional=shape["bidirectional"])
-            for i in range(K)]
+    ms = [init_params(3, 4, shape["num_layers"], 5, seed=i, dtype=dtype, bidirectional=shape["bidirectional"],
+                      future_size=shape.get("future_size", 0), future_hidden=shape.get("future_hidden", 0),
+                      future_inputs=shape.get("future_inputs", 0)) for i in range(K)]
+    for i, p in enumerate(ms):  # the future block starts at zero in a fit; here it must show
+        if "future.weight" in p:
+            p["future.weight"][:] = np.random.default_rng(10 + i).normal(size=p["future.weight"].shape)
+    return ms
+
+
+def future_inputs(shape, batch):
+    size = shape.get("future_size", 0)
+    return np.random.default_rng(7).normal(size=(batch, size)) if size else None
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_members_round_trip_and_forward_exactly(shape):
     ms = members(3, shape)
     wide = ensemble.stack(ms)
-    assert Spec.from_params(wide) == Spec(3, 12, shape["num_layers"], 15, shape["bidirectional"])
+    assert Spec.from_params(wide) == Spec(3, 12, shape["num_layers"], 15, shape["bidirectional"],
+                                          shape.get("future_size", 0), 3 * shape.get("future_hidden", 0),
+                                          shape.get("future_inputs", 0))
     for m in range(3):
         for name, a in ensemble.member(wide, 3, m).items():
             np.testing.assert_array_equal(a, ms[m][name])
     x = np.random.default_rng(0).normal(size=(6, 9, 3))
-    out = Net.from_params(wide).predict(x, engine="numpy")
+    f = future_inputs(shape, 6)
+    out = Net.from_params(wide).predict(x, engine="numpy", f=f)
     for m in range(3):
-        np.testing.assert_allclose(out[:, 5 * m:5 * m + 5], Net.from_params(ms[m]).predict(x, engine="numpy"),
+        np.testing.assert_allclose(out[:, 5 * m:5 * m + 5], Net.from_params(ms[m]).predict(x, engine="numpy", f=f),
                                    rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ensemble.combine(out, 3), np.mean([out[:, 5 * m:5 * m + 5] for m in range(3)], axis=0))
 
@@ -43,9 +59,10 @@ def test_masked_gradient_is_the_members_gradients(shape):
     wide = ensemble.stack(ms)
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(7, 6, 3)), rng.normal(size=(7, 5))
-    value, grad = loss_and_grad(wide, x, np.tile(y, K))
+    f = future_inputs(shape, 7)
+    value, grad = loss_and_grad(wide, x, np.tile(y, K), f=f)
     mask = ensemble.mask(Spec.from_params(wide), K)
-    own = [loss_and_grad(p, x, y) for p in ms]
+    own = [loss_and_grad(p, x, y, f=f) for p in ms]
     assert value == pytest.approx(np.mean([v for v, _ in own]), rel=1e-12)
     want = ensemble.stack([{n: g / K for n, g in gm.items()} for _, gm in own])
     for name in wide:

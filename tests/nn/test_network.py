@@ -73,7 +73,8 @@ def numeric_gradient_check(spec, loss, T, batch=3, scale=1.0, seed=0, dropout=0.
     rng = np.random.default_rng(seed)
     params = network.init_params(spec.input_size, spec.hidden_size, spec.num_layers, spec.output_size,
                                  seed=seed, dtype=np.float64, bidirectional=spec.bidirectional,
-                                 future_size=spec.future_size)
+                                 future_size=spec.future_size, future_hidden=spec.future_hidden,
+                                 future_inputs=spec.future_inputs)
     for a in params.values():
         a *= scale
     x = rng.normal(size=(batch, T, spec.input_size)) * scale
@@ -143,6 +144,15 @@ def test_dropout_gradients_match_finite_differences():
 def test_future_block_gradients_match_finite_differences(layers, loss):
     errors = numeric_gradient_check(Spec(2, 3, layers, 4, future_size=8), loss, 5, batch=4)
     assert set(errors) >= {"future.weight", "head.weight"}
+    assert max(errors.values()) <= 1e-6, errors
+
+
+@pytest.mark.parametrize("loss", ("mse", "huber"))
+@pytest.mark.parametrize("layers", (1, 2))
+def test_future_tanh_units_gradients_match_finite_differences(layers, loss):
+    errors = numeric_gradient_check(Spec(2, 3, layers, 8, future_size=12, future_hidden=3, future_inputs=3),
+                                    loss, 4, batch=4, missing=0.2)
+    assert set(errors) >= {"future.weight", "future.hidden.weight", "future.hidden.bias"}
     assert max(errors.values()) <= 1e-6, errors
 
 
