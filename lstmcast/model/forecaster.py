@@ -65,10 +65,14 @@ INTERVAL_SCALE = "auto"
 HOLDOUT = 0.0
 # The future block (covariates known over the horizon): "step", each step's output reads
 # only its own step's covariates (the other weights stay 0), or "full", every step's
-# output reads every step's covariates. Evidence: benchmarks/future_block.py.
+# output reads every step's covariates. Evidence: benchmarks/future_block.py (a tie on the
+# tuning half; "step" needs no covariates past the steps a forecast asks for).
 FUTURE_BLOCK = "step"
 # Tanh units each step's covariates also pass through before the future block (0: the
-# block is linear in the covariates).
+# block is linear in the covariates). Chosen on the tuning half of benchmarks/future_block.py
+# (mean MASE 0.609 against 0.612 linear, network alone); confirmation half 0.832 against
+# 0.883 (half-hourly demand with temperature 0.686 against 0.822; bike rentals 0.978
+# against 0.944).
 FUTURE_HIDDEN = 8
 
 # A forecast further than this many times the range of the history it continues, from
