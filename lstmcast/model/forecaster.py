@@ -556,8 +556,10 @@ class LSTMForecaster:
         source = future if future is not None else (dataset.ahead if dataset is not None else None)
         holidays = self.covariates_.get("holidays")
         from_file = [c for c in names if c not in self.covariates_.get("holiday_names", [])]
+        raw = self._raw_columns()
         if from_file and source is None:
-            raise DataError(f"the model reads future values of {', '.join(map(repr, from_file))}: give them "
+            named = list(dict.fromkeys(raw.get(c, c) for c in from_file))
+            raise DataError(f"the model reads future values of {', '.join(map(repr, named))}: give them "
                             "for the forecast steps, as rows after the last target value in DATA (target "
                             "empty) or with --future-data FILE")
         nt = len(self.targets_)
@@ -587,13 +589,21 @@ class LSTMForecaster:
             gaps = np.isnan(values)
             if gaps.any():
                 r, j = np.argwhere(gaps)[0]
-                raise DataError(f"{where}column {names[j]!r} has no value for {fmt_time(np.datetime64(when[r]))} "
+                raise DataError(f"{where}column {raw.get(names[j], names[j])!r} has no value for "
+                                f"{fmt_time(np.datetime64(when[r]))} "
                                 f"(forecast step {r + 1} of {horizon}): give every future row up to "
                                 f"{fmt_time(np.datetime64(when[-1]))}, with its value (missing future "
                                 "values are never filled in)")
             center, scale = self.pipeline_.center_[key][cols], self.pipeline_.scale_[key][cols]
             out[i, :horizon] = (values - center) / scale
         return out
+
+    def _raw_columns(self) -> dict[str, str]:
+        """Input column -> the file's column it was encoded from (``weather=rain`` -> ``weather``)."""
+        from lstmcast.data import covariates
+
+        return {name: column for column, mapping in self.covariates_.get("encodings", {}).items()
+                for name in covariates.encoded_names(mapping)}
 
     def _predict_scaled(self, keys: list[str], tails: dict[str, pd.DataFrame], inputs: dict[str, np.ndarray],
                         horizon: int, known: np.ndarray | None = None) -> np.ndarray:
