@@ -132,6 +132,13 @@ def test_categories_become_one_hot_inputs(tmp_path):
     assert ds.future == ["weather=Clear", "weather=Mist", "weather=Rain"]
     hist = ds.series[""]
     np.testing.assert_array_equal(hist[ds.future].sum(axis=1), 1.0)
+    model = LSTMForecaster(**{**FAST, "epochs": 2}).fit(ds)
+    gap = {"": ds.ahead[""].copy()}
+    gap[""].iloc[2, gap[""].columns.get_loc("weather=Mist")] = np.nan  # an empty cell of the file
+    with pytest.raises(DataError, match="column 'weather' has no value for"):  # the file's column
+        model.predict(None, None, future=gap)
+    with pytest.raises(DataError, match="future values of 'weather':"):
+        model.predict()
 
 
 def test_model_file_keeps_the_covariates(tmp_path, promo):
