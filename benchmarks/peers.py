@@ -51,7 +51,8 @@ import series  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "peers_worker.py"
-NAMES = {"nf_lstm": "NeuralForecast LSTM", "darts_lstm": "Darts BlockRNNModel(LSTM)"}
+NAMES = {"nf_lstm": "NeuralForecast LSTM", "darts_lstm": "Darts BlockRNNModel(LSTM)",
+         "darts_lstm_scaled": "Darts BlockRNNModel(LSTM) + Scaler()"}
 
 
 # ---------------------------------------------------------------- the folds
@@ -157,9 +158,9 @@ def run(args) -> int:
     started = time.monotonic()
     ver = versions(args.python)
     for m in args.models:
-        if m == "darts_lstm" and not ver.get("darts"):
-            print("note: darts is not installed in that Python; darts_lstm not run", file=sys.stderr)
-    models = [m for m in args.models if m != "darts_lstm" or ver.get("darts")]
+        if m.startswith("darts") and not ver.get("darts"):
+            print(f"note: darts is not installed in that Python; {m} not run", file=sys.stderr)
+    models = [m for m in args.models if not m.startswith("darts") or ver.get("darts")]
     meta = {"command": shlex.join(["python", "benchmarks/peers.py", *sys.argv[1:]]),
             "half": args.half, "python": args.python, "versions": ver, "models": models,
             "date": datetime.date.today().isoformat(), "order": args.order,
@@ -223,7 +224,7 @@ def report(evidence: Path, peer_files: list[Path]) -> str:
         metas.append(saved["meta"])
         for m in saved["meta"]["models"]:
             peers[m] = {r["dataset"]: r for r in saved["results"]}
-    models = [m for m in ("nf_lstm", "darts_lstm") if m in peers]
+    models = [m for m in NAMES if m in peers]
     order = [r["dataset"] for r in ev["results"]]
     head = (["dataset", "freq", "rows", "folds x h", "lstmcast MASE", "lstmcast s"]
             + sum([[f"{NAMES[m]} MASE", f"{NAMES[m]} s"] for m in models], [])

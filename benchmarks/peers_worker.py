@@ -65,7 +65,23 @@ def _darts(history: np.ndarray, horizon: int, task: dict) -> np.ndarray:
     return model.predict(horizon, verbose=False).values().ravel().astype(np.float64)[:horizon]
 
 
-MODELS = {"nf_lstm": _nf, "darts_lstm": _darts}
+def _darts_scaled(history: np.ndarray, horizon: int, task: dict) -> np.ndarray:
+    """The same model with the ``Scaler()`` (min-max on the history) that Darts' examples add."""
+    from darts import TimeSeries
+    from darts.dataprocessing.transformers import Scaler
+    from darts.models import BlockRNNModel
+
+    lookback = min(task["lookback"], len(history) - horizon)
+    scaler = Scaler()
+    ts = scaler.fit_transform(TimeSeries.from_values(history.astype(np.float32)))
+    model = BlockRNNModel(input_chunk_length=lookback, output_chunk_length=horizon, model="LSTM",
+                          random_state=0)
+    model.fit(ts, verbose=False)
+    out = scaler.inverse_transform(model.predict(horizon, verbose=False))
+    return out.values().ravel().astype(np.float64)[:horizon]
+
+
+MODELS = {"nf_lstm": _nf, "darts_lstm": _darts, "darts_lstm_scaled": _darts_scaled}
 
 
 def main(argv: list[str]) -> int:
