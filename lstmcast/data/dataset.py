@@ -184,7 +184,7 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
         clean.limit = default_fill_limit(freq)
     series = {k: clean.regularise(k, *part) for k, part in sorted_parts.items()}
     if config.missing == "mask":  # an "observed" indicator per target, first of the features
-        flags = [f"{t}_observed" for t in tnames]
+        flags = [observed_column(t) for t in tnames]
         for k, frame in series.items():
             for j, t in enumerate(tnames):
                 frame.insert(len(tnames) + j, flags[j], (~np.isnan(frame[t].to_numpy())).astype(np.float64))
@@ -206,6 +206,11 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
                    future=future, static=list(inputs["static"]), holidays=config.holidays,
                    holiday_names=names,
                    encodings=found, ahead=clean.ahead, masked=clean.counts["masked"])
+
+
+def observed_column(target: str) -> str:
+    """The name of the 0/1 input saying where ``target`` was observed (--missing mask)."""
+    return f"{target}_observed"
 
 
 def _covariate(column: pd.Series, name: str, label: str, thousands, decimal, mapping: dict | None):

@@ -27,7 +27,7 @@ import pandas as pd
 
 from lstmcast import config as cfg
 from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
-from lstmcast.data.dataset import Dataset, check_length, future_index
+from lstmcast.data.dataset import Dataset, check_length, future_index, observed_column
 from lstmcast.data.timeparse import fmt_time
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files import modelfile
@@ -374,9 +374,9 @@ class LSTMForecaster:
         rows = lookback + (1 if transform in ("diff", "pct") else 0)
         tails = {k: f.iloc[-rows:].copy() for k, f in dataset.series.items()}
         for f in tails.values():
-            gaps = f[dataset.targets].isna()
-            if gaps.to_numpy().any():
-                f[dataset.targets] = f[dataset.targets].interpolate(limit_direction="both")
+            values = f[dataset.targets].to_numpy(np.float64, copy=True)
+            if np.isnan(values).any():
+                f[dataset.targets] = fill_missing(values, range(values.shape[1]))
         return tails
 
     # ------------------------------------------------------------------ forecasting
@@ -406,7 +406,7 @@ class LSTMForecaster:
         cov = getattr(self, "covariates_", {})
         known = set(cov.get("future", [])) | set(cov.get("static", []))
         if self.read_config_.missing == "mask":  # forecasts count as observed
-            known |= {f"{t}_observed" for t in self.targets_}
+            known |= {observed_column(t) for t in self.targets_}
         return [c for c in self.features_ if c not in known]
 
     def predict(self, horizon: int | None = None, dataset: Dataset | None = None,
