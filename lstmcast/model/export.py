@@ -39,7 +39,7 @@ import pandas as pd
 import lstmcast
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files.atomic import atomic_write_bytes
-from lstmcast.model import guard
+from lstmcast.model import ahead, guard
 from lstmcast.nn.onnx import IR_VERSION, OPSET, network_nodes, require_onnx
 from lstmcast.prep.scaling import calendar_features
 
@@ -301,7 +301,7 @@ def feeds(forecaster, frames: dict | None = None, series: str | None = None,
         H = forecaster.model_config_.horizon
         nt = len(forecaster.targets_)
         cols = [nt + forecaster.features_.index(c) for c in desc["future"]]
-        scaled = forecaster._known_ahead(keys, {k: t for k, t in zip(keys, tails)}, H, None, future)
+        scaled = ahead.known_ahead(forecaster, keys, {k: t for k, t in zip(keys, tails)}, H, None, future)
         out["future"] = np.stack([
             scaled[i] * forecaster.pipeline_.scale_[k][cols] + forecaster.pipeline_.center_[k][cols]
             for i, k in enumerate(keys)]).astype(np.float32)

@@ -28,10 +28,9 @@ import pandas as pd
 from lstmcast import config as cfg
 from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
 from lstmcast.data.dataset import Dataset, check_length, future_index, observed_column
-from lstmcast.data.timeparse import fmt_time
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files import modelfile
-from lstmcast.model import conformal, defaults, ensemble, guard, persist
+from lstmcast.model import ahead, conformal, defaults, ensemble, guard, persist
 from lstmcast.model.forecast import Forecast, SeriesForecast, check_levels
 from lstmcast.nn.network import NUMPY_PREDICT_MAX, Net, Spec, init_params
 from lstmcast.nn.train import Trainer, unpack
@@ -436,7 +435,7 @@ class LSTMForecaster:
         keys = list(tails)
         inputs = {k: fill_missing(self.pipeline_.to_array(k, tails[k])[-self.model_config_.lookback:],
                                   range(len(self.targets_))) for k in keys}
-        known = self._known_ahead(keys, tails, horizon, dataset, future)
+        known = ahead.known_ahead(self, keys, tails, horizon, dataset, future)
         all_scaled = self._predict_scaled(keys, tails, inputs, horizon, known)  # (series, horizon, targets)
         rows = self.series_rows(keys)
         all_scaled = self._guarded(keys, rows, inputs, all_scaled, dataset)
@@ -542,75 +541,12 @@ class LSTMForecaster:
                      hint="give more history, or refit with a smaller --lookback")
         return {k: f.iloc[-rows:] for k, f in dataset.series.items()}
 
-    def _known_ahead(self, keys: list[str], tails: dict[str, pd.DataFrame], horizon: int,
-                     dataset: Dataset | None, future: dict | None) -> np.ndarray | None:
-        """The future covariates of the forecast steps, scaled as the model's inputs:
-        (series, steps, covariates), steps a whole number of trained horizons (the steps
-        past ``horizon`` are 0: each step's output reads only its own step's covariates).
-        Missing values are a DataError naming the column and the first missing time."""
-        names = self.future_
-        if not names:
-            return None
-        H = self.model_config_.horizon
-        steps = -(-horizon // H) * H
-        source = future if future is not None else (dataset.ahead if dataset is not None else None)
-        holidays = self.covariates_.get("holidays")
-        from_file = [c for c in names if c not in self.covariates_.get("holiday_names", [])]
-        raw = self._raw_columns()
-        if from_file and source is None:
-            named = list(dict.fromkeys(raw.get(c, c) for c in from_file))
-            raise DataError(f"the model reads future values of {', '.join(map(repr, named))}: give them "
-                            "for the forecast steps, as rows after the last target value in DATA (target "
-                            "empty) or with --future-data FILE")
-        nt = len(self.targets_)
-        cols = [nt + self.features_.index(c) for c in names]
-        out = np.zeros((len(keys), steps, len(names)), dtype=np.float32)
-        for i, key in enumerate(keys):
-            when = future_index(tails[key].index[-1], self.freq_, horizon, self._trading())
-            values = np.full((horizon, len(names)), np.nan)
-            where = f"series {key!r}, " if key else ""
-            if from_file:
-                frame = source.get(key)
-                if frame is None:
-                    raise DataError(f"{where}no future values: the rows for {', '.join(map(repr, from_file))} "
-                                    f"after {tails[key].index[-1]} are missing")
-                got = frame.reindex(when)
-                for j, c in enumerate(names):
-                    if c in from_file:
-                        values[:, j] = got[c].to_numpy(np.float64) if c in got else np.nan
-            if holidays:
-                from lstmcast.data import covariates
-
-                hv, hn = covariates.holiday_features(when, self.freq_, holidays,
-                                                     distance="holiday_distance" in names)
-                for j, c in enumerate(names):
-                    if c in hn:
-                        values[:, j] = hv[:, hn.index(c)]
-            gaps = np.isnan(values)
-            if gaps.any():
-                r, j = np.argwhere(gaps)[0]
-                raise DataError(f"{where}column {raw.get(names[j], names[j])!r} has no value for "
-                                f"{fmt_time(np.datetime64(when[r]))} "
-                                f"(forecast step {r + 1} of {horizon}): give every future row up to "
-                                f"{fmt_time(np.datetime64(when[-1]))}, with its value (missing future "
-                                "values are never filled in)")
-            center, scale = self.pipeline_.center_[key][cols], self.pipeline_.scale_[key][cols]
-            out[i, :horizon] = (values - center) / scale
-        return out
-
-    def _raw_columns(self) -> dict[str, str]:
-        """Input column -> the file's column it was encoded from (``weather=rain`` -> ``weather``)."""
-        from lstmcast.data import covariates
-
-        return {name: column for column, mapping in self.covariates_.get("encodings", {}).items()
-                for name in covariates.encoded_names(mapping)}
-
     def _predict_scaled(self, keys: list[str], tails: dict[str, pd.DataFrame], inputs: dict[str, np.ndarray],
                         horizon: int, known: np.ndarray | None = None) -> np.ndarray:
         """Scaled (transformed) target forecasts (series, horizon, targets) from each
         series' last window of ``inputs``, all series in one batch (10,000 series one at a
         time took 70 s); recursive past the trained horizon. ``known``: the future
-        covariates (:meth:`_known_ahead`)."""
+        covariates (:func:`lstmcast.model.ahead.known_ahead`)."""
         m = self.model_config_
         L, H = m.lookback, m.horizon
         nt = len(self.targets_)
