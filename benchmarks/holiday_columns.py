@@ -1,5 +1,5 @@
 """Does a holiday column help, and the distance to the nearest holiday beside it?
-The evidence for ``HOLIDAY_DISTANCE`` in lstmcast/data/dataset.py.
+The evidence for ``HOLIDAY_DISTANCE`` in lstmcast/data/covariates.py.
 
     python benchmarks/holiday_columns.py [--out FILE.md]
 

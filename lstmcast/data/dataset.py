@@ -25,18 +25,11 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.config import ReadConfig, build
-from lstmcast.data import calendar, tables
+from lstmcast.data import calendar, covariates, tables
 from lstmcast.data.csvfile import column_kind, listed, decompress, read_bytes, to_numbers
 from lstmcast.errors import DataError, UsageError
 from lstmcast.data.timeparse import (fmt_time, grid_size, infer_freq, is_business, period,
                                      suggest_freq, time_column, time_form)
-
-# --holidays adds the distance to the nearest holiday (days, up to a week, / 7) beside the
-# indicator: daily electricity demand (fpp2 elecdaily, AU-VIC) MASE 0.723 without holidays,
-# 0.687 with the indicator, 0.671 with both; daily bike rentals (ISLP Bikeshare summed per
-# day, US-DC) 1.145, 1.130, 1.141: 0.906 against 0.9085 on the mean (8 folds each;
-# benchmarks/results/holiday-columns.md).
-HOLIDAY_DISTANCE = True
 
 # Column names that conventionally hold the value to forecast, in order of preference.
 CONVENTIONAL_TARGETS = ["close", "adjclose", "price", "value", "y", "target"]
@@ -134,7 +127,7 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
     found = {}
     for role, raw in (("features", fnames), ("future", future_raw), ("static", static_raw)):
         for c in raw:
-            block, names, mapping, more = _covariate(df[c], c, label, thousands, decimal,
+            block, names, mapping, more = covariates.encode_column(df[c], c, label, thousands, decimal,
                                                      (encodings or {}).get(c))
             blocks.append(block)
             inputs[role] += names
@@ -161,7 +154,7 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
 
     parts = _split_by_id(df, id_name, lines, label) if id_name else {"": slice(None)}
     if inputs["static"]:
-        _check_static(values, used, inputs["static"], parts, lines, label)
+        covariates.check_static(values, used, inputs["static"], parts, lines, label)
     clean = _Cleaner(label, date_name, used, fill, dedupe, by_id=bool(id_name), n_targets=len(tnames),
                      keep_ahead=bool(inputs["future"]), mask=config.missing == "mask")
     sorted_parts = {k: clean.sort_dedupe(k, times[p], values[p], lines[p]) for k, p in parts.items()}
@@ -193,7 +186,8 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
     future, names = list(inputs["future"]), []
     if config.holidays:
         for k in series:
-            series[k], names = _with_holidays(series[k], freq, config.holidays, len(used) - len(inputs["static"]))
+            series[k], names = covariates.with_holidays(series[k], freq, config.holidays,
+                                                        len(used) - len(inputs["static"]))
         future += names
     features = [*inputs["features"], *future, *inputs["static"]]
     return Dataset(series=series, targets=tnames, features=features, freq=freq, date_col=date_name,
@@ -213,49 +207,6 @@ def observed_column(target: str) -> str:
     return f"{target}_observed"
 
 
-def _covariate(column: pd.Series, name: str, label: str, thousands, decimal, mapping: dict | None):
-    """One input column as numbers: (values (n, k), the k input names, the text mapping
-    or None for a numeric column, notes). Text is encoded (:mod:`lstmcast.data.covariates`)
-    with ``mapping`` when a model gives one, else with a mapping fitted here."""
-    from lstmcast.data import covariates
-
-    if mapping is None and column_kind(column) != "text":
-        return to_numbers(column, name, label, thousands, decimal)[:, None], [name], None, []
-    if mapping is None:
-        mapping = covariates.fit_encoding(column, name, label)
-    if mapping.get("kind") == "number":
-        return to_numbers(column, name, label, thousands, decimal)[:, None], [name], None, []
-    block, notes = covariates.apply_encoding(column, mapping, label)
-    return block, covariates.encoded_names(mapping), mapping, notes
-
-
-def _with_holidays(frame: pd.DataFrame, freq: str, spec: str, at: int) -> tuple[pd.DataFrame, list[str]]:
-    """``frame`` with the holiday columns of ``spec`` inserted at column position ``at``."""
-    from lstmcast.data import covariates
-
-    values, names = covariates.holiday_features(frame.index, freq, spec, distance=HOLIDAY_DISTANCE)
-    left, right = frame.iloc[:, :at], frame.iloc[:, at:]
-    extra = pd.DataFrame(values, index=frame.index, columns=names)
-    return pd.concat([left, extra, right], axis=1), names
-
-
-def _check_static(values: np.ndarray, used: list[str], static: list[str], parts: dict, lines, label: str):
-    """A static column must hold one value per series (missing cells aside)."""
-    for name in static:
-        j = used.index(name)
-        for key, rows in parts.items():
-            v = values[rows, j]
-            seen = v[~np.isnan(v)]
-            if len(seen) == 0:
-                raise DataError(f"{label}, series {key!r}: static column {name!r} is empty in every row")
-            if (seen != seen[0]).any():
-                i = int(np.flatnonzero(~np.isnan(v) & (v != seen[0]))[0])
-                raise DataError(f"{label} line {lines[rows][i]}, series {key!r}: static column {name!r} "
-                                f"changes within the series ({seen[0]:g}, then {v[i]:g}); a --static column "
-                                "must be constant per series (use --future or --features for one that varies)")
-            values[rows, j] = seen[0]
-
-
 def load_future(source, config: ReadConfig, encodings: dict | None = None, *, stdin=None,
                 expected_by: str | None = None) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """(The future covariates of ``--future-data FILE``: series id -> frame of the
@@ -273,7 +224,7 @@ def load_future(source, config: ReadConfig, encodings: dict | None = None, *, st
     blocks, names, notes = [], [], []
     for c in config.future:
         name = _resolve(df, c, label, expected_by, "future covariate")
-        block, encoded, _, more = _covariate(df[name], c, label, config.thousands, config.decimal,
+        block, encoded, _, more = covariates.encode_column(df[name], c, label, config.thousands, config.decimal,
                                              (encodings or {}).get(c))
         blocks.append(block)
         names += encoded
