@@ -7,20 +7,23 @@ kernels in :mod:`lstmcast.nn.kernels` work on. Names, shapes and gate order are 
     weight_ih_l{k}[_reverse] (4H, I_k)   weight_hh_l{k}[_reverse] (4H, H)
     bias_ih_l{k}[_reverse]   (4H,)       bias_hh_l{k}[_reverse]   (4H,)
     head.weight (O, D*H)                 head.bias (O,)
-    future.weight (O, F)                 (only with future-known covariates, F > 0)
+    future.weight (O, W)                 (only with future-known covariates, F > 0)
+    future.hidden.weight (Kh, Kf)        future.hidden.bias (Kh,)   (with tanh units, Kh > 0)
 
 The head reads the final hidden states of the last layer (for a bidirectional network,
 the forward direction's state after the last step and the reverse direction's after
 the first, concatenated: ``torch.cat([h_n[-2], h_n[-1]], 1)``).
 
 Future-known covariates (values known for the forecast steps: a promotion, a holiday, a
-temperature forecast) enter the output directly: ``out = head(h) + future(f)`` with
-``future = torch.nn.Linear(F, O, bias=False)`` over ``f`` (batch, F), the covariates of
-every horizon step, flattened step-major. The kernels compute ``head(h)``; the future
-block is a product done here in numpy around them: the kernels are given the targets
-minus ``future(f)`` (every loss is a function of the error, so the loss and the LSTM's
-gradients are exactly those of the whole network), and the block's gradient is
-``dL/dout.T @ f``.
+temperature forecast) enter the output directly: ``out = head(h) + future(u)`` with
+``future = torch.nn.Linear(W, O, bias=False)``. ``f`` (batch, F) holds the covariates of
+every horizon step, flattened step-major (Kf a step); ``u`` is ``f`` itself, or, with
+``Kh`` tanh units, each step's covariates beside ``tanh(future.hidden(covariates))``
+(``future.hidden = torch.nn.Linear(Kf, Kh)``, shared by the steps; W = steps * (Kf + Kh)).
+The kernels compute ``head(h)``; the future block is done here in numpy around them: the
+kernels are given the targets minus ``future(u)`` (every loss is a function of the
+error, so the loss and the LSTM's gradients are exactly those of the whole network), and
+the block's gradient is ``dL/dout.T @ u``, then back through the tanh units.
 
 A missing target (NaN in ``y``) is masked out of the loss: the kernels give it no
 error and no gradient, and the loss is the mean over the observed targets.
