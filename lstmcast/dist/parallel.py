@@ -50,7 +50,7 @@ def train_shard(shard: dict[str, np.ndarray], setup: str, theta: np.ndarray, ada
     K = int(s.get("ensemble", 1))
     take = LSTMForecaster._taker(windows, nt, s["normalize"], s["season"], s["seasons"], K)
     spec = Spec(**s["spec"])
-    net = Net(spec, theta.copy())
+    net = Net(spec, theta.copy(), K)
     trainer = Trainer(net, TrainConfig.from_dict(s["train"], "train"), dropout=s["dropout"],
                       grad_mask=LSTMForecaster._grad_mask(spec, K, net, nt, len(future)))
     trainer.opt.load_state(adam)

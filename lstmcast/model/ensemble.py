@@ -9,9 +9,11 @@ all of them. The loss is the mean of the members' losses (the targets are repeat
 each member); the forecast is the mean of the members' forecasts (:func:`combine`).
 
 The wide network is an ordinary LSTM with hidden size ``K*H`` and ``K*O`` outputs, so
-the model file, ``update`` and the ONNX graph need nothing new but the mean. Its cost
-is that of the wider network: the recurrent product grows with ``K**2`` (measured in
-``benchmarks/ensemble.py``). Pure numpy, over PyTorch-named arrays.
+the model file, ``update`` and the ONNX graph need nothing new but the mean. The
+kernels, told the number of members (``Net(..., members=K)``), multiply only the
+members' recurrent blocks, so that product grows with ``K``, not ``K**2``; the input
+product of stacked layers (``weight_ih_l1`` and up) is still the dense one (measured in
+``benchmarks/ensemble_cost.py``). Pure numpy, over PyTorch-named arrays.
 """
 
 from __future__ import annotations

@@ -164,7 +164,7 @@ class LSTMForecaster:
         if self._private["_head_init"] == "zeros":
             params["head.weight"][:] = 0.0
             params["head.bias"][:] = 0.0
-        net = Net.from_params(params)
+        net = Net.from_params(params, K)
         trainer = Trainer(net, t, dropout=m.dropout, on_epoch=on_epoch, on_batch=on_batch,
                           should_stop=should_stop,
                           grad_mask=self._grad_mask(spec, K, net, nt, n_future, self._private["_future_block"]))

@@ -18,7 +18,7 @@ import pandas as pd
 from lstmcast.data import calendar
 from lstmcast.data.timeparse import period
 from lstmcast.errors import ModelFileError
-from lstmcast.model import guard
+from lstmcast.model import ensemble, guard
 from lstmcast.nn.network import Net, Spec
 from lstmcast.prep.scaling import Pipeline
 
@@ -117,7 +117,9 @@ def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs):
         raise ModelFileError("model file: the network's shape does not match its options")
     if spec.future_size != H * len(self.future_):
         raise ModelFileError("model file: the future block does not match the future covariates")
-    self.net_ = Net.from_params(params)
+    if K > 1 and any(np.any(params[n][w == 0]) for n, w in ensemble.mask(spec, K).items()):
+        raise ModelFileError("model file: the ensemble's members share weights (the file was altered)")
+    self.net_ = Net.from_params(params, K)
     self.residuals_ = residuals
     try:
         self.guard_, self.guard_meta_ = guard.from_arrays(arrays, fm.get("guard"), len(keys), nt)

@@ -187,14 +187,15 @@ def forward(params: dict[str, np.ndarray], x: np.ndarray, f: np.ndarray | None =
 
 def loss_and_grad(params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
                   loss: str = "mse", *, f: np.ndarray | None = None, dropout: float = 0.0,
-                  seed: int | None = None) -> tuple[float, dict[str, np.ndarray]]:
+                  seed: int | None = None, members: int = 1) -> tuple[float, dict[str, np.ndarray]]:
     """Mean loss over the observed (not NaN) elements of y (batch, output_size) and its
     exact gradient.
 
     Full backpropagation through time over the whole window. ``dropout`` applies
-    between stacked layers (training only), with masks drawn from ``seed``.
+    between stacked layers (training only), with masks drawn from ``seed``. ``members``:
+    see :class:`Net` (the gradient across members is then zero).
     """
-    net = Net.from_params(params)
+    net = Net.from_params(params, members)
     rng = np.random.default_rng(seed) if dropout > 0 else None
     value, flat = net.loss_and_grad(x, y, loss, f=f, dropout=dropout, rng=rng)
     return value, net.unflatten(flat.copy())
@@ -264,9 +265,15 @@ class Net:
 
     ``theta`` is the flat vector; ``params`` maps PyTorch names to views of it, so
     writing into ``theta`` (the optimiser does) updates ``params`` and vice versa.
+    ``members`` > 1: the network is an ensemble of that many members whose recurrent
+    weights are block-diagonal (:mod:`lstmcast.model.ensemble`); the kernels then skip the
+    zero blocks across members and give them a zero gradient.
     """
 
-    def __init__(self, spec: Spec, theta: np.ndarray):
+    def __init__(self, spec: Spec, theta: np.ndarray, members: int = 1):
+        if members < 1 or spec.hidden_size % members:
+            raise ValueError(f"{members} members do not divide a hidden size of {spec.hidden_size}")
+        self.members = members
         self.spec = spec
         self.theta = theta
         self.dtype = theta.dtype.type
@@ -278,7 +285,7 @@ class Net:
         self._ws_key = None
 
     @classmethod
-    def from_params(cls, params: dict[str, np.ndarray]) -> "Net":
+    def from_params(cls, params: dict[str, np.ndarray], members: int = 1) -> "Net":
         spec = Spec.from_params(params)
         dtypes = {np.asarray(a).dtype for a in params.values()}
         if len(dtypes) != 1:
@@ -288,7 +295,7 @@ class Net:
         theta = np.empty(size, dtype=dtype)
         for name, shape in spec.shapes().items():
             theta[offs[name]:offs[name] + int(np.prod(shape))] = np.asarray(params[name]).ravel()
-        return cls(spec, theta)
+        return cls(spec, theta, members)
 
     def unflatten(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         """Named views of a flat vector laid out like ``theta``."""
@@ -335,7 +342,7 @@ class Net:
             masks = np.zeros((0, 0, 0, 0), dtype=self.dtype)
         head_w = self._offsets["head.weight"]
         head_b = self._offsets["head.bias"]
-        args = (self.theta, self._grads, self._losses, self._layout, s.hidden_size,
+        args = (self.theta, self._grads, self._losses, self._layout, s.hidden_size, self.members,
                 s.num_layers, s.directions, head_w, head_b, s.output_size, x, y,
                 loss_code, self.dtype(delta), masks, use_masks, ws, self._off,
                 self._pred, want_grad)

@@ -189,6 +189,11 @@ def test_an_ensemble_trains_data_parallel_and_keeps_its_members_apart(data, clie
     params = fitted.net_.params
     assert all(not np.any(params[n][mask[n] == 0]) for n in params)
     assert np.isfinite(fitted.predict(7)["s0"].point).all()
+    # the workers' kernels take the members' blocks as the local ones do: one worker, the local fit
+    local = LSTMForecaster(**opts).fit(data)
+    with one_worker() as one:
+        remote = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec: Rounds(one, w, m, t, spec))
+    np.testing.assert_array_equal(remote.net_.theta, local.net_.theta)
 
 
 def test_a_killed_driver_resumes_from_its_last_round(tmp_path):

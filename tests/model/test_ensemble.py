@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import monthly_csv
+from lstmcast.errors import ModelFileError
 from lstmcast.model import ensemble
 from lstmcast.model.forecaster import LSTMForecaster
 from lstmcast.nn.network import Net, Spec, init_params, loss_and_grad
@@ -50,17 +51,20 @@ def test_members_round_trip_and_forward_exactly(shape):
     np.testing.assert_allclose(ensemble.combine(out, 3), np.mean([out[:, 5 * m:5 * m + 5] for m in range(3)], axis=0))
 
 
+@pytest.mark.parametrize("block", [False, True], ids=["dense", "block-diagonal"])
 @pytest.mark.parametrize("shape", SHAPES)
-def test_masked_gradient_is_the_members_gradients(shape):
+def test_masked_gradient_is_the_members_gradients(shape, block):
     """The wide loss is the mean of the members' losses, so its masked gradient is each
-    member's own gradient divided by K; the mask zeroes exactly the cross-member weights."""
+    member's own gradient divided by K; the mask zeroes exactly the cross-member weights.
+    The kernels' block-diagonal recurrence (``members=K``) gives the same, and a zero
+    recurrent gradient across members without the mask."""
     K = 3
     ms = members(K, shape)
     wide = ensemble.stack(ms)
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(7, 6, 3)), rng.normal(size=(7, 5))
     f = future_inputs(shape, 7)
-    value, grad = loss_and_grad(wide, x, np.tile(y, K), f=f)
+    value, grad = loss_and_grad(wide, x, np.tile(y, K), f=f, members=K if block else 1)
     mask = ensemble.mask(Spec.from_params(wide), K)
     own = [loss_and_grad(p, x, y, f=f) for p in ms]
     assert value == pytest.approx(np.mean([v for v, _ in own]), rel=1e-12)
@@ -71,6 +75,29 @@ def test_masked_gradient_is_the_members_gradients(shape):
         # every entry that is zero in a stacked network of nonzero members is masked
         assert np.array_equal(mask[name] == 0, ensemble.stack([{n: np.ones_like(a) for n, a in p.items()}
                                                                for p in ms])[name] == 0)
+        if block and name.startswith("weight_hh"):
+            assert not np.any(grad[name][mask[name] == 0])
+            assert np.any(grad[name][mask[name] == 1])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_block_diagonal_kernels_forecast_as_the_members(shape, dtype):
+    """The kernels with ``members=K`` skip the blocks across members: the forecasts are
+    the separate members' (numpy's reference forward, another code path)."""
+    ms = members(4, shape, dtype)
+    x = np.random.default_rng(2).normal(size=(9, 7, 3)).astype(dtype)
+    f = future_inputs(shape, 9)
+    out = Net.from_params(ensemble.stack(ms), 4).predict(x, engine="kernels", f=f)
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    for m in range(4):
+        np.testing.assert_allclose(out[:, 5 * m:5 * m + 5], Net.from_params(ms[m]).predict(x, engine="numpy", f=f),
+                                   rtol=tol, atol=tol)
+
+
+def test_members_must_divide_the_hidden_size():
+    with pytest.raises(ValueError, match="divide"):
+        Net.from_params(init_params(3, 4, 1, 5), members=3)
 
 
 def test_an_ensemble_fit_keeps_its_members_apart_and_forecasts_their_mean(tmp_path):
@@ -89,3 +116,9 @@ def test_an_ensemble_fit_keeps_its_members_apart_and_forecasts_their_mean(tmp_pa
     newer = monthly_csv(tmp_path / "n.csv", n=170)
     f.update(newer)
     assert all(not np.any(f.net_.params[n][mask[n] == 0]) for n in wide)  # update too
+    # a file whose members share a weight would forecast differently in the kernels: refused
+    arrays, doc = f.to_state()
+    arrays = {n: a.copy() for n, a in arrays.items()}
+    arrays["weight_hh_l0"][0, -1] = 0.5
+    with pytest.raises(ModelFileError, match="members share weights"):
+        type(f).from_state(arrays, doc, (f.read_config_, f.model_config_, f.train_config_))
