@@ -214,6 +214,12 @@ def _coverage(r: dict, level: float) -> float:
     return r[f"many_{level:g}"] if r.get("origins") else r[f"coverage_{level:g}"]
 
 
+def _noise_band(level: float, points: int) -> float:
+    """Two binomial standard errors of a coverage measured on ``points`` points, in points."""
+    p = level / 100
+    return 200 * math.sqrt(p * (1 - p) / points)
+
+
 def summary(results: list[dict]) -> str:
     n = len(results)
     snaive = [r for r in results if _lt(r["lstm_MASE"], r["seasonal_naive_MASE"])]
@@ -236,6 +242,11 @@ def summary(results: list[dict]) -> str:
                 if ets else "no AutoETS column | n/a |"),
              (f"| coverage within {COVERAGE_TOLERANCE:g} points of nominal at 80 and 95 on >= 80 % | "
               f"{_share(len(covered), n)} | {met(len(covered), n, TARGETS['coverage'])} |")]
+    noise = [r for r in results if r not in covered and r.get("points") and all(
+        abs(_coverage(r, lv) - lv) <= max(COVERAGE_TOLERANCE, _noise_band(lv, r["points"]))
+        for lv in accuracy.LEVELS)]
+    lines.append(f"| of the rest, within two binomial standard errors of nominal (the points counted as "
+                 f"independent: a narrow band, they are correlated) | {len(noise)} | |")
     means = []
     for m in MODELS:
         vals = np.array([r.get(f"{m}_MASE", math.nan) for r in results], dtype=np.float64)

@@ -62,6 +62,11 @@ INTERVAL_SCALE = "auto"
 # and the shrinkage, for the guard and the interval calibration alone (0: all validation
 # windows do everything).
 HOLDOUT = 0.0
+# The network's weights the guard tries in its blend with a series' best baseline.
+# Evidence: benchmarks/results/guard-blends.md (tuning half: geometric mean of MASE 0.99999
+# of the even blend alone, the same datasets beating seasonal naive and the best baseline;
+# adopted by the rule fixed before the run, a gain within noise).
+GUARD_BLENDS = (0.25, 0.5, 0.75)
 # The future block (covariates known over the horizon): "step", each step's output reads
 # only its own step's covariates (the other weights stay 0), or "full", every step's
 # output reads every step's covariates. Evidence: benchmarks/future_block.py (a tie on the
@@ -93,7 +98,7 @@ class LSTMForecaster:
                  _season_max_windows: int = SEASON_MAX_WINDOWS,
                  _lookback_seasons: int | None = None,
                  _holdout: float = HOLDOUT, _future_block: str = FUTURE_BLOCK,
-                 _future_hidden: int = FUTURE_HIDDEN, **options):
+                 _future_hidden: int = FUTURE_HIDDEN, _guard_blends: tuple = GUARD_BLENDS, **options):
         """``LSTMForecaster(hidden=32, lr=0.01)``, or with whole configs
         (``model=ModelConfig(...)``); keyword options override the configs' fields. The
         underscored arguments are internal choices that are not options, settable for the
@@ -107,7 +112,8 @@ class LSTMForecaster:
         self.train_config = cfg.build(TrainConfig, {**(train or TrainConfig()).to_dict(), **t_opts})
         self._private = dict(_head_init=_head_init, _shrink=_shrink, _interval_scale=_interval_scale,
                              _season_max_windows=_season_max_windows, _lookback_seasons=_lookback_seasons,
-                             _holdout=_holdout, _future_block=_future_block, _future_hidden=_future_hidden)
+                             _holdout=_holdout, _future_block=_future_block, _future_hidden=_future_hidden,
+                             _guard_blends=tuple(_guard_blends))
 
     def clone(self) -> "LSTMForecaster":
         """An unfitted copy with the same options (for refits in a backtest)."""
@@ -331,7 +337,7 @@ class LSTMForecaster:
         self.guard_meta_ = {"enabled": False}
         net, base, y, change, series = self._scored(windows, idx, first, np.zeros(S, np.int64))
         if m.transform not in ("diff", "pct") and len(idx):  # scored even when off: info shows it
-            b, w, scores = guard.choose(net, base, y, series, S)
+            b, w, scores = guard.choose(net, base, y, series, S, self._private["_guard_blends"])
             self.guard_["scores"] = scores.astype(np.float32)
             if m.guard:
                 self.guard_.update(baseline=b, weight=w)

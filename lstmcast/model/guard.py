@@ -1,8 +1,8 @@
 """The baseline guard: per series, the network against naive, seasonal naive and drift.
 
 After training, ``fit`` scores the network's forecasts and three simple ones on held-out
-windows of every series (:func:`choose`). Where a baseline, or an even blend of the
-network and the series' best baseline, has the lower mean absolute error, that series
+windows of every series (:func:`choose`). Where a baseline, or a blend of the network
+and the series' best baseline, has the lower mean absolute error, that series
 forecasts with it from then on; the choice is stored in the model file and shown by
 ``fit``, ``info`` and ``evaluate``. An LSTM that loses to "same hour yesterday" on some
 series of a file should not forecast those series.
@@ -14,9 +14,10 @@ baselines are computed from a window of the most recent ``lookback`` values, plu
 series' first value and how many rows lie between them for drift (:func:`baselines`).
 
 A choice is a pair per (series, target): the baseline (``BASELINES`` index, or -1 for
-none) and the network's weight (1 = the network alone, 0 = the baseline alone,
-``BLEND`` = an even mix). Series with fewer than :data:`MIN_WINDOWS` held-out windows
-take the choice that is best pooled over all series. Pure numpy.
+none) and the network's weight (1 = the network alone, 0 = the baseline alone, in
+between a blend; the weights tried are the caller's, by default ``BLEND``, an even
+mix). Series with fewer than :data:`MIN_WINDOWS` held-out windows take the choice (and
+blend weight) that is best pooled over all series. Pure numpy.
 """
 
 from __future__ import annotations
@@ -65,37 +66,44 @@ def _mean_abs(e: np.ndarray, axis: int) -> np.ndarray:
 
 
 def choose(network: np.ndarray, base: np.ndarray, y: np.ndarray, series: np.ndarray,
-           n_series: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           n_series: int, blends: tuple[float, ...] = (BLEND,)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per (series, target): ``(baseline, weight, scores)`` from held-out windows:
     ``network`` and ``y`` (windows, horizon, targets), ``base`` as from :func:`baselines`,
-    ``series`` (windows,) the series index of each window. ``scores`` (series, targets, 5)
-    are the mean absolute errors of the network, the three baselines and the blend, -1
-    for a series without held-out windows."""
+    ``series`` (windows,) the series index of each window. ``blends``: the network's
+    weights tried in the blend with the series' best baseline (the best of them competes).
+    ``scores`` (series, targets, 5) are the mean absolute errors of the network, the three
+    baselines and the best blend, -1 for a series without held-out windows."""
     nt = y.shape[2]
-    err = np.empty((5, len(y), nt))
+    err = np.empty((4, len(y), nt))
     err[0] = _mean_abs(network - y, 1)
     err[1:4] = _mean_abs(base - y[None], 2)
     count = np.bincount(series, minlength=n_series).astype(np.float64)
+
+    def per_series(e: np.ndarray) -> np.ndarray:  # (windows, targets) -> (series, targets)
+        return np.stack([np.bincount(series, weights=e[:, j], minlength=n_series) for j in range(nt)], axis=1)
+
     sums = np.zeros((n_series, nt, 5))
     for m in range(4):
-        for j in range(nt):
-            sums[:, j, m] = np.bincount(series, weights=err[m, :, j], minlength=n_series)
+        sums[:, :, m] = per_series(err[m])
     # the blend mixes the network with the series' best baseline (by these same windows)
     best = np.argmin(sums[:, :, 1:4], axis=2)                      # (series, targets)
     pick = best[series]                                            # (windows, targets)
     w_idx, t_idx = np.meshgrid(np.arange(len(y)), np.arange(nt), indexing="ij")
-    blend = BLEND * network + (1 - BLEND) * np.moveaxis(base[pick, w_idx, :, t_idx], 2, 1)
-    err[4] = _mean_abs(blend - y, 1)
-    for j in range(nt):
-        sums[:, j, 4] = np.bincount(series, weights=err[4, :, j], minlength=n_series)
+    chosen = np.moveaxis(base[pick, w_idx, :, t_idx], 2, 1)
+    blend_sums = np.stack([per_series(_mean_abs(b * network + (1 - b) * chosen - y, 1)) for b in blends])
+    few = count < MIN_WINDOWS
+    # a series with too few windows of its own takes the blend weight best pooled over all
+    which = np.argmin(blend_sums, axis=0)                          # (series, targets)
+    which[few] = int(np.argmin(blend_sums.sum(axis=(1, 2))))
+    sums[:, :, 4] = np.take_along_axis(blend_sums, which[None], axis=0)[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         scores = sums / count[:, None, None]
     method = np.argmin(np.where(np.isnan(scores), np.inf, scores), axis=2)  # ties: the network
     pooled = int(np.argmin(sums.sum(axis=(0, 1))))
-    few = count < MIN_WINDOWS
     method[few] = pooled
+    blend_weight = np.asarray(blends, dtype=np.float64)[which]
     baseline = np.where(method == 0, -1, np.where(method == 4, best, method - 1)).astype(np.int8)
-    weight = np.where(method == 0, 1.0, np.where(method == 4, BLEND, 0.0)).astype(np.float32)
+    weight = np.where(method == 0, 1.0, np.where(method == 4, blend_weight, 0.0)).astype(np.float32)
     return baseline, weight, np.where(np.isnan(scores), -1.0, scores)
 
 

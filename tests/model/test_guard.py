@@ -51,6 +51,23 @@ def test_choose_picks_the_lowest_error_and_blends():
     assert guard.describe(b, w) == {"lstm": 1, "naive": 1, "seasonal_naive": 1, "blend_seasonal_naive": 1}
 
 
+def test_the_best_of_several_blend_weights_competes():
+    # network +1, best baseline (seasonal naive) -3: the blend w*1 + (1-w)*(-3) is exact at w = 0.75
+    net, base, y, series = windows_of([(1.0, 5.0, -3.0, 5.0), (1.0, 5.0, -1.0, 5.0)])
+    b, w, scores = guard.choose(net, base, y, series, 2, blends=(0.25, 0.5, 0.75))
+    assert b[:, 0].tolist() == [1, 1] and w[:, 0].tolist() == [0.75, 0.5]
+    assert scores[:, 0, 4].tolist() == pytest.approx([0.0, 0.0])
+    # the even blend alone: 1.0 against the network's 1.0 for the first series, a tie the network wins
+    b, w, scores = guard.choose(net, base, y, series, 2)
+    assert b[:, 0].tolist() == [-1, 1] and w[:, 0].tolist() == [1.0, 0.5] and scores[0, 0, 4] == pytest.approx(1.0)
+    # a series with too few windows of its own takes the weight best pooled over all
+    few = np.concatenate([series, [2]])
+    b, w, _ = guard.choose(np.concatenate([net, np.ones((1, 3, 1))]),
+                           np.concatenate([base, np.full((3, 1, 3, 1), -3.0)], axis=1),
+                           np.zeros((len(few), 3, 1)), few, 3, blends=(0.25, 0.5, 0.75))
+    assert w[2, 0] == 0.75 and b[2, 0] == 0  # its baselines are all -3: the first, naive, is its best
+
+
 def test_series_with_few_windows_take_the_pooled_choice():
     net, base, y, series = windows_of([(1.0, 0.1, 1.0, 1.0), (1.0, 0.1, 1.0, 1.0)])
     few = np.concatenate([series, [2]])  # series 2 has a single window, where the network is exact
