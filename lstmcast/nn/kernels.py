@@ -157,23 +157,30 @@ def workspace_offsets(T, Bc, I, H, L, D, O):
 
 # An ensemble of K members is one wide LSTM whose recurrent weights are block-diagonal:
 # member m owns hidden units m*Hm .. (m+1)*Hm of every gate (Hm = H / K) and reads only
-# its own units (lstmcast.model.ensemble). With K > 1 the three recurrent products run
-# per member on that member's block, gathered into contiguous scratch for BLAS: K times
-# fewer multiply-adds than the dense GEMM. The weights across members are zero (a
-# gradient mask keeps them so) and their gradient is written as zero.
+# its own units (lstmcast.model.ensemble). Given ``members`` (K; None for one network) the
+# three recurrent products run per member on that member's block, gathered into
+# contiguous scratch for BLAS: K times fewer multiply-adds than the dense GEMM. The
+# weights across members are zero (a gradient mask keeps them so) and their gradient is
+# written as zero. ``members`` is None or an int so that Numba prunes the branches it
+# does not take at compile time: one network never compiles the block code (it would
+# add about half to the first compilation).
 
 
 @njit(**_JIT)
-def _member_blocks(W, K, H):
-    """Member blocks of a (4H, H) recurrent matrix: (K, 4Hm, Hm), gates in order."""
+def _member_blocks(W, K, H, out, transpose):
+    """Member blocks of a (4H, H) recurrent matrix into out: (K, 4Hm, Hm), gates in
+    order, or (K, Hm, 4Hm) if transpose. (Element loops: an array assignment's shape
+    check costs seconds of first compilation.)"""
     Hm = H // K
-    out = np.empty((K, 4 * Hm, Hm), W.dtype)
     for m in range(K):
         for q in range(4):
             for i in range(Hm):
                 for j in range(Hm):
-                    out[m, q * Hm + i, j] = W[q * H + m * Hm + i, m * Hm + j]
-    return out
+                    v = W[q * H + m * Hm + i, m * Hm + j]
+                    if transpose:
+                        out[m, j, q * Hm + i] = v
+                    else:
+                        out[m, q * Hm + i, j] = v
 
 
 @njit(**_JIT)
@@ -230,7 +237,10 @@ def _block_grad(dg2, hp2, gw, K, H):
     gs = np.empty((N, 4 * Hm), dg2.dtype)
     hs = np.empty((N, Hm), dg2.dtype)
     blk = np.empty((4 * Hm, Hm), dg2.dtype)
-    gw[:, :] = dg2.dtype.type(0.0)
+    zero = dg2.dtype.type(0.0)
+    for r in range(4 * H):
+        for j in range(H):
+            gw[r, j] = zero
     for m in range(K):
         _gather_gates(dg2, m, K, H, gs)
         _gather_units(hp2, m, K, H, hs)
@@ -245,7 +255,7 @@ def _block_grad(dg2, hp2, gw, K, H):
 
 
 @njit(**_JIT)
-def _layer_forward(theta, row, x2, T, Bc, H, K, reverse, G, c, h, tc, tmp):
+def _layer_forward(theta, row, x2, T, Bc, H, members, reverse, G, c, h, tc, tmp):
     """One direction of one layer over the whole window for one chunk.
 
     x2 is the layer input as (T*Bc, In); G receives the activated gates (T,Bc,4H).
@@ -259,14 +269,11 @@ def _layer_forward(theta, row, x2, T, Bc, H, K, reverse, G, c, h, tc, tmp):
     # BLAS is markedly faster with a C-contiguous right operand than with a transposed view
     WihT = np.ascontiguousarray(Wih.T)
     WhhT = np.ascontiguousarray(Whh.T)
-    Hm = H // K
-    WmT = np.empty((K, Hm, 4 * Hm), theta.dtype)
-    if K > 1:
-        Wm = _member_blocks(Whh, K, H)
-        for m in range(K):
-            WmT[m] = Wm[m].T
-    hs = np.empty((Bc, Hm), theta.dtype)
-    gs = np.empty((Bc, 4 * Hm), theta.dtype)
+    if members is not None:  # the member blocks, transposed, and scratch for one member's units and gates
+        WmT = np.empty((members, H // members, 4 * (H // members)), theta.dtype)
+        _member_blocks(Whh, members, H, WmT, True)
+        hs = np.empty((Bc, H // members), theta.dtype)
+        gs = np.empty((Bc, 4 * (H // members)), theta.dtype)
     bias = theta[row[2]:row[2] + 4 * H] + theta[row[3]:row[3] + 4 * H]
     G2 = G.reshape((T * Bc, 4 * H))
     u4H = np.uint64(4 * H)
@@ -302,10 +309,10 @@ def _layer_forward(theta, row, x2, T, Bc, H, K, reverse, G, c, h, tc, tmp):
         t = T - 1 - s if reverse else s
         tp = t + 1 if reverse else t  # slot of the previous state
         tn = t if reverse else t + 1  # slot this step writes
-        if K == 1:
+        if members is None:
             np.dot(h[tp], WhhT, tmp)
         else:
-            _block_hw(h[tp], WmT, tmp, K, H, hs, gs)
+            _block_hw(h[tp], WmT, tmp, members, H, hs, gs)
         gt = G[t].reshape(Bc * 4 * H)
         cp = c[tp].reshape(Bc * H)
         cn = c[tn].reshape(Bc * H)
@@ -332,7 +339,7 @@ def _layer_forward(theta, row, x2, T, Bc, H, K, reverse, G, c, h, tc, tmp):
 
 
 @njit(**_JIT)
-def _layer_backward(theta, grad, row, x2, T, Bc, H, K, reverse, G, c, h, tc,
+def _layer_backward(theta, grad, row, x2, T, Bc, H, members, reverse, G, c, h, tc,
                     dout, dcol, has_dout, dfinal, dG, dh, dc, dx2, want_dx):
     """BPTT for one direction of one layer; writes its weight gradients into ``grad``.
 
@@ -345,10 +352,11 @@ def _layer_backward(theta, grad, row, x2, T, Bc, H, K, reverse, G, c, h, tc,
     In = row[4]
     Wih = theta[row[0]:row[0] + 4 * H * In].reshape((4 * H, In))
     Whh = theta[row[1]:row[1] + 4 * H * H].reshape((4 * H, H))
-    Hm = H // K
-    Wm = _member_blocks(Whh, K, H) if K > 1 else np.empty((1, 1, 1), theta.dtype)
-    hs = np.empty((Bc, Hm), theta.dtype)
-    gs = np.empty((Bc, 4 * Hm), theta.dtype)
+    if members is not None:  # the member blocks and scratch (see _layer_forward)
+        Wm = np.empty((members, 4 * (H // members), H // members), theta.dtype)
+        _member_blocks(Whh, members, H, Wm, False)
+        hs = np.empty((Bc, H // members), theta.dtype)
+        gs = np.empty((Bc, 4 * (H // members)), theta.dtype)
     # element loops, not slice assignment: Numba's shape-mismatch message for an array
     # assignment costs ~3 s of first compilation (string formatting code)
     for r in range(Bc):
@@ -403,17 +411,18 @@ def _layer_backward(theta, grad, row, x2, T, Bc, H, K, reverse, G, c, h, tc,
                 dg[a + j] = dcf[o + j] * cp[o + j] * gf * (one - gf)
                 dcf[o + j] *= gf
         if s < T - 1:
-            if K == 1:
+            if members is None:
                 np.dot(dG[t], Whh, dh)
             else:
-                _block_gw(dG[t], Wm, dh, K, H, gs, hs)
+                _block_gw(dG[t], Wm, dh, members, H, gs, hs)
     dG2 = dG.reshape((T * Bc, 4 * H))
     hprev = h[1:T + 1] if reverse else h[0:T]
     np.dot(dG2.T, x2, grad[row[0]:row[0] + 4 * H * In].reshape((4 * H, In)))
-    if K == 1:
+    if members is None:
         np.dot(dG2.T, hprev.reshape((T * Bc, H)), grad[row[1]:row[1] + 4 * H * H].reshape((4 * H, H)))
     else:
-        _block_grad(dG2, hprev.reshape((T * Bc, H)), grad[row[1]:row[1] + 4 * H * H].reshape((4 * H, H)), K, H)
+        _block_grad(dG2, hprev.reshape((T * Bc, H)), grad[row[1]:row[1] + 4 * H * H].reshape((4 * H, H)),
+                    members, H)
     gb = grad[row[2]:row[2] + 4 * H]
     gb[:] = dt(0.0)
     for r in range(T * Bc):
@@ -449,7 +458,7 @@ def _layer_input(ws, off, xin, k, L, D, T, Bc, DH):
 
 
 @njit(**_JIT)
-def step(ci, theta, grads, losses, layout, H, K, L, D, head_w, head_b, O, x, y,
+def step(ci, theta, grads, losses, layout, H, members, L, D, head_w, head_b, O, x, y,
          loss_code, delta, masks, use_masks, wss, off, pred_out, want_grad):
     """Forward (and, if want_grad, backward) for chunk ci of the batch: rows [ci*B/n, (ci+1)*B/n).
 
@@ -458,8 +467,9 @@ def step(ci, theta, grads, losses, layout, H, K, L, D, head_w, head_b, O, x, y,
     is masked: no loss and no gradient (the caller rescales the mean). Releases
     the GIL, so the caller runs chunks on several Python threads at once. (One entry
     point with no wrapper: every jitted caller level recompiles its callees' machine
-    code, about 2 s of the first compilation per level.) ``K`` > 1: an ensemble of K
-    members whose recurrent weights are block-diagonal (see ``_block_hw``).
+    code, about 2 s of the first compilation per level.) ``members``: None for one
+    network, else K, an ensemble of K members whose recurrent weights are block-diagonal
+    (see ``_block_hw``).
     """
     dt = theta.dtype.type
     B = x.shape[0]
@@ -497,7 +507,7 @@ def step(ci, theta, grads, losses, layout, H, K, L, D, head_w, head_b, O, x, y,
         for d in range(D):
             j = k * D + d
             G, c, h, tc = _state_views(ws, off, j, T, Bc, H)
-            _layer_forward(theta, layout[j], x2, T, Bc, H, K, d == 1, G, c, h, tc, tmp)
+            _layer_forward(theta, layout[j], x2, T, Bc, H, members, d == 1, G, c, h, tc, tmp)
             if k + 1 < L:  # the next layer's input: this layer's outputs, maybe dropped out
                 nxt = ws[off[L * D * 4 + k + 1]:off[L * D * 4 + k + 1] + T * Bc * DH].reshape((T, Bc, DH))
                 for t in range(T):
@@ -571,7 +581,7 @@ def step(ci, theta, grads, losses, layout, H, K, L, D, head_w, head_b, O, x, y,
             j = k * D + d
             G, c, h, tc = _state_views(ws, off, j, T, Bc, H)
             final = hfin[:, d * H:(d + 1) * H] if k == L - 1 else zero_final
-            _layer_backward(theta, grad, layout[j], x2, T, Bc, H, K, d == 1, G, c, h, tc,
+            _layer_backward(theta, grad, layout[j], x2, T, Bc, H, members, d == 1, G, c, h, tc,
                             dout, d * H, k < L - 1, final, dG, dh, dc,
                             acc if d == 0 else part, k > 0)
             if k > 0 and d == 1:

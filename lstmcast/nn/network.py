@@ -342,7 +342,8 @@ class Net:
             masks = np.zeros((0, 0, 0, 0), dtype=self.dtype)
         head_w = self._offsets["head.weight"]
         head_b = self._offsets["head.bias"]
-        args = (self.theta, self._grads, self._losses, self._layout, s.hidden_size, self.members,
+        args = (self.theta, self._grads, self._losses, self._layout, s.hidden_size,
+                None if self.members == 1 else self.members,
                 s.num_layers, s.directions, head_w, head_b, s.output_size, x, y,
                 loss_code, self.dtype(delta), masks, use_masks, ws, self._off,
                 self._pred, want_grad)
