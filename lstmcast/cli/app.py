@@ -184,9 +184,9 @@ def tune(data: Data, model: Model = None,
          holdout: Annotated[Optional[int], _opt("--holdout", help="Latest folds kept from the search, to compare the tuned options with the defaults (default 2, 1 on short data).")] = None,
          fmt: Fmt = None, output: Output = None, scheduler: Scheduler = None, quiet: Quiet = False,
          debug: Debug = False, *, given):
-    """Search lookback, hidden size, layers, learning rate, normalisation and dropout on
-    rolling-origin folds of DATA within --budget, then fit the best options on all of DATA
-    and write --model. Prints the table of trials; options set on the command line are
+    """Search lookback, hidden size, layers, learning rate, normalisation, dropout and
+    ensemble size on rolling-origin folds of DATA within --budget, then fit the best
+    options on all of DATA and write --model. Prints the table of trials; options set on the command line are
     not searched.
 
     Example: lstmcast tune sample_data/stocks.csv --id-col symbol --budget 2m

@@ -19,8 +19,8 @@ Owns the search space, the schedule and the verdict:
   mean MASE among those scored on the most folds. The same data, options and seed give
   the same sequence of trials; how far a budget reaches depends on the machine.
 
-Options the user set are fixed, not searched. Ensembles do not exist yet, so their size
-is not searched.
+Options the user set are fixed, not searched. The ensemble size is searched between 1
+and :data:`ENSEMBLE` members (a 3-member trial costs about 3 fits).
 """
 
 from __future__ import annotations
@@ -36,12 +36,13 @@ from lstmcast.data.dataset import Dataset
 from lstmcast.errors import DataError, UsageError
 from lstmcast.model.backtest import _cut, _skips
 
-SEARCHED = ("lookback", "hidden", "layers", "lr", "normalize", "dropout")
+SEARCHED = ("lookback", "hidden", "layers", "lr", "normalize", "dropout", "ensemble")
 HIDDEN = (16, 32, 64)
 LAYERS = (1, 2)
 LR = (1e-3, 3e-3, 1e-2)
 NORMALIZE = ("auto", "last", "season", "none")
 DROPOUT = (0.0, 0.2)  # between layers: only with two
+ENSEMBLE = (1, 3)
 FOLDS = 4    # search folds a trial is scored on, at most
 HOLDOUT = 2  # latest folds kept from the search
 
@@ -99,9 +100,11 @@ def candidates(model: ModelConfig, train: TrainConfig, fixed: set[str], default_
     space = {
         "lookback": sorted({max(2, default_lookback // 2), default_lookback, 2 * default_lookback}),
         "hidden": HIDDEN, "layers": LAYERS, "lr": LR, "normalize": NORMALIZE, "dropout": DROPOUT,
+        "ensemble": ENSEMBLE,
     }
     defaults = {"lookback": default_lookback, "hidden": model.hidden, "layers": model.layers,
-                "lr": train.lr, "normalize": model.normalize, "dropout": model.dropout}
+                "lr": train.lr, "normalize": model.normalize, "dropout": model.dropout,
+                "ensemble": model.ensemble}
     names = [k for k in SEARCHED if k not in fixed]
     combos = []
     for values in itertools.product(*(space[k] for k in names)):
@@ -125,7 +128,7 @@ def _forecaster(model: ModelConfig, train: TrainConfig, params: dict):
     from lstmcast.model.forecaster import LSTMForecaster
 
     m = model.replace(**{k: v for k, v in params.items() if k in ("lookback", "hidden", "layers",
-                                                                   "normalize", "dropout")})
+                                                                   "normalize", "dropout", "ensemble")})
     return LSTMForecaster(model=m, train=train.replace(lr=params.get("lr", train.lr)))
 
 

@@ -19,12 +19,15 @@ def test_budgets():
 def test_candidates_start_with_the_defaults_and_follow_the_seed():
     m, t = ModelConfig(), TrainConfig()
     a = tune.candidates(m, t, set(), 24, 12, seed=0, count=20)
-    assert a[0] == {"lookback": 24, "hidden": None, "layers": 1, "lr": 0.003, "normalize": "auto", "dropout": 0.0}
+    assert a[0] == {"lookback": 24, "hidden": None, "layers": 1, "lr": 0.003, "normalize": "auto", "dropout": 0.0,
+                    "ensemble": 1}
     assert len(a) == 20 and len({tuple(sorted(p.items())) for p in a}) == 20
     assert a == tune.candidates(m, t, set(), 24, 12, seed=0, count=20)
     assert a != tune.candidates(m, t, set(), 24, 12, seed=1, count=20)
     assert all(p["dropout"] == 0 or p["layers"] == 2 for p in a)
     assert {p["lookback"] for p in a} <= {12, 24, 48}
+    assert {p["ensemble"] for p in tune.candidates(m, t, set(), 24, 12, seed=0, count=60)} == {1, 3}
+    assert tune._forecaster(m, t, {"ensemble": 3, "lr": 0.01}).model_config.ensemble == 3
     fixed = tune.candidates(m.replace(layers=2), t.replace(lr=0.01), {"layers", "lr"}, 24, 12, seed=0, count=30)
     assert {p["layers"] for p in fixed} == {2} and {p["lr"] for p in fixed} == {0.01}
     short = tune.candidates(m, t, set(), 5, 12, seed=0, count=400)  # no season fits in 2-10 steps
