@@ -186,8 +186,8 @@ def tune(data: Data, model: Model = None,
          debug: Debug = False, *, given):
     """Search lookback, hidden size, layers, learning rate, normalisation, dropout and
     ensemble size on rolling-origin folds of DATA within --budget, then fit the best
-    options on all of DATA and write --model. Prints the table of trials; options set on the command line are
-    not searched.
+    options on all of DATA and write --model. Prints the table of trials; options set on
+    the command line are not searched.
 
     Example: lstmcast tune sample_data/stocks.csv --id-col symbol --budget 2m
     """
