@@ -80,7 +80,7 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages,
     state = _load_checkpoint(ckpt, configs, dataset.sha256) if resume else None
     if state is not None:
         msg.note(f"resuming from {ckpt} after epoch {state[1]['epoch']}")
-    compile_seconds = warm_up_kernels(msg)
+    compile_seconds = warm_up_kernels(msg, ensemble=configs[1].ensemble > 1)
     started = time.perf_counter()
     with StopSignals(msg) as stop:
         with Progress(msg) as progress, _parallel(scheduler, ckpt, configs, dataset, msg) as parallel:
@@ -137,17 +137,20 @@ def _guard_line(guard: dict, pairs: int) -> str:
             f"{', '.join(parts)} (of {pairs} {what})")
 
 
-def warm_up_kernels(msg) -> float:
-    """Compile or load the kernels before training, saying so on a first run."""
+def warm_up_kernels(msg, ensemble: bool = False) -> float:
+    """Compile or load the kernels before training (with ``ensemble``, their ensemble
+    variant too), saying so on a first run."""
     from lstmcast.nn import jitcache
     from lstmcast.nn.train import warm_up
 
     cold = jitcache.is_cold()
     if cold:
         msg.note("compiling the training kernels for this machine (first run only, about 10 s)")
-    seconds = warm_up()
+    seconds = warm_up(ensemble=ensemble)
     if cold:
         msg.note(f"compiled in {seconds:.1f} s; later runs load them from {jitcache.cache_dir()}")
+    elif seconds > 3:  # the ensemble variant, the first time one is trained
+        msg.note(f"compiled the ensemble kernels in {seconds:.1f} s (first ensemble only)")
     return seconds
 
 

@@ -33,8 +33,8 @@ def run(data: str, model_path: str, given: dict, *, budget: str, trials: int, fo
     read, model, train = (ReadConfig(**given["read"]), ModelConfig(**given["model"]), TrainConfig(**given["train"]))
     dataset = load_data(data, read, msg)
     _check_writable(model_path)
-    warm_up_kernels(msg)
     fixed = {k for k in search.SEARCHED if k in given["model"] or k in given["train"]}
+    warm_up_kernels(msg, ensemble="ensemble" not in fixed or model.ensemble > 1)
     if fixed:
         msg.note(f"not searched (set on the command line): {', '.join(sorted(fixed))}")
     with StopSignals(msg) as stop, _runner(scheduler, stop, msg) as runner:

@@ -34,7 +34,7 @@ def run(data: str, model_path: str, given_read: dict, *, epochs: int | None, lr:
         if resume else None
     if state is not None:
         msg.note(f"resuming the update from {ckpt} after epoch {state[1]['epoch']}")
-    warm_up_kernels(msg)
+    warm_up_kernels(msg, ensemble=forecaster.model_config_.ensemble > 1)
     from lstmcast.model.update import when
 
     end = when(max(f.index[-1] for f in forecaster.history_.values()))

@@ -2,6 +2,7 @@
 way the input wrote them, numbers with the digits they need, short table headers, what
 fit inferred, and errors that name the model's needs. Each failed before its fix."""
 
+import json
 import os
 import subprocess
 
@@ -83,6 +84,11 @@ def test_fit_says_what_it_inferred_and_when_it_compiles(tmp_path):
     warm = subprocess.run([EXE, "fit", "d.csv", "--epochs", "2"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=600)
     assert "compiling" not in warm.stderr and "daily data" in warm.stderr
+    # an ensemble's kernels are compiled (and said so) before its first fit, not inside its training
+    fits = [subprocess.run([EXE, "fit", "d.csv", "--epochs", "2", "--ensemble", "2", "--json"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=600) for _ in range(2)]
+    assert "compiled the ensemble kernels" in fits[0].stderr and "compiled" not in fits[1].stderr
+    assert json.loads(fits[0].stdout)["seconds"] < json.loads(fits[0].stdout)["compile_seconds"]
 
 
 def test_forecast_errors_name_what_the_model_needs(tmp_path):
