@@ -149,8 +149,9 @@ def warm_up_kernels(msg, ensemble: bool = False) -> float:
     seconds = warm_up(ensemble=ensemble)
     if cold:
         msg.note(f"compiled in {seconds:.1f} s; later runs load them from {jitcache.cache_dir()}")
-    elif seconds > 3:  # the ensemble variant, the first time one is trained
-        msg.note(f"compiled the ensemble kernels in {seconds:.1f} s (first ensemble only)")
+    elif seconds > 3:  # a cache of other kernels (an upgrade), or an ensemble's first fit
+        msg.note(f"compiled the training kernels{' with their ensemble variant' if ensemble else ''} "
+                 f"in {seconds:.1f} s (once; cached in {jitcache.cache_dir()})")
     return seconds
 
 
