@@ -222,8 +222,8 @@ def report(evidence: Path, peer_files: list[Path]) -> str:
     for p in peer_files:
         saved = json.loads(p.read_text())
         metas.append(saved["meta"])
-        for m in saved["meta"]["models"]:
-            peers[m] = {r["dataset"]: r for r in saved["results"]}
+        for m in saved["meta"]["models"]:  # a later file of the same model adds datasets (a continued run)
+            peers.setdefault(m, {}).update({r["dataset"]: r for r in saved["results"]})
     models = [m for m in NAMES if m in peers]
     order = [r["dataset"] for r in ev["results"]]
     head = (["dataset", "freq", "rows", "folds x h", "lstmcast MASE", "lstmcast s"]
