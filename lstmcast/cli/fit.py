@@ -107,7 +107,8 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages,
     msg.note(f"{_describe(dataset.freq)} data ({dataset.freq}), {len(dataset.series)} series; "
              f"lookback {m.lookback}, horizon {m.horizon}, normalisation {_normalisation(m)}, "
              f"hidden {m.hidden} x {m.layers} layer{'s' if m.layers > 1 else ''}, "
-             f"{forecaster.windows_['train']} training windows"
+             + (f"{m.ensemble} members, " if m.ensemble > 1 else "")
+             + f"{forecaster.windows_['train']} training windows"
              + (f" ({forecaster.windows_['per_epoch']} sampled per epoch)"
                 if forecaster.windows_["per_epoch"] < forecaster.windows_["train"] else ""))
     cov = forecaster.covariates_

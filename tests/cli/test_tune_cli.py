@@ -49,8 +49,9 @@ def test_ctrl_c_keeps_the_best_so_far(tmp_path):
 
 def test_an_ensemble_through_the_command(tmp_path):
     daily_csv(tmp_path / "d.csv", n=300)
-    fast = ["--epochs", "3", "--hidden", "4", "--lookback", "14", "--horizon", "7", "-q"]
-    assert run("fit", "d.csv", *fast, "--ensemble", "3", "-m", "e.safetensors", cwd=tmp_path).returncode == 0
+    fast = ["--epochs", "3", "--hidden", "4", "--lookback", "14", "--horizon", "7"]
+    fit = run("fit", "d.csv", *fast, "--ensemble", "3", "-m", "e.safetensors", cwd=tmp_path)
+    assert fit.returncode == 0 and b"hidden 4 x 1 layer, 3 members, " in fit.stderr
     info = run("info", "e.safetensors", "--json", cwd=tmp_path)
     assert b'"ensemble": 3' in info.stdout and b'"hidden_size": 12' in info.stdout
     fc = run("forecast", "-m", "e.safetensors", "--level", "80", cwd=tmp_path)
