@@ -517,6 +517,8 @@ class _Cleaner:
             missing = missing.copy()
             missing[:, :self.n_targets] = False
         if missing.any():
+            if not full.flags.writeable:  # a view of pyarrow-backed data after dedupe: fill a copy
+                full = full.copy()
             self._fill(key, full, missing, grid, line_at)
             self.counts["cells"] += int(missing.sum())
             self.counts["periods"] += int((missing.all(axis=1) & (line_at == 0)).sum())
