@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     from distributed import Client, LocalCluster
 
     from lstmcast import LSTMForecaster, read_csv
-    from lstmcast.dist.parallel import Rounds
+    from lstmcast.cluster.parallel import Rounds
 
     frame = make(args.series)
     cut = frame.groupby("id").cumcount() < frame.groupby("id")["date"].transform("size") - HOLD

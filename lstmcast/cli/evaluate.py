@@ -37,7 +37,7 @@ def run(data: str, given: dict, *, folds: int, step: int | None, refit: bool, mo
         if scheduler is not None:
             msg.note("--no-refit forecasts with the model as it is: nothing to spread over Dask")
         return run_backtest()
-    from lstmcast.dist.cluster import backtest_runner, connect
+    from lstmcast.cluster.spread import backtest_runner, connect
 
     with connect(scheduler) as client:
         msg.note(f"refitting {folds} folds on Dask ({scheduler})")

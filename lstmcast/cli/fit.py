@@ -53,8 +53,8 @@ def _parallel(scheduler: str | None, ckpt: str, configs, dataset, msg):
     if scheduler is None:
         yield None
         return
-    from lstmcast.dist.cluster import connect
-    from lstmcast.dist.parallel import Rounds
+    from lstmcast.cluster.spread import connect
+    from lstmcast.cluster.parallel import Rounds
 
     with connect(scheduler) as client:
         workers = len(client.scheduler_info()["workers"])

@@ -41,7 +41,7 @@ def run(model_path: str, data: str | None, steps: int | None, levels: list[float
 
 def _on_dask(scheduler: str, model_path: str, forecaster, dataset, steps, levels, msg):
     """Forecast in shards of series, one per worker, each loading the model from its bytes."""
-    from lstmcast.dist.cluster import connect, forecast_shards
+    from lstmcast.cluster.spread import connect, forecast_shards
 
     if dataset is None:  # the model's own history, as a dataset of its series
         dataset = forecaster.history_dataset()

@@ -84,7 +84,7 @@ def _runner(scheduler: str | None, stop, msg: Messages):
     if scheduler is None:
         yield None
         return
-    from lstmcast.dist.cluster import connect, fit_predict_runner
+    from lstmcast.cluster.spread import connect, fit_predict_runner
 
     with connect(scheduler) as client:
         msg.note(f"scoring each rung's trials on Dask ({scheduler})")

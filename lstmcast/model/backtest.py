@@ -94,7 +94,7 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
     horizon is the forecaster's (``horizon`` forecasts another number of steps with
     ``fitted``); ``season`` (seasonal naive and MASE) defaults to the model's, else the
     frequency's. ``runner(forecaster, histories, horizon, levels) -> forecasts`` refits and forecasts every
-    fold's history elsewhere (:func:`lstmcast.dist.cluster.backtest_runner`), with the same
+    fold's history elsewhere (:func:`lstmcast.cluster.spread.backtest_runner`), with the same
     results as here. ``should_stop()`` is passed to the refits: None is returned when it
     stopped one (or when the runner returns None, stopped too)."""
     import time

@@ -135,7 +135,7 @@ class LSTMForecaster:
             resume: tuple[dict, dict] | None = None, parallel=None) -> "LSTMForecaster":
         """Train on ``dataset``. ``resume`` is a (arrays, meta) trainer state to continue from.
         ``parallel(windows, model_config, train_config, spec)`` makes the ``rounds`` that
-        train each epoch on Dask workers (:class:`lstmcast.dist.parallel.Rounds`)."""
+        train each epoch on Dask workers (:class:`lstmcast.cluster.parallel.Rounds`)."""
         m, t = self.resolved(dataset)
         L, H = m.lookback, m.horizon
         need = min_rows(L, H, t.val_fraction, m.stride, m.transform)

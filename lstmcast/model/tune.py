@@ -140,7 +140,7 @@ def tune(dataset: Dataset, model: ModelConfig, train: TrainConfig, *, fixed: set
     when the shortest series has too few rows. Returns the trials and the unseen-fold
     comparison; the caller fits the best. ``runner(jobs, levels)`` fits and forecasts a
     rung's ``(forecaster, history, horizon)`` jobs elsewhere, all at once
-    (:func:`lstmcast.dist.cluster.fit_predict_runner`), with the same results as here."""
+    (:func:`lstmcast.cluster.spread.fit_predict_runner`), with the same results as here."""
     from lstmcast.model.backtest import backtest
     from lstmcast.model.forecaster import LSTMForecaster
 

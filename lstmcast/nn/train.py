@@ -185,7 +185,7 @@ class Trainer:
         """Train until early stopping, the epoch limit, or ``should_stop()``.
 
         ``rounds(trainer, order) -> losses or None`` runs an epoch's batches elsewhere
-        (data-parallel workers, :mod:`lstmcast.dist.parallel`) instead of
+        (data-parallel workers, :mod:`lstmcast.cluster.parallel`) instead of
         :meth:`run_batches`; everything between epochs stays here."""
         cfg = self.config
         stopped = "max-epochs"

@@ -1,5 +1,5 @@
 """The functions a Dask worker runs. Each takes and returns arrays and JSON text only
-(:mod:`lstmcast.dist.payload`); Dask refers to them by module and name."""
+(:mod:`lstmcast.cluster.payload`); Dask refers to them by module and name."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def fit_predict(data: dict[str, np.ndarray], meta: str, options: str, horizon: i
     """Fit a forecaster with ``options`` (JSON: model and train configs, private choices)
     on the dataset, and forecast ``horizon`` steps: one backtest fold."""
     from lstmcast.config import ModelConfig, TrainConfig
-    from lstmcast.dist.payload import dataset_in, forecast_out
+    from lstmcast.cluster.payload import dataset_in, forecast_out
     from lstmcast.model.forecaster import LSTMForecaster
 
     opts = json.loads(options)
@@ -35,7 +35,7 @@ def predict_shard(model: bytes, data: dict[str, np.ndarray], meta: str, horizon:
                   levels: list[float]) -> tuple[dict[str, np.ndarray], str]:
     """Forecast some series of a dataset with a model sent as its file's bytes (loaded
     with every check, as from a file)."""
-    from lstmcast.dist.payload import dataset_in, forecast_out
+    from lstmcast.cluster.payload import dataset_in, forecast_out
     from lstmcast.model.forecaster import load_model
 
     fd, path = tempfile.mkstemp(suffix=".safetensors", prefix="lstmcast-shard-")

@@ -24,7 +24,7 @@ import json
 
 import numpy as np
 
-from lstmcast.dist.cluster import RETRIES
+from lstmcast.cluster.spread import RETRIES
 
 
 def train_shard(shard: dict[str, np.ndarray], setup: str, theta: np.ndarray, adam: dict[str, np.ndarray],

@@ -17,7 +17,7 @@ distributed = pytest.importorskip("distributed")
 
 from conftest import daily_frame  # noqa: E402
 from lstmcast.data.dataset import load_csv  # noqa: E402
-from lstmcast.dist import cluster, payload  # noqa: E402
+from lstmcast.cluster import payload, spread  # noqa: E402
 from lstmcast.errors import UsageError  # noqa: E402
 from lstmcast.model.backtest import backtest  # noqa: E402
 from lstmcast.model.forecaster import LSTMForecaster  # noqa: E402
@@ -61,7 +61,7 @@ def test_payloads_are_arrays_and_json_and_round_trip_exactly(data):
 def test_folds_on_dask_give_the_local_result(data, client):
     forecaster = LSTMForecaster(**TINY)
     local = backtest(data, folds=3, forecaster=forecaster, levels=[80])
-    remote = backtest(data, folds=3, forecaster=forecaster, levels=[80], runner=cluster.backtest_runner(client))
+    remote = backtest(data, folds=3, forecaster=forecaster, levels=[80], runner=spread.backtest_runner(client))
     pd.testing.assert_frame_equal(local.table, remote.table, check_exact=True)
 
 
@@ -72,7 +72,7 @@ def test_tune_trials_on_dask_give_the_local_search(data, client):
     m, t = ModelConfig(hidden=8, horizon=7), TrainConfig(epochs=3, seed=2)
     kw = dict(fixed={"hidden"}, budget=600, trials=6, folds=2, holdout=1)
     local = tune.tune(data, m, t, **kw)
-    remote = tune.tune(data, m, t, **kw, runner=cluster.fit_predict_runner(client, should_stop=lambda: False,
+    remote = tune.tune(data, m, t, **kw, runner=spread.fit_predict_runner(client, should_stop=lambda: False,
                                                                           return_errors=True))
     rows = lambda r: [{k: v for k, v in x.row().items() if k != "seconds"} for x in r.trials]  # noqa: E731
     assert rows(remote) == rows(local) and remote.best.number == local.best.number
@@ -85,14 +85,14 @@ def test_forecast_shards_give_the_local_forecast(data, client, tmp_path):
     raw = (tmp_path / "m.safetensors").read_bytes()
     want = model.predict(14, None, [90]).to_frame()
     for shards in (1, 3, 10):
-        got = cluster.forecast_shards(client, raw, model.history_dataset(), 14, [90], shards)
+        got = spread.forecast_shards(client, raw, model.history_dataset(), 14, [90], shards)
         pd.testing.assert_frame_equal(got.to_frame(), want, check_exact=True)
 
 
 def test_a_worker_with_another_version_is_named(client):
-    cluster.check_workers(client, __import__("lstmcast").__version__)
+    spread.check_workers(client, __import__("lstmcast").__version__)
     with pytest.raises(UsageError, match=r"Dask worker inproc://\S+ has lstmcast .* this is 9\.9"):
-        cluster.check_workers(client, "9.9")
+        spread.check_workers(client, "9.9")
 
 
 def test_a_lost_worker_is_retried_and_nothing_is_lost(data):
@@ -107,7 +107,7 @@ def test_a_lost_worker_is_retried_and_nothing_is_lost(data):
         timer = threading.Timer(1.5, lambda: os.kill(victim, signal.SIGKILL))
         timer.start()
         started = time.monotonic()
-        remote = backtest(data, folds=4, forecaster=forecaster, runner=cluster.backtest_runner(c))
+        remote = backtest(data, folds=4, forecaster=forecaster, runner=spread.backtest_runner(c))
         timer.cancel()
         assert time.monotonic() - started > 1.5, "finished before the worker was killed"
     pd.testing.assert_frame_equal(local.table, remote.table, check_exact=True)
@@ -115,7 +115,7 @@ def test_a_lost_worker_is_retried_and_nothing_is_lost(data):
 
 def test_connect_refusals():
     with pytest.raises(UsageError, match="local:N takes a number of workers of 1 or more"):
-        with cluster.connect("local:zero"):
+        with spread.connect("local:zero"):
             pass
 
 
@@ -164,7 +164,7 @@ def test_data_parallel_training_with_one_worker_is_the_local_fit(data, client):
     """Rounds on one worker take the trainer's random state and give it back: the same
     model as a local fit, bit for bit (dropout included). Two workers average their
     weights and still learn."""
-    from lstmcast.dist.parallel import Rounds
+    from lstmcast.cluster.parallel import Rounds
 
     opts = {**TINY, "epochs": 6, "dropout": 0.1}
     local = LSTMForecaster(**opts).fit(data)
@@ -180,7 +180,7 @@ def test_data_parallel_training_with_one_worker_is_the_local_fit(data, client):
 
 
 def test_an_ensemble_trains_data_parallel_and_keeps_its_members_apart(data, client):
-    from lstmcast.dist.parallel import Rounds
+    from lstmcast.cluster.parallel import Rounds
     from lstmcast.model import ensemble
 
     opts = {**TINY, "epochs": 4, "ensemble": 3}
@@ -240,7 +240,7 @@ def test_a_killed_driver_resumes_from_its_last_round(tmp_path):
 def test_covariates_and_masked_targets_train_data_parallel_as_locally(tmp_path):
     # the future block, its step mask and missing targets reach the workers: one worker's
     # rounds give the local fit's weights bit for bit
-    from lstmcast.dist.parallel import Rounds
+    from lstmcast.cluster.parallel import Rounds
 
     rng = np.random.default_rng(2)
     n = 260

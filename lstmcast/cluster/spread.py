@@ -8,7 +8,7 @@ Before any work, every worker is asked for its lstmcast version: a worker withou
 lstmcast, or with another version, is named in a one-line error. Tasks are retried
 (``RETRIES``) when a worker is lost; results are collected in submission order, and
 nothing is written until all have arrived, so a lost worker never leaves a file half
-written. What travels is arrays and JSON (:mod:`lstmcast.dist.payload`).
+written. What travels is arrays and JSON (:mod:`lstmcast.cluster.payload`).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def connect(address: str):
 
 
 def check_workers(client, want: str) -> None:
-    from lstmcast.dist import tasks
+    from lstmcast.cluster import tasks
 
     if not client.scheduler_info().get("workers"):
         raise UsageError("the Dask cluster has no workers")
@@ -78,8 +78,8 @@ def fit_predict_runner(client, should_stop=None, return_errors: bool = False):
     with ``return_errors``, a job that lstmcast refused gives its error in its place."""
     import distributed
 
-    from lstmcast.dist import tasks
-    from lstmcast.dist.payload import dataset_out, forecast_in
+    from lstmcast.cluster import tasks
+    from lstmcast.cluster.payload import dataset_out, forecast_in
 
     def run(jobs, levels):
         futures = []
@@ -129,8 +129,8 @@ def forecast_shards(client, model_bytes: bytes, dataset, horizon, levels, shards
     dataset) in ``shards`` tasks of consecutive series; one Forecast, series in order."""
     from dataclasses import replace
 
-    from lstmcast.dist import tasks
-    from lstmcast.dist.payload import dataset_out, forecast_in
+    from lstmcast.cluster import tasks
+    from lstmcast.cluster.payload import dataset_out, forecast_in
     from lstmcast.model.forecast import Forecast
 
     keys = list(dataset.series)
