@@ -1,6 +1,6 @@
-"""Shared builders for the tests: paths to the sample data and fixtures, small CSVs, and
-a way to change a model file's settings with a valid checksum (as an attacker or a
-bug could)."""
+"""Shared builders for the tests: paths to the sample data and fixtures, small CSVs, a way
+to change a model file's settings with a valid checksum (as an attacker or a bug could),
+and the one definition of how close a number must be to a recording (``assert_close``)."""
 
 from pathlib import Path
 
@@ -11,6 +11,48 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_data"
 FIXTURES = ROOT / "tests" / "fixtures"
+
+# ------------------------------------------------------------------ numeric tolerances
+# How close a result must be to a number computed elsewhere: a recording (the model-file
+# fixtures, PyTorch's outputs and gradients), another engine (onnxruntime, the numpy
+# reference), or this code on another CPU, BLAS kernel or thread count. Those change the
+# order of summation, never the mathematics, so the error is rounding: about sqrt(n) units
+# of roundoff after n operations, grown a little by a recursive forecast feeding its
+# outputs back. Unit roundoff is 6.0e-8 in float32 and 1.1e-16 in float64; the networks
+# here do a few thousand multiply-adds per output. Measured: a float32 forecast recorded on
+# an Intel Xeon differed by 1.3e-9 relative on an AMD EPYC with other BLAS kernels; the
+# float32 PyTorch cases agree to ~1e-7, the float64 ones to ~1e-15.
+#   float32: 1e-5, about 100 units of roundoff: headroom for a few thousand operations and
+#            a 20-step recursive rollout, and still 1,000 times smaller than any change a
+#            wrong gate, weight or scale makes (the tests check that such changes fail).
+#   float64: 1e-10, the same reasoning with room to spare (float64 runs are the
+#            gradient checks and the PyTorch float64 cases).
+# The tolerance is relative to the largest value compared (a norm-wise bound): single
+# elements near zero carry the rounding of the large ones they were computed from.
+TOLERANCE = {np.float32: 1e-5, np.float64: 1e-10}
+
+
+def tolerance(dtype=np.float32) -> float:
+    """The tolerance for results computed in ``dtype`` (see TOLERANCE above)."""
+    return TOLERANCE[np.dtype(dtype).type]
+
+
+def assert_close(got, want, dtype=np.float32, err_msg=""):
+    """``got`` equals ``want`` up to the rounding of arithmetic in ``dtype`` done in
+    another order: on another CPU, BLAS kernel, thread count or engine."""
+    want = np.asarray(want, dtype=np.float64)
+    tol = tolerance(dtype)
+    scale = float(np.abs(want).max()) if want.size else 0.0
+    np.testing.assert_allclose(np.asarray(got, dtype=np.float64), want, rtol=tol, atol=tol * scale,
+                               err_msg=err_msg)
+
+
+def assert_same_bits(got, want, err_msg=""):
+    """Bit-identical results. Only for two computations on this machine, with the same
+    thread count and BLAS kernels (the same process, or a worker process started with the
+    same environment): the same operations in the same order give the same bits. Anything
+    recorded elsewhere is compared with ``assert_close``."""
+    np.testing.assert_array_equal(got, want, err_msg=err_msg)
 
 
 def daily_frame(n=240, seed=0, start="2021-01-01", period=7):

@@ -115,8 +115,54 @@ def can_switch_to_nobody():
     return os.geteuid() == 0 and shutil.which("setpriv") and sys.platform.startswith("linux")
 
 
+def as_nobody(*args, env=None):
+    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *args],
+                          capture_output=True, env=env, cwd="/", timeout=600)
+
+
+def readable_copy(folder: Path, script: str) -> Path:
+    """The lstmcast package and every installed distribution that ``script`` imports,
+    copied (hard-linked where the file system allows) into ``folder/site``, readable by
+    every user. The clone and its virtual environment may live where user nobody cannot
+    read (a ``mktemp -d`` folder, a home of mode 0700): common, and not what this test is
+    about. Returns the folder to put on PYTHONPATH."""
+    probe = script + textwrap.dedent("""
+        import importlib.metadata as md, json, sys
+        owners = md.packages_distributions()
+        names = {d for m in list(sys.modules) for d in owners.get(m.split(".")[0], []) if d != "lstmcast"}
+        files = []
+        for name in sorted(names):
+            dist = md.distribution(name)
+            root = dist.locate_file("")
+            files += [[str(root), str(f)] for f in dist.files or [] if ".." not in f.parts]
+        print(json.dumps(files))
+    """)
+    listing = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    listing = listing.stdout.splitlines()[-1]
+    site = folder / "site"
+    for root, name in __import__("json").loads(listing):
+        source, target = Path(root) / name, site / name
+        if not source.is_file():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if not os.stat(source).st_mode & 0o004:
+                raise OSError("not readable by others: copy it")
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
+            os.chmod(target, 0o644)
+    shutil.copytree(PACKAGE, site / "lstmcast", ignore=shutil.ignore_patterns("__pycache__"))
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir():
+            os.chmod(path, 0o755)
+        elif path.is_relative_to(site / "lstmcast"):  # copies, not links
+            os.chmod(path, 0o644)
+    return site
+
+
 @pytest.mark.skipif(not can_switch_to_nobody(), reason="needs root and setpriv to run as another user")
-def test_jit_cache_works_when_the_package_is_read_only(tmp_path):
+def test_jit_cache_works_when_the_package_is_read_only():
     """As user nobody: the package folder is not writable and the home does not exist."""
     script = textwrap.dedent("""
         import time, numpy as np
@@ -128,23 +174,27 @@ def test_jit_cache_works_when_the_package_is_read_only(tmp_path):
         import os
         print(os.environ.get("NUMBA_CACHE_DIR", ""), time.perf_counter() - t)
     """)
-    for p in (PACKAGE, PACKAGE / "__pycache__"):
-        if p.exists() and os.stat(p).st_mode & 0o002:
-            pytest.skip("the package folder is world-writable here")
-    cache = Path(__import__("tempfile").gettempdir()) / "lstmcast-65534" / cache_key()
-    shutil.rmtree(cache, ignore_errors=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "XDG_"))}
-    env["HOME"] = "/nonexistent"
-    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", script]
-    first = subprocess.run(cmd, capture_output=True, env=env, cwd="/", timeout=600)
-    if first.returncode != 0 and b"Permission denied" in first.stderr and b"lstmcast" not in first.stderr:
-        pytest.skip("user nobody cannot read this checkout")
-    assert first.returncode == 0, first.stderr.decode()[-800:]
-    where, first_seconds = first.stdout.decode().split()
-    assert where == str(cache) and any(cache.rglob("*.nbi"))
-    started = time.perf_counter()
-    second = subprocess.run(cmd, capture_output=True, env=env, cwd="/", timeout=600)
-    assert second.returncode == 0, second.stderr.decode()[-800:]
-    # the second process loads from the cache instead of compiling
-    assert float(second.stdout.decode().split()[1]) < float(first_seconds) / 3, \
-        (first_seconds, second.stdout, time.perf_counter() - started)
+    python = getattr(sys, "_base_executable", sys.executable)  # a venv's own may be unreadable
+    if as_nobody(python, "-c", "pass").returncode != 0:
+        pytest.skip(f"user nobody cannot run this Python interpreter ({python})")
+    folder = Path(__import__("tempfile").mkdtemp(prefix="lstmcast-nobody-"))
+    try:
+        site = readable_copy(folder, script)
+        cache = Path(__import__("tempfile").gettempdir()) / "lstmcast-65534" / cache_key()
+        shutil.rmtree(cache, ignore_errors=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_", "XDG_", "PYTHON"))}
+        env.update(HOME="/nonexistent", PYTHONPATH=str(site), PYTHONNOUSERSITE="1")
+        cmd = [python, "-c", script]
+        first = as_nobody(*cmd, env=env)
+        assert first.returncode == 0, first.stderr.decode()[-800:]
+        where, first_seconds = first.stdout.decode().split()
+        assert where == str(cache) and any(cache.rglob("*.nbi"))
+        started = time.perf_counter()
+        second = as_nobody(*cmd, env=env)
+        assert second.returncode == 0, second.stderr.decode()[-800:]
+        # the second process loads from the cache instead of compiling
+        assert float(second.stdout.decode().split()[1]) < float(first_seconds) / 3, \
+            (first_seconds, second.stdout, time.perf_counter() - started)
+        assert as_nobody("test", "-w", str(site / "lstmcast")).returncode != 0  # read-only for nobody
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import assert_close
 from test_cli import SAMPLE, run
 
 ort = pytest.importorskip("onnxruntime")
@@ -45,7 +46,7 @@ def test_the_exported_graph_forecasts_what_lstmcast_forecasts(fitted):
     session = ort.InferenceSession(str(fitted / "w.onnx"))
     got = session.run(["forecast"], feeds)[0][0, :, 0]
     want = forecast(fitted, "w.safetensors")["temp_max"].to_numpy()
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+    assert_close(got, want)  # a float32 graph in onnxruntime
 
 
 def test_a_long_format_model_exports_every_series_or_one(fitted):
@@ -61,7 +62,7 @@ def test_a_long_format_model_exports_every_series_or_one(fitted):
     session = ort.InferenceSession(str(fitted / "all.onnx"))
     got = session.run(["forecast"], feeds(model))[0][:, :, 0]
     for row, key in enumerate(model.history_):
-        np.testing.assert_allclose(got[row], want[want["symbol"] == key]["price"].to_numpy(), rtol=1e-5)
+        assert_close(got[row], want[want["symbol"] == key]["price"].to_numpy())
 
 
 def test_export_refusals(fitted):

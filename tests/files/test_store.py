@@ -15,13 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors import safe_open
 
+from conftest import FIXTURES, assert_close
 import lstmcast
 from lstmcast.files import atomic
 from lstmcast.nn import network
 from lstmcast.files import store
 from lstmcast.errors import InputMissingError, ModelFileError, OutputError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TORCH_NPZ = np.load(FIXTURES / "torch_lstm.npz")
 TORCH_ST = FIXTURES / "torch_lstm.safetensors"
 CASE = "uni2_f32"
@@ -174,7 +174,7 @@ def test_network_params_in_pytorch_order():
 def test_torch_written_file_runs_in_our_forward():
     params = safetensors.numpy.load_file(TORCH_ST)
     out = network.forward(params, TORCH_NPZ[f"{CASE}/x"])
-    np.testing.assert_allclose(out, TORCH_NPZ[f"{CASE}/out"], rtol=0, atol=1e-5)
+    assert_close(out, TORCH_NPZ[f"{CASE}/out"], TORCH_NPZ[f"{CASE}/x"].dtype)
 
 
 def test_our_file_holds_the_same_tensors_as_torch_writes(tmp_path):

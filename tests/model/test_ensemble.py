@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from conftest import monthly_csv
+from conftest import assert_close, monthly_csv
 from lstmcast.errors import ModelFileError
 from lstmcast.model import ensemble
 from lstmcast.model.forecaster import LSTMForecaster
@@ -89,10 +89,8 @@ def test_block_diagonal_kernels_forecast_as_the_members(shape, dtype):
     x = np.random.default_rng(2).normal(size=(9, 7, 3)).astype(dtype)
     f = future_inputs(shape, 9)
     out = Net.from_params(ensemble.stack(ms), 4).predict(x, engine="kernels", f=f)
-    tol = 1e-12 if dtype == np.float64 else 2e-5
     for m in range(4):
-        np.testing.assert_allclose(out[:, 5 * m:5 * m + 5], Net.from_params(ms[m]).predict(x, engine="numpy", f=f),
-                                   rtol=tol, atol=tol)
+        assert_close(out[:, 5 * m:5 * m + 5], Net.from_params(ms[m]).predict(x, engine="numpy", f=f), dtype)
 
 
 def test_members_must_divide_the_hidden_size():
@@ -108,7 +106,7 @@ def test_an_ensemble_fit_keeps_its_members_apart_and_forecasts_their_mean(tmp_pa
     assert all(not np.any(wide[n][mask[n] == 0]) for n in wide)  # training never crossed members
     x = np.random.default_rng(0).normal(size=(4, f.model_config_.lookback, f.net_.spec.input_size)).astype(np.float32)
     each = [Net.from_params(ensemble.member(wide, 3, m)).predict(x, engine="numpy") for m in range(3)]
-    np.testing.assert_allclose(f._net_predict(x, "numpy"), np.mean(each, axis=0), rtol=1e-6)
+    assert_close(f._net_predict(x, "numpy"), np.mean(each, axis=0))
     assert np.abs(each[0] - each[1]).max() > 1e-3  # the seeds differ
     # the ensemble option round-trips and the loaded model forecasts the same
     g = type(f).from_state(*f.to_state()[:1], f.to_state()[1], (f.read_config_, f.model_config_, f.train_config_))

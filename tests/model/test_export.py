@@ -14,7 +14,7 @@ import pytest
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
-from conftest import FIXTURES, SAMPLES, daily_frame, monthly_csv, walk_csv  # noqa: E402
+from conftest import FIXTURES, SAMPLES, assert_close, daily_frame, monthly_csv, tolerance, walk_csv  # noqa: E402
 from lstmcast.data.dataset import load_csv  # noqa: E402
 from lstmcast.errors import DataError, UsageError  # noqa: E402
 from lstmcast.model import export  # noqa: E402
@@ -26,7 +26,6 @@ from lstmcast.prep.scaling import calendar_features  # noqa: E402
 # the guard is off: a network that loses to a baseline would hide the network's graph
 # (the guard's own graph is tested in test_guard_in_the_graph)
 TINY = dict(hidden=8, epochs=4, seed=0, _head_init="random", _shrink=False, guard=False)
-RTOL = 1e-5  # float32 graph against lstmcast's float64 pre- and post-processing
 
 
 def session(model):
@@ -87,7 +86,7 @@ def check_export(m, **kwargs):
     errors = []
     for i, key in enumerate(desc["series"]):
         ref = forecast[key].point
-        np.testing.assert_allclose(out[i], ref, rtol=RTOL, atol=RTOL * np.abs(ref).max(), err_msg=key)
+        assert_close(out[i], ref, err_msg=key)  # a float32 graph in another engine
         errors.append((np.abs(out[i] - ref).max(), (np.abs(out[i] - ref) / np.abs(ref).max()).max()))
     return out, errors
 
@@ -104,7 +103,7 @@ def network_matters(m):
         for n, v in head.items():
             m.net_.params[n][:] = v
     for key in ref.series:
-        assert np.abs(ref[key].point - base[key].point).max() > 100 * RTOL * np.abs(ref[key].point).max()
+        assert np.abs(ref[key].point - base[key].point).max() > 100 * tolerance() * np.abs(ref[key].point).max()
 
 
 @pytest.mark.parametrize("data, options", CASES, ids=[f"{d}-{'-'.join(f'{k}={v}' for k, v in o.items())}"
@@ -119,8 +118,8 @@ def test_graph_matches_predict(tmp_path, data, options):
     x = np.random.default_rng(3).normal(size=(5, m.model_config_.lookback, m.net_.spec.input_size))
     x = x.astype(np.float32)
     got = session(nn_onnx.network_model(m.net_.params)).run(None, {"x": x})[0]
-    np.testing.assert_allclose(got, m.net_.predict(x, engine="numpy"), rtol=0, atol=1e-5)
-    np.testing.assert_allclose(got, m.net_.predict(x, engine="kernels"), rtol=0, atol=1e-5)
+    assert_close(got, m.net_.predict(x, engine="numpy"))
+    assert_close(got, m.net_.predict(x, engine="kernels"))
 
 
 def test_inputs_follow_the_model(tmp_path):
@@ -144,7 +143,7 @@ def test_several_series_are_chosen_by_series_index(tmp_path):
     backwards = {k: v[::-1].copy() for k, v in feeds.items()}  # rows in any order, any mix
     np.testing.assert_array_equal(session(model).run(None, backwards)[0], out[::-1])
     one, _ = check_export(m, series="GOOG")
-    np.testing.assert_allclose(one[0], out[desc["series"].index("GOOG")], rtol=1e-6)
+    assert_close(one[0], out[desc["series"].index("GOOG")])
     assert "series_index" not in [i.name for i in export.to_onnx(m, series="GOOG")[0].graph.input]
 
 
@@ -157,7 +156,7 @@ def test_newer_data_and_a_shorter_horizon(tmp_path):
     out = session(model).run(None, export.feeds(m, frames=full.series))[0]
     ref = m.predict(5, dataset=full)[""].point
     assert out.shape == (1, 5, 2)
-    np.testing.assert_allclose(out[0], ref, rtol=RTOL, atol=RTOL * np.abs(ref).max())
+    assert_close(out[0], ref)
     short = {"": full.series[""].iloc[:10]}
     with pytest.raises(DataError, match=rf"the series has 10 rows; the exported model reads the last {desc['rows']}"):
         export.feeds(m, frames=short)
@@ -197,7 +196,7 @@ def test_guard_in_the_graph(tmp_path, data, options):
     out = session(model).run(None, export.feeds(m, frames=newer))[0]
     ref = m.predict(dataset=type(ds)(**{**ds.__dict__, "series": newer}))
     for i, key in enumerate(desc["series"]):
-        np.testing.assert_allclose(out[i], ref[key].point, rtol=RTOL, atol=RTOL * np.abs(ref[key].point).max())
+        assert_close(out[i], ref[key].point)
     drift = m.predict()
     m.guard_["baseline"][:] = 0
     assert all(np.abs(drift[k].point - m.predict()[k].point).max() > 0 for k in desc["series"])
@@ -210,7 +209,7 @@ def test_write_is_a_loadable_file(tmp_path):
     assert export.read_description(model) == desc
     assert model.opset_import[0].version == 17 and model.ir_version == 8
     s = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
-    np.testing.assert_allclose(s.run(None, export.feeds(m))[0][0], m.predict()[""].point, rtol=RTOL)
+    assert_close(s.run(None, export.feeds(m))[0][0], m.predict()[""].point)
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
@@ -227,7 +226,7 @@ def test_gate_order_matches_pytorch(case, monkeypatch):
     npz = np.load(FIXTURES / "torch_lstm.npz")
     params = fixture_case(npz, case)
     got = session(nn_onnx.network_model(params)).run(None, {"x": npz[case + "/x"].astype(np.float32)})[0]
-    np.testing.assert_allclose(got, npz[case + "/out"], rtol=0, atol=1e-5)
+    assert_close(got, npz[case + "/out"])  # a float32 graph against recordings
     # and the order matters: PyTorch's order fed to ONNX unchanged is wrong
     monkeypatch.setattr(nn_onnx, "GATES_TO_ONNX", (0, 1, 2, 3))
     wrong = session(nn_onnx.network_model(params)).run(None, {"x": npz[case + "/x"].astype(np.float32)})[0]
@@ -239,7 +238,7 @@ def test_pytorch_safetensors_file_exports():
     npz = np.load(FIXTURES / "torch_lstm.npz")
     params = safetensors_numpy.load_file(FIXTURES / "torch_lstm.safetensors")  # torch's own state dict
     got = session(nn_onnx.network_model(params)).run(None, {"x": npz["uni2_f32/x"]})[0]
-    np.testing.assert_allclose(got, npz["uni2_f32/out"], rtol=0, atol=1e-5)
+    assert_close(got, npz["uni2_f32/out"])
 
 
 def test_reorder_gates_moves_blocks():
@@ -312,6 +311,6 @@ def test_future_covariates_in_the_graph(tmp_path, options):
     got = session(model).run(None, feeds)[0]
     want = fc.predict(None, None, future=ds.ahead)
     for i, key in enumerate(desc["series"]):
-        np.testing.assert_allclose(got[i], want.series[key].point, rtol=RTOL, atol=RTOL * 100)
+        assert_close(got[i], want.series[key].point)
     with pytest.raises(UsageError, match="future covariates"):
         export.feeds(fc)

@@ -9,7 +9,7 @@ import pytest
 
 from dataclasses import replace
 
-from conftest import monthly_csv, walk_csv
+from conftest import assert_close, monthly_csv, walk_csv
 from lstmcast.data.dataset import load_csv
 from lstmcast.errors import UsageError
 from lstmcast.model import defaults
@@ -64,7 +64,7 @@ def test_untrained_model_forecasts_its_base(tmp_path, monkeypatch):
         out = m.predict(12)[""].point[:, 0]
         hist = frame["value"].to_numpy()[-24:]
         _, base = window_offsets(hist[None, :, None], 1, 12, normalize, 12, m.model_config_.seasons)
-        assert out == pytest.approx(base[0, :, 0], rel=1e-5)
+        assert_close(out, base[0, :, 0])
 
 
 def test_shrink_factor_scales_the_head(tmp_path):
@@ -183,9 +183,10 @@ def test_validation_passes_in_slices_match_one_pass(tmp_path, monkeypatch):
     sliced = LSTMForecaster(**TINY, _interval_scale="change").fit(ds)
     assert whole.windows_["validation"] > 7 * 3
     assert 0 < whole.shrink_ < 1  # not clipped: the factor itself depends on every slice
-    assert sliced.shrink_ == pytest.approx(whole.shrink_, rel=1e-6)  # float32 predictions
-    np.testing.assert_allclose(sliced.residuals_, whole.residuals_, rtol=1e-6, atol=1e-6)
-    assert sliced.calibration_["floor"] == pytest.approx(whole.calibration_["floor"], rel=1e-6)
+    # float32 predictions in batches of another size: another BLAS blocking
+    assert_close(sliced.shrink_, whole.shrink_)
+    assert_close(sliced.residuals_, whole.residuals_)
+    assert_close(sliced.calibration_["floor"], whole.calibration_["floor"])
 
 
 def test_an_interrupted_fit_stops_at_once_and_is_not_a_model(tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import sine_windows
+from conftest import assert_close, sine_windows
 from lstmcast.nn import network
 from lstmcast.nn.network import Net, Spec
 from lstmcast.nn.optim import Adam
@@ -21,10 +21,6 @@ def fixture_case(case):
     return params, FIXTURE[case + "/x"], FIXTURE[case + "/y"]
 
 
-def tolerance(dtype):
-    return 1e-5 if dtype == np.float32 else 1e-10
-
-
 # ----------------------------------------------------------------- PyTorch equivalence
 
 
@@ -34,15 +30,14 @@ def test_forward_matches_pytorch(case, engine):
     params, x, _ = fixture_case(case)
     out = Net.from_params(params).predict(x, engine=engine)
     assert out.dtype == x.dtype
-    np.testing.assert_allclose(out, FIXTURE[case + "/out"], rtol=0, atol=tolerance(x.dtype))
+    assert_close(out, FIXTURE[case + "/out"], x.dtype)
 
 
 def test_numpy_and_kernel_forward_agree_on_larger_batches():
     params = network.init_params(3, 12, 2, 4, seed=2, dtype=np.float64, bidirectional=True)
     x = np.random.default_rng(0).normal(size=(40, 9, 3)) * 2
     net = Net.from_params(params)
-    np.testing.assert_allclose(net.predict(x, engine="numpy"), net.predict(x, engine="kernels"),
-                               rtol=0, atol=1e-12)
+    assert_close(net.predict(x, engine="kernels"), net.predict(x, engine="numpy"), np.float64)
 
 
 @pytest.mark.parametrize("loss", LOSSES)
@@ -50,13 +45,12 @@ def test_numpy_and_kernel_forward_agree_on_larger_batches():
 def test_loss_and_gradients_match_pytorch(case, loss):
     params, x, y = fixture_case(case)
     value, grads = network.loss_and_grad(params, x, y, loss)
-    tol = tolerance(x.dtype)
-    assert value == pytest.approx(float(FIXTURE[f"{case}/{loss}/loss"]), abs=tol)
+    assert_close(value, FIXTURE[f"{case}/{loss}/loss"], x.dtype)
     assert set(grads) == set(params)
     for name, g in grads.items():
         ref = FIXTURE[f"{case}/{loss}/grad/{name}"]
         assert g.shape == ref.shape
-        np.testing.assert_allclose(g, ref, rtol=0, atol=tol, err_msg=name)
+        assert_close(g, ref, x.dtype, err_msg=name)
 
 
 def test_spec_names_follow_pytorch_state_dict():
@@ -190,14 +184,13 @@ def test_future_block_and_masked_loss_match_pytorch(case, loss):
     x, f, y = FUTURE[case + "/x"], FUTURE[case + "/f"], FUTURE[case + "/y"]
     spec = Spec.from_params(params)
     assert spec.future_size == f.shape[1] and list(spec.shapes()) == list(params)
-    tol = tolerance(x.dtype)
     for engine in ("numpy", "kernels"):
         out = Net.from_params(params).predict(x, engine=engine, f=f)
-        np.testing.assert_allclose(out, FUTURE[case + "/out"], rtol=0, atol=tol)
+        assert_close(out, FUTURE[case + "/out"], x.dtype)
     value, grads = network.loss_and_grad(params, x, y, loss, f=f)
-    assert value == pytest.approx(float(FUTURE[f"{case}/{loss}/loss"]), abs=tol)
+    assert_close(value, FUTURE[f"{case}/{loss}/loss"], x.dtype)
     for name, g in grads.items():
-        np.testing.assert_allclose(g, FUTURE[f"{case}/{loss}/grad/{name}"], rtol=0, atol=tol, err_msg=name)
+        assert_close(g, FUTURE[f"{case}/{loss}/grad/{name}"], x.dtype, err_msg=name)
 
 
 def test_future_block_inputs_are_checked():
@@ -285,8 +278,8 @@ def test_adamw_and_clipping_match_pytorch():
     opt = Adam(w.size, dtype=np.float64, lr=0.01, weight_decay=0.1, clip_norm=1.0)
     for i in range(3):
         norm = opt.step(w, FIXTURE[f"adamw/g{i}"].copy())
-        assert norm == pytest.approx(float(FIXTURE[f"adamw/norm{i}"]), rel=1e-12)
-        np.testing.assert_allclose(w, FIXTURE[f"adamw/w{i + 1}"], rtol=0, atol=1e-12)
+        assert_close(norm, FIXTURE[f"adamw/norm{i}"], np.float64)
+        assert_close(w, FIXTURE[f"adamw/w{i + 1}"], np.float64)
 
 
 def test_adam_state_round_trips():
@@ -335,7 +328,7 @@ def test_predict_batches_agree_with_one_batch():
     params = network.init_params(2, 8, 2, 3, seed=0, dtype=np.float64)
     x = np.random.default_rng(1).normal(size=(37, 5, 2))
     net = Net.from_params(params)
-    np.testing.assert_allclose(net.predict(x, batch_size=7), net.predict(x), rtol=0, atol=1e-14)
+    assert_close(net.predict(x, batch_size=7), net.predict(x), np.float64)
 
 
 def test_bad_inputs_are_value_errors():
