@@ -223,6 +223,7 @@ def score_extra(bt, season: int, name: str, fn) -> dict[str, float]:
 def run(data: Data, folder: Path, params: dict | None = None, folds: int | None = None,
         levels=LEVELS, ets=None, step: int | None = None) -> dict:
     """Backtest one dataset; a flat dict of results."""
+    from lstmcast.data.seasons import season_length
     from lstmcast.model import baselines
     from lstmcast.model.backtest import backtest
     from lstmcast.model.forecaster import LSTMForecaster
@@ -231,7 +232,7 @@ def run(data: Data, folder: Path, params: dict | None = None, folds: int | None 
     k = folds or data.folds
     bt = backtest(dataset, folds=k, levels=levels, forecaster=LSTMForecaster(**(params or {})), step=step)
     table = bt.table.set_index("model")
-    season = baselines.season_length(dataset.freq)
+    season = season_length(dataset.freq)
     out = {"dataset": data.name, "freq": dataset.freq, "season": season,
            "series": len(dataset.series), "rows": min(len(f) for f in dataset.series.values()),
            "folds": k, "horizon": len(bt.folds[0].actual), "seconds": bt.seconds}

@@ -59,13 +59,13 @@ NAMES = {"nf_lstm": "NeuralForecast LSTM", "darts_lstm": "Darts BlockRNNModel(LS
 
 def folds_of(data: series.Series, folder: Path) -> dict:
     """The dataset's folds as backtest() cuts them with the default forecaster."""
-    from lstmcast.model import baselines
+    from lstmcast.data.seasons import season_length
     from lstmcast.model.forecaster import LSTMForecaster
 
     dataset = accuracy.load(data, folder)
     m, _ = LSTMForecaster().resolved(dataset)
     horizon = m.horizon
-    season = m.season or baselines.season_length(dataset.freq)
+    season = m.season or season_length(dataset.freq)
     k = data.folds
     if dataset.masked:
         raise NotImplementedError(f"{data.name}: masked targets are not handled here")

@@ -267,10 +267,10 @@ class ReadConfig(_Config):
                 if both:
                     raise UsageError(f"column {both[0]!r} is both a {role} and a {other}")
         if self.freq is not None:
-            from lstmcast.data.timeparse import period  # pandas: only when a freq is given
+            from pandas.tseries.frequencies import to_offset  # pandas: only when a freq is given
 
             try:
-                object.__setattr__(self, "freq", period(self.freq)[0])
+                object.__setattr__(self, "freq", to_offset(self.freq).freqstr)
             except ValueError:
                 raise UsageError(f"--freq {self.freq!r} is not a pandas frequency "
                                  "(e.g. h, D, B, W, MS, QS, YS)") from None

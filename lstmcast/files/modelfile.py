@@ -1,9 +1,9 @@
-"""The model file: its sections, its format version, and the migrations from older versions.
+"""The model file's document: its sections, and the migrations from older versions.
 
 A model (or a training checkpoint) is one safetensors file written and checked by
 :mod:`lstmcast.files.store` (the container: arrays, a checksummed JSON document, the
-envelope keys). This module owns what the document holds, and it is the only place that
-knows the layout of a version:
+envelope keys with the format's name and version number). This module owns what the
+document holds, and it is the only place that knows the layout of a version:
 
 Format ``lstmcast-model`` 2.1, kind ``model`` (2.1 added the guard; a 2.0 file forecasts with the network alone):
 
@@ -34,11 +34,10 @@ from __future__ import annotations
 import os
 
 from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
+from lstmcast.data.seasons import season_length
 from lstmcast.errors import InputMissingError, ModelFileError, UsageError
-
-FORMAT = "lstmcast-model"
-FORMAT_VERSION = (2, 2)
-OLDEST_MAJOR = 1  # the oldest major version still read (through MIGRATIONS)
+from lstmcast.files import store
+from lstmcast.files.store import FORMAT_VERSION
 
 SECTIONS = {
     "model": ("config", "forecaster", "network", "dtype"),
@@ -52,8 +51,6 @@ def _from_1(doc: dict) -> dict:
     become the three configs."""
     if doc.get("kind") != "model":
         raise ModelFileError("a checkpoint of an older lstmcast cannot be resumed; fit again")
-    from lstmcast.model.baselines import season_length
-
     fm = dict(doc["forecaster"])
     opts = dict(fm.pop("options"))
     reading = dict(fm.pop("reading", {}) or {})
@@ -121,8 +118,6 @@ _RESOLVED = {"read": ("freq",), "model": ("lookback", "horizon", "hidden", "seas
 
 def write(path, kind: str, arrays: dict, doc: dict) -> None:
     """Write a model or checkpoint atomically; ``doc`` holds the kind's sections."""
-    from lstmcast.files import store
-
     missing = [s for s in SECTIONS[kind] if s not in doc]
     if missing:
         raise ValueError(f"a {kind} needs the sections {', '.join(SECTIONS[kind])}; {missing[0]} is missing")
@@ -133,8 +128,6 @@ def read(path, kind: str = "model", max_mb: int | None = None):
     """(arrays, the migrated document, (read, model, train) configs) of a model or
     checkpoint file; everything checked. ``max_mb`` caps the array data (default 1024 MiB,
     ``--max-input-mb``)."""
-    from lstmcast.files import store
-
     path = os.fspath(path)
     if not os.path.exists(path):
         what = "no model at" if kind == "model" else "no checkpoint at"

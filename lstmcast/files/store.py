@@ -1,4 +1,5 @@
-"""The model file: save/load of named arrays plus a JSON document, schema checks, atomic writes.
+"""The model file's container: save/load of named arrays plus a JSON document, the
+envelope (the format's name and version number), schema checks, atomic writes.
 
 A model (or a training checkpoint) is one safetensors file. Its arrays keep their own
 names; the network's are stored under the exact PyTorch names of
@@ -6,8 +7,8 @@ names; the network's are stored under the exact PyTorch names of
 (see :mod:`lstmcast.nn.network`), so PyTorch can use the weights directly (the README's
 "Use the weights in PyTorch" shows how).
 
-The container of format ``lstmcast-model`` (versions and sections:
-:mod:`lstmcast.files.modelfile`), on top of safetensors (8-byte little-endian header length,
+The container of format ``lstmcast-model`` (the sections of each version and the
+migrations between them: :mod:`lstmcast.files.modelfile`), on top of safetensors (8-byte little-endian header length,
 JSON header, raw little-endian data):
 
 - ``__metadata__["lstmcast"]``: the JSON document. Envelope keys, all required:
@@ -43,11 +44,13 @@ import time
 import numpy as np
 
 from lstmcast.files.atomic import atomic_write_bytes
-from lstmcast.files.modelfile import FORMAT, FORMAT_VERSION, OLDEST_MAJOR
 from lstmcast.errors import InputMissingError, ModelFileError
 
 __all__ = ["MAX_HEADER_BYTES", "save", "load", "network_params"]
 
+FORMAT = "lstmcast-model"
+FORMAT_VERSION = (2, 2)  # a new minor only adds keys; a new major needs a migration in modelfile
+OLDEST_MAJOR = 1  # the oldest major version still read (through modelfile.MIGRATIONS)
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 # The most array data a model file may hold: a global model of 10,000 series with a year of
 # daily history is a few hundred MB of history at most

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.data.dataset import Dataset
+from lstmcast.data.seasons import season_length
 from lstmcast.model import baselines, metrics
 from lstmcast.model.forecast import Forecast, SeriesForecast
 from lstmcast.errors import DataError, UsageError
@@ -116,7 +117,7 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
     step = horizon if step is None else step
     if step < 1:
         raise UsageError(f"--step must be 1 or more, not {step}")
-    season = season or baselines.season_length(dataset.freq)
+    season = season or season_length(dataset.freq)
     levels = list(levels)
     targets = list(dataset.targets)
     shortest = min(len(f) for f in dataset.series.values())

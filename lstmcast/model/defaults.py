@@ -13,10 +13,10 @@ import math
 
 import pandas as pd
 
-from lstmcast.model import baselines
 from lstmcast.prep import windows
 from lstmcast.config import ModelConfig, TrainConfig
 from lstmcast.data.dataset import Dataset
+from lstmcast.data.seasons import season_length
 from lstmcast.data.timeparse import period
 
 # Defaults by the length of one step: (lookback, horizon). Chosen on the evidence in
@@ -93,10 +93,10 @@ def resolve(model: ModelConfig, train: TrainConfig, dataset: Dataset,
     (:func:`resolve_schedule`). The configs were checked when they were made.
     ``lookback_seasons`` (evidence only) asks for that many seasons of lookback instead of
     the frequency's default."""
-    m = model.replace(season=model.season or baselines.season_length(dataset.freq))
+    m = model.replace(season=model.season or season_length(dataset.freq))
     base_lookback, base_horizon = frequency_defaults(dataset.freq)
     if lookback_seasons:
-        base_lookback = max(8, lookback_seasons * baselines.season_length(dataset.freq))
+        base_lookback = max(8, lookback_seasons * season_length(dataset.freq))
     val_fraction = train.val_fraction
     if val_fraction is None:  # counted before lookback is settled, which depends on it
         val_fraction = default_val_fraction(count_windows(

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lstmcast.model.baselines import BASELINES, drift, naive, season_length, seasonal_naive
+from lstmcast.data.seasons import season_length
+from lstmcast.model.baselines import BASELINES, drift, naive, seasonal_naive
 
 FINITE = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 HISTORY = hnp.arrays(np.float64, st.integers(1, 40), elements=FINITE)
