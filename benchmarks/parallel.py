@@ -58,8 +58,8 @@ def main(argv=None) -> int:
                 Client(lc) as client:
             made = []
 
-            def parallel(w, m, t, spec):
-                made.append(Rounds(client, w, m, t, spec))
+            def parallel(w, m, t, spec, choices):
+                made.append(Rounds(client, w, m, t, spec, choices))
                 return made[-1]
 
             started = time.perf_counter()

@@ -64,7 +64,7 @@ def _parallel(scheduler: str | None, ckpt: str, configs, dataset, msg):
         def on_round(trainer):
             if trainer.epoch:
                 _checkpoint(ckpt, trainer, configs, dataset)
-        yield lambda windows, m, t, spec: Rounds(client, windows, m, t, spec, on_round=on_round)
+        yield lambda windows, m, t, spec, choices: Rounds(client, windows, m, t, spec, choices, on_round=on_round)
 
 
 def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages,

@@ -32,9 +32,8 @@ def train_shard(shard: dict[str, np.ndarray], setup: str, theta: np.ndarray, ada
     """On a worker: the steps of one round over the shard's windows ``order`` (shard-local
     indices); (weights, Adam state, random state as JSON, losses)."""
     from lstmcast.config import TrainConfig
-    from lstmcast.model.forecaster import LSTMForecaster
+    from lstmcast.model import training
     from lstmcast.nn.network import Net, Spec
-    from lstmcast.nn.train import Trainer
     from lstmcast.prep.windows import make_windows
 
     s, st = json.loads(setup), json.loads(state)
@@ -48,11 +47,10 @@ def train_shard(shard: dict[str, np.ndarray], setup: str, theta: np.ndarray, ada
     future = s.get("future_cols", [])
     windows = make_windows(arrays, list(range(nt)), s["lookback"], s["horizon"], s["stride"], future)
     K = int(s.get("ensemble", 1))
-    take = LSTMForecaster._taker(windows, nt, s["normalize"], s["season"], s["seasons"], K)
-    spec = Spec(**s["spec"])
-    net = Net(spec, theta.copy(), K)
-    trainer = Trainer(net, TrainConfig.from_dict(s["train"], "train"), dropout=s["dropout"],
-                      grad_mask=LSTMForecaster._grad_mask(spec, K, net, nt, len(future)))
+    take = training.taker(windows, nt, s["normalize"], s["season"], s["seasons"], K)
+    net = Net(Spec(**s["spec"]), theta.copy(), K)
+    trainer = training.build_trainer(net, TrainConfig.from_dict(s["train"], "train"), dropout=s["dropout"],
+                                     members=K, nt=nt, n_future=len(future), future_block=s["future_block"])
     trainer.opt.load_state(adam)
     trainer.opt.lr = float(st["lr"])
     if st["rng"] is not None:
@@ -66,7 +64,7 @@ def train_shard(shard: dict[str, np.ndarray], setup: str, theta: np.ndarray, ada
 class Rounds:
     """The ``rounds`` of :meth:`lstmcast.nn.train.Trainer.fit` on a Dask client."""
 
-    def __init__(self, client, windows, m, t, spec, on_round=None):
+    def __init__(self, client, windows, m, t, spec, choices, on_round=None):
         workers = sorted(client.scheduler_info()["workers"])
         n = len(windows.keys)
         w = max(1, min(len(workers), n))
@@ -89,7 +87,7 @@ class Rounds:
                 "spec": {k: getattr(spec, k) for k in ("input_size", "hidden_size", "num_layers",
                                                           "output_size", "bidirectional", "future_size",
                                                           "future_hidden", "future_inputs")},
-                "future_cols": list(windows.future_cols),
+                "future_cols": list(windows.future_cols), "future_block": choices.future_block,
                 "train": t.to_dict()}))
         self.message_bytes = 0  # what one round sends and receives, for the scaling estimate
 

@@ -85,7 +85,8 @@ def fit_predict_runner(client, should_stop=None, return_errors: bool = False):
         futures = []
         for forecaster, history, horizon in jobs:
             options = json.dumps({"model": forecaster.model_config.to_dict(),
-                                  "train": forecaster.train_config.to_dict(), "private": forecaster._private})
+                                  "train": forecaster.train_config.to_dict(),
+                                  "choices": forecaster.choices.to_dict()})
             data, meta = dataset_out(history)
             futures.append(client.submit(tasks.fit_predict, data, meta, options, horizon, list(levels),
                                          retries=RETRIES, pure=False))

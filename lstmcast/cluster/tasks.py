@@ -18,15 +18,17 @@ def version() -> str:
 
 def fit_predict(data: dict[str, np.ndarray], meta: str, options: str, horizon: int,
                 levels: list[float]) -> tuple[dict[str, np.ndarray], str]:
-    """Fit a forecaster with ``options`` (JSON: model and train configs, private choices)
+    """Fit a forecaster with ``options`` (JSON: model and train configs, internal choices)
     on the dataset, and forecast ``horizon`` steps: one backtest fold."""
     from lstmcast.config import ModelConfig, TrainConfig
     from lstmcast.cluster.payload import dataset_in, forecast_out
+    from lstmcast.model.choices import Choices
     from lstmcast.model.forecaster import LSTMForecaster
 
     opts = json.loads(options)
     forecaster = LSTMForecaster(model=ModelConfig.from_dict(opts["model"], "model"),
-                                train=TrainConfig.from_dict(opts["train"], "train"), **opts["private"])
+                                train=TrainConfig.from_dict(opts["train"], "train"),
+                                choices=Choices.from_dict(opts["choices"]))
     dataset = dataset_in(data, meta)
     return forecast_out(forecaster.fit(dataset).predict(horizon, None, levels, future=dataset.ahead or None))
 

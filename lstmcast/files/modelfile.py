@@ -5,7 +5,8 @@ A model (or a training checkpoint) is one safetensors file written and checked b
 envelope keys with the format's name and version number). This module owns what the
 document holds, and it is the only place that knows the layout of a version:
 
-Format ``lstmcast-model`` 2.1, kind ``model`` (2.1 added the guard; a 2.0 file forecasts with the network alone):
+Format ``lstmcast-model`` 2.3, kind ``model`` (2.3 added ``forecaster.choices``; 2.2 the
+covariates; 2.1 the guard, and a 2.0 file forecasts with the network alone):
 
 - ``config``: ``{"read", "model", "train"}``, the resolved options
   (:mod:`lstmcast.config`): how the data was read (with the columns fit found), the
@@ -13,7 +14,8 @@ Format ``lstmcast-model`` 2.1, kind ``model`` (2.1 added the guard; a 2.0 file f
   checked on load with the option's own rules; errors name the setting.
 - ``forecaster``: learned state that is not an array: targets, features, frequency,
   the pipeline's settings, the data's provenance, the history's series and last
-  timestamps, the interval calibration and the training report.
+  timestamps, the interval calibration, the training report, and the internal choices
+  (:class:`lstmcast.model.choices.Choices`; absent before 2.3: today's values).
 - ``network`` / ``dtype``: the network's shape (:class:`lstmcast.nn.network.Spec`) and
   float type, checked against the arrays by the container.
 - arrays: the network under PyTorch's names, ``pipeline.center`` / ``pipeline.scale``,

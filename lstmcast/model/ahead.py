@@ -42,7 +42,7 @@ def known_ahead(model, keys: list[str], tails: dict[str, pd.DataFrame], horizon:
     cols = [nt + model.features_.index(c) for c in names]
     out = np.zeros((len(keys), steps, len(names)), dtype=np.float32)
     for i, key in enumerate(keys):
-        when = future_index(tails[key].index[-1], model.freq_, horizon, model._trading())
+        when = future_index(tails[key].index[-1], model.freq_, horizon, model.trading_slots())
         values = np.full((horizon, len(names)), np.nan)
         where = f"series {key!r}, " if key else ""
         if from_file:

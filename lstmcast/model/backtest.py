@@ -112,7 +112,7 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
         template = forecaster or LSTMForecaster()
         horizon = template.resolved(dataset)[0].horizon
         forecaster = LSTMForecaster(model=template.model_config.replace(horizon=horizon),
-                                    train=template.train_config, **template._private)
+                                    train=template.train_config, choices=template.choices)
         season = season or forecaster.model_config.season
     step = horizon if step is None else step
     if step < 1:

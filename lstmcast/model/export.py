@@ -187,7 +187,7 @@ def write(forecaster, path, series: str | None = None, horizon: int | None = Non
 
 def describe(forecaster, series: str | None = None, horizon: int | None = None) -> dict:
     """The JSON-able contract of the exported graph (refusing what cannot be exported)."""
-    forecaster._check_fitted()
+    forecaster.check_fitted()
     m, pipe = forecaster.model_config_, forecaster.pipeline_
     L, H = m.lookback, m.horizon
     horizon = H if horizon is None else int(horizon)

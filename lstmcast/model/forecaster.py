@@ -19,7 +19,7 @@ Converts to and from named arrays + JSON sections through :mod:`lstmcast.model.p
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from dataclasses import asdict, replace as dataclass_replace
 
 import numpy as np
@@ -30,54 +30,13 @@ from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
 from lstmcast.data.dataset import Dataset, check_length, future_index, observed_column
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files import modelfile
-from lstmcast.model import ahead, conformal, defaults, ensemble, guard, persist
+from lstmcast.model import ahead, conformal, defaults, ensemble, guard, persist, training
+from lstmcast.model.choices import Choices
 from lstmcast.model.forecast import Forecast, SeriesForecast, check_levels
 from lstmcast.nn.network import NUMPY_PREDICT_MAX, Net, Spec, init_params
-from lstmcast.nn.train import Trainer, unpack
-from lstmcast.prep.normalize import SEASON_MAX_WINDOWS, choose_normalize, window_change, window_offsets
+from lstmcast.prep.normalize import choose_normalize, window_change, window_offsets
 from lstmcast.prep.scaling import calendar_features, columns_of
 from lstmcast.prep.windows import fill_missing, min_rows, prepare, rows_for_training
-
-# The network's output layer starts at zero, so an untrained model forecasts exactly the
-# normalisation's base (the last value, or the seasonal profile) and training learns
-# the correction to it. "random" is PyTorch's uniform initialisation. Evidence:
-# benchmarks/defaults.py.
-HEAD_INIT = "zeros"
-# After training, scale the network's output (its head) by the factor in [0, 1] that
-# minimises the squared error on the validation windows: the forecast is base + factor *
-# correction, so a network whose corrections do not hold up out of sample falls back
-# towards the base.
-SHRINK = True
-# Conformal scores: "change" divides each validation residual by its window's typical
-# step-to-step change (mean |x[t] - x[t-1]| over the lookback, scaled units), and a
-# forecast's band is the quantile times its own window's change, so bands widen in
-# volatile stretches and narrow in calm ones (normalised conformal prediction).
-# "none": plain absolute residuals. "auto": whichever of the two covers one half of the
-# held-out windows better when calibrated on the other (both ways round), with at least
-# 40 windows (else "change"). Evidence: benchmarks/defaults.py --intervals, and
-# benchmarks/results/calibration-holdout.md (tuning half: "auto" within 5 points on 9 of
-# 29 datasets, "change" 8, "none" 7).
-INTERVAL_SCALE = "auto"
-# Share of each series' validation windows (the latest) kept apart from early stopping
-# and the shrinkage, for the guard and the interval calibration alone (0: all validation
-# windows do everything).
-HOLDOUT = 0.0
-# The network's weights the guard tries in its blend with a series' best baseline.
-# Evidence: benchmarks/results/guard-blends.md (tuning half: geometric mean of MASE 0.99999
-# of the even blend alone, the same datasets beating seasonal naive and the best baseline;
-# adopted by the rule fixed before the run, a gain within noise).
-GUARD_BLENDS = (0.25, 0.5, 0.75)
-# The future block (covariates known over the horizon): "step", each step's output reads
-# only its own step's covariates (the other weights stay 0), or "full", every step's
-# output reads every step's covariates. Evidence: benchmarks/future_block.py (a tie on the
-# tuning half; "step" needs no covariates past the steps a forecast asks for).
-FUTURE_BLOCK = "step"
-# Tanh units each step's covariates also pass through before the future block (0: the
-# block is linear in the covariates). Chosen on the tuning half of benchmarks/future_block.py
-# (mean MASE 0.609 against 0.612 linear, network alone); confirmation half 0.832 against
-# 0.883 (half-hourly demand with temperature 0.686 against 0.822; bike rentals 0.978
-# against 0.944).
-FUTURE_HIDDEN = 8
 
 # A forecast further than this many times the range of the history it continues, from
 # its last value, is an extrapolation gone wrong (refused); bands are clipped there
@@ -86,38 +45,32 @@ ABSURD = 100.0
 # the intervals are noise (a 4-row file used to "fit" on one window).
 MIN_TRAIN_WINDOWS = 10
 FORECAST_NUMPY_MAX = 2048  # series a forecast sends through the numpy forward pass, at most
-PREDICT_BATCH = 4096  # windows per slice when predicting every validation window (bounded memory)
 
 
 class LSTMForecaster:
     """An LSTM that maps the last ``lookback`` steps to the next ``horizon`` steps."""
 
     def __init__(self, model: ModelConfig | None = None, train: TrainConfig | None = None, *,
-                 _head_init: str = HEAD_INIT, _shrink: bool = SHRINK,
-                 _interval_scale: str = INTERVAL_SCALE,
-                 _season_max_windows: int = SEASON_MAX_WINDOWS,
-                 _lookback_seasons: int | None = None,
-                 _holdout: float = HOLDOUT, _future_block: str = FUTURE_BLOCK,
-                 _future_hidden: int = FUTURE_HIDDEN, _guard_blends: tuple = GUARD_BLENDS, **options):
+                 choices: Choices | None = None, **options):
         """``LSTMForecaster(hidden=32, lr=0.01)``, or with whole configs
         (``model=ModelConfig(...)``); keyword options override the configs' fields. The
-        underscored arguments are internal choices that are not options, settable for the
-        evidence in ``benchmarks/defaults.py``."""
+        underscored arguments (``_shrink=False``) override the internal choices
+        (:class:`~lstmcast.model.choices.Choices`), for the evidence in ``benchmarks/``."""
+        underscored = {k: options.pop(k) for k in list(options) if k.startswith("_")}
         m_opts, rest = ModelConfig.split(options)
         t_opts, rest = TrainConfig.split(rest)
+        names = {f.name for f in dataclasses.fields(Choices)}
+        rest.update({k: v for k, v in underscored.items() if k[1:] not in names})
         if rest:
             names = sorted(f.name for c in (ModelConfig, TrainConfig) for f in cfg.fields_of(c))
             raise UsageError(f"unknown option {sorted(rest)[0]!r} (options: {', '.join(names)})")
         self.model_config = cfg.build(ModelConfig, {**(model or ModelConfig()).to_dict(), **m_opts})
         self.train_config = cfg.build(TrainConfig, {**(train or TrainConfig()).to_dict(), **t_opts})
-        self._private = dict(_head_init=_head_init, _shrink=_shrink, _interval_scale=_interval_scale,
-                             _season_max_windows=_season_max_windows, _lookback_seasons=_lookback_seasons,
-                             _holdout=_holdout, _future_block=_future_block, _future_hidden=_future_hidden,
-                             _guard_blends=tuple(_guard_blends))
+        self.choices = dataclasses.replace(choices or Choices(), **{k[1:]: v for k, v in underscored.items()})
 
     def clone(self) -> "LSTMForecaster":
-        """An unfitted copy with the same options (for refits in a backtest)."""
-        return LSTMForecaster(model=self.model_config, train=self.train_config, **self._private)
+        """An unfitted copy with the same options and choices (for refits in a backtest)."""
+        return LSTMForecaster(model=self.model_config, train=self.train_config, choices=self.choices)
 
     def get_params(self) -> dict:
         """Every option, by name (the fields of both configs)."""
@@ -129,12 +82,12 @@ class LSTMForecaster:
         """The configs with every default that the data decides filled in (batch size and
         epochs come later, from the number of training windows)."""
         return defaults.resolve(self.model_config, self.train_config, dataset,
-                                self._private["_lookback_seasons"])
+                                self.choices.lookback_seasons)
 
     def fit(self, dataset: Dataset, *, on_epoch=None, on_batch=None, should_stop=None,
             resume: tuple[dict, dict] | None = None, parallel=None) -> "LSTMForecaster":
         """Train on ``dataset``. ``resume`` is a (arrays, meta) trainer state to continue from.
-        ``parallel(windows, model_config, train_config, spec)`` makes the ``rounds`` that
+        ``parallel(windows, model_config, train_config, spec, choices)`` makes the ``rounds`` that
         train each epoch on Dask workers (:class:`lstmcast.cluster.parallel.Rounds`)."""
         m, t = self.resolved(dataset)
         L, H = m.lookback, m.horizon
@@ -154,12 +107,12 @@ class LSTMForecaster:
         if n_val > defaults.VAL_WINDOWS:  # a fixed sample, the same for every epoch
             pick = np.random.default_rng(t.seed).choice(n_val, defaults.VAL_WINDOWS, replace=False)
             val_idx = val_idx[np.sort(pick)]
-        val_idx, held_idx = self._holdout_split(windows, val_idx, H)
+        val_idx, held_idx = training.holdout_split(windows, val_idx, H, self.choices.holdout)
         self.targets_ = list(dataset.targets)
         nt = len(self.targets_)
         K = m.ensemble
         n_future = len(windows.future_cols)
-        kh = self._private["_future_hidden"] if n_future else 0
+        kh = self.choices.future_hidden if n_future else 0
         members = [init_params(windows.n_inputs, m.hidden, m.layers, H * nt, seed=t.seed + i,
                                bidirectional=m.bidirectional, future_size=H * n_future,
                                future_hidden=kh, future_inputs=n_future) for i in range(K)]
@@ -167,21 +120,21 @@ class LSTMForecaster:
         spec = Spec.from_params(params)
         if n_future:  # starts at zero: the plain model, until the covariates earn a weight
             params["future.weight"][:] = 0.0
-        if self._private["_head_init"] == "zeros":
+        if self.choices.head_init == "zeros":
             params["head.weight"][:] = 0.0
             params["head.bias"][:] = 0.0
         net = Net.from_params(params, K)
-        trainer = Trainer(net, t, dropout=m.dropout, on_epoch=on_epoch, on_batch=on_batch,
-                          should_stop=should_stop,
-                          grad_mask=self._grad_mask(spec, K, net, nt, n_future, self._private["_future_block"]))
+        trainer = training.build_trainer(net, t, dropout=m.dropout, members=K, nt=nt, n_future=n_future,
+                                         future_block=self.choices.future_block, on_epoch=on_epoch,
+                                         on_batch=on_batch, should_stop=should_stop)
         if resume is not None:
             trainer.load_state(*resume)
         normalize, seasons = choose_normalize(windows, train_idx, nt, H, m.season, m.normalize, m.seasons,
-                                              self._private["_season_max_windows"])
+                                              self.choices.season_max_windows)
         m = dataclass_replace(m, normalize=normalize, seasons=seasons)
-        take = self._taker(windows, nt, m.normalize, m.season, m.seasons, K)
+        take = training.taker(windows, nt, m.normalize, m.season, m.seasons, K)
         self.trainer_ = trainer
-        rounds = parallel(windows, m, t, spec) if parallel is not None else None
+        rounds = parallel(windows, m, t, spec, self.choices) if parallel is not None else None
         result = trainer.fit(take, train_idx, val_idx, rounds=rounds)
         self.model_config_, self.train_config_ = m, t
         self.net_ = net
@@ -194,8 +147,8 @@ class LSTMForecaster:
         self.read_config_ = dataset.read if dataset.read is not None else ReadConfig(
             date_col=dataset.date_col, targets=dataset.targets, features=dataset.features,
             id_col=dataset.id_col, freq=dataset.freq)
-        self.shrink_ = (self._shrink(self._taker(windows, nt, m.normalize, m.season, m.seasons), val_idx)
-                        if self._private["_shrink"] else 1.0)
+        self.shrink_ = (training.shrink(net, K, training.taker(windows, nt, m.normalize, m.season, m.seasons),
+                                        val_idx) if self.choices.shrink else 1.0)
         self.pipeline_ = pipe
         self.freq_ = dataset.freq
         self.features_ = list(dataset.features)
@@ -221,83 +174,10 @@ class LSTMForecaster:
         self.history_ = self._tails(dataset, L, m.transform)
         return self
 
-    @staticmethod
-    def _taker(windows, nt: int, normalize: str, season: int, seasons: int | None, members: int = 1):
-        """take(idx) -> (X, Y) with per-window normalisation applied (:func:`window_offsets`);
-        for an ensemble's training, Y repeated for each member (``members``)."""
-        horizon = windows.horizon
-
-        def take(idx):
-            x, y = windows.take(idx)
-            f = windows.take_future(idx)
-            if normalize != "none":
-                shift, base = window_offsets(x, nt, horizon, normalize, season, seasons)
-                x[:, :, :nt] -= shift[:, None, :]
-                y = y - base
-            y = y if members == 1 else np.concatenate([y] * members, axis=1)
-            return (x, y) if f is None else (x, y, f)
-        return take
-
-    @staticmethod
-    def _grad_mask(spec: Spec, K: int, net: Net, nt: int = 1, n_future: int = 0,
-                   block: str = FUTURE_BLOCK) -> np.ndarray | None:
-        """The flat gradient mask: an ensemble's cross-member weights, and the future
-        block's weights from one step's covariates to another step's output, stay 0
-        (each step's forecast reads its own step's covariates: a forecast of fewer steps
-        needs no covariates beyond them). None when nothing is masked."""
-        if K == 1 and not (n_future and block == "step"):
-            return None
-        flat = np.ones(net.size, dtype=net.dtype)
-        named = net.unflatten(flat)
-        if K > 1:
-            for name, a in ensemble.mask(spec, K).items():
-                named[name][...] = a
-        if n_future and block == "step":
-            H = spec.future_size // n_future
-            out_step = np.tile(np.repeat(np.arange(H), nt), K)  # outputs: members, steps, targets
-            in_step = np.repeat(np.arange(H), spec.future_width // H)  # inputs: steps, covariates (+ units)
-            named["future.weight"][...] *= out_step[:, None] == in_step[None, :]  # within the members' blocks
-        return flat
-
     def _net_predict(self, x: np.ndarray, engine: str = "auto", f: np.ndarray | None = None) -> np.ndarray:
         """The network's output for windows ``x`` (and future block inputs ``f``), an
         ensemble's members averaged."""
-        return ensemble.combine(self.net_.predict(x, engine=engine, f=f), self.model_config_.ensemble)
-
-    def _shrink(self, take, val_idx: np.ndarray) -> float:
-        """Scale the head (and the future block) by the least-squares factor in [0, 1] on
-        the validation windows."""
-        pp = pt = 0.0
-        for a in range(0, len(val_idx), PREDICT_BATCH):
-            x, y, f = unpack(take(val_idx[a:a + PREDICT_BATCH]))
-            p64 = self._net_predict(x, "kernels", f).reshape(y.shape).astype(np.float64)
-            seen = ~np.isnan(y)  # missing targets (--missing mask) do not count
-            pp += float((p64 * p64)[seen].sum())
-            pt += float((p64 * y)[seen].sum())
-        factor = 1.0 if pp <= 0 else float(np.clip(pt / pp, 0.0, 1.0))
-        if factor < 1.0:
-            for name in ("head.weight", "head.bias", "future.weight"):
-                if name in self.net_.params:
-                    self.net_.params[name][:] *= factor
-        return factor
-
-    def _holdout_split(self, windows, val_idx: np.ndarray, H: int) -> tuple[np.ndarray, np.ndarray]:
-        """(early stopping and shrinkage windows, guard and calibration windows): with a
-        holdout share, the latest windows of each series are held out, and the earlier
-        ones end their targets before the held-out targets begin; else both are all."""
-        share = self._private["_holdout"]
-        if share <= 0 or not len(val_idx):
-            return val_idx, val_idx
-        series, starts = windows.series[val_idx], windows.starts[val_idx]
-        early, held = [], []
-        for s in np.unique(series):
-            mine = val_idx[series == s]
-            st = starts[series == s]
-            k = max(1, int(math.ceil(share * len(mine))))
-            held.append(mine[-k:])
-            early.append(mine[:-k][st[:-k] <= st[-k] - H])
-        early_idx, held_idx = np.concatenate(early), np.concatenate(held)
-        return (early_idx if len(early_idx) else held_idx), held_idx
+        return training.predict(self.net_, self.model_config_.ensemble, x, engine, f)
 
     def _scored(self, windows, idx: np.ndarray, first: np.ndarray, row0: np.ndarray):
         """Forecasts of held-out windows ``idx`` in scaled units: ``(network, baselines,
@@ -311,8 +191,8 @@ class LSTMForecaster:
         ys = np.zeros((len(idx), H, nt))
         change = np.zeros((len(idx), nt))
         series = windows.series[idx]
-        for a in range(0, len(idx), PREDICT_BATCH):
-            part = idx[a:a + PREDICT_BATCH]
+        for a in range(0, len(idx), training.PREDICT_BATCH):
+            part = idx[a:a + training.PREDICT_BATCH]
             x, y = windows.take(part)
             shift, offset = window_offsets(x, nt, H, m.normalize, m.season, m.seasons)
             xn = x.copy()
@@ -337,7 +217,7 @@ class LSTMForecaster:
         self.guard_meta_ = {"enabled": False}
         net, base, y, change, series = self._scored(windows, idx, first, np.zeros(S, np.int64))
         if m.transform not in ("diff", "pct") and len(idx):  # scored even when off: info shows it
-            b, w, scores = guard.choose(net, base, y, series, S, self._private["_guard_blends"])
+            b, w, scores = guard.choose(net, base, y, series, S, self.choices.guard_blends)
             self.guard_["scores"] = scores.astype(np.float32)
             if m.guard:
                 self.guard_.update(baseline=b, weight=w)
@@ -353,7 +233,7 @@ class LSTMForecaster:
         """Conformal scores from residuals ``r`` (n, horizon, targets) in scaled units."""
         self.calibration_ = {"scale": "none"}
         r = r.astype(np.float32)
-        how = self._private["_interval_scale"]
+        how = self.choices.interval_scale
         if how == "auto" and len(r) >= 40:
             how = conformal.better_scale(r, change)
         if how in ("change", "auto") and len(r):
@@ -386,7 +266,7 @@ class LSTMForecaster:
 
     # ------------------------------------------------------------------ forecasting
 
-    def _trading(self) -> tuple[int, ...] | None:
+    def trading_slots(self) -> tuple[int, ...] | None:
         """The open slots of the week of a series on a trading calendar, else None."""
         slots = self.data_.get("calendar")
         return tuple(slots) if slots else None
@@ -396,7 +276,7 @@ class LSTMForecaster:
         save_model(self, path)
         return self
 
-    def _check_fitted(self):
+    def check_fitted(self):
         if not hasattr(self, "history_"):  # set last: an interrupted fit has only the network
             interrupted = getattr(self, "training_", {}).get("stopped") == "interrupted"
             raise UsageError("the forecaster is not fitted yet" + (" (its fit was interrupted)" if interrupted else ""))
@@ -422,7 +302,7 @@ class LSTMForecaster:
         ``future`` (series id -> frame indexed by time, as :func:`load_future` reads
         ``--future-data``), else from ``dataset``'s rows after its last target value.
         Notes for the user (recursive steps, small calibration sets) are in ``.notes``."""
-        self._check_fitted()
+        self.check_fitted()
         notes: list[str] = []
         H = self.model_config_.horizon
         horizon = H if horizon is None else int(horizon)
@@ -469,7 +349,7 @@ class LSTMForecaster:
                                 "try --transform log, or refit on more data")
             last = frame.index[-1]
             if last not in futures:
-                futures[last] = future_index(last, self.freq_, horizon, self._trading())
+                futures[last] = future_index(last, self.freq_, horizon, self.trading_slots())
             g = rows[i]
             series[key] = SeriesForecast(futures[last], point, lower, upper,
                                          tuple(guard.name(b, w) for b, w in zip(self.guard_["baseline"][g],
@@ -512,13 +392,13 @@ class LSTMForecaster:
         (:func:`lstmcast.model.update.update`, whose report is returned)."""
         from lstmcast.model.update import update
 
-        self._check_fitted()
+        self.check_fitted()
         return update(self, dataset, **options)
 
     def history_dataset(self) -> Dataset:
         """The stored history as a Dataset (to forecast it elsewhere, as ``predict()`` does)."""
-        self._check_fitted()
-        slots = self._trading()
+        self.check_fitted()
+        slots = self.trading_slots()
         return Dataset(series=dict(self.history_), targets=list(self.targets_), features=list(self.features_),
                        freq=self.freq_, date_col=self.data_["date_col"], id_col=self.data_["id_col"], notes=[],
                        n_rows=sum(len(f) for f in self.history_.values()), sha256="",
@@ -588,7 +468,7 @@ class LSTMForecaster:
                 steps = {}
                 for i, end in enumerate(ends):
                     if end not in steps:
-                        future = future_index(end, self.freq_, H, self._trading())
+                        future = future_index(end, self.freq_, H, self.trading_slots())
                         steps[end] = (future, calendar_features(future, self.freq_)[0])
                     rows[i, :, hist.shape[2] - n_cal:] = steps[end][1]
                 ends = [steps[e][0][-1] for e in ends]

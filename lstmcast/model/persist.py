@@ -19,6 +19,7 @@ from lstmcast.data import calendar
 from lstmcast.data.timeparse import period
 from lstmcast.errors import ModelFileError
 from lstmcast.model import ensemble, guard
+from lstmcast.model.choices import Choices
 from lstmcast.nn.network import Net, Spec
 from lstmcast.prep.scaling import Pipeline
 
@@ -31,7 +32,7 @@ def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
     """``self``'s learned state as named arrays and JSON sections (no pickle): ``config`` (the
     resolved configs), ``forecaster`` (everything else), ``network`` and ``dtype``.
     :mod:`lstmcast.files.modelfile` writes and checks them."""
-    self._check_fitted()
+    self.check_fitted()
     arrays = dict(self.net_.params)
     parrays, pmeta = self.pipeline_.to_arrays()
     arrays.update(parrays)
@@ -44,7 +45,8 @@ def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
              "covariates": getattr(self, "covariates_", {}),
              "targets": self.targets_, "features": self.features_, "freq": self.freq_,
              "history": {"series": keys, "last": [str(self.history_[k].index[-1]) for k in keys]},
-             "calibration": self.calibration_, "training": self.training_, "guard": self.guard_meta_}
+             "calibration": self.calibration_, "training": self.training_, "guard": self.guard_meta_,
+             "choices": self.choices.to_dict()}
     configs = {"read": self.read_config_.to_dict(), "model": self.model_config_.to_dict(),
                "train": self.train_config_.to_dict()}
     network = {k: v for k, v in asdict(self.net_.spec).items()
@@ -59,10 +61,11 @@ def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs):
     (read, model, train) configs, already checked. Anything inconsistent is a
     ModelFileError."""
     read, m, t = configs
-    self = cls(model=m, train=t)
-    self.read_config_, self.model_config_, self.train_config_ = read, m, t
     try:
         fm = doc["forecaster"]
+        # files from before the section read with today's choices
+        self = cls(model=m, train=t, choices=Choices.from_dict(fm.get("choices", {})))
+        self.read_config_, self.model_config_, self.train_config_ = read, m, t
         self.targets_ = [str(x) for x in fm["targets"]]
         self.features_ = [str(x) for x in fm["features"]]
         self.freq_ = str(fm["freq"])
@@ -128,8 +131,8 @@ def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs):
     self.history_ = {}
     for i, k in enumerate(keys):
         last = pd.Timestamp(fm["history"]["last"][i])
-        idx = (pd.date_range(end=last, periods=rows, freq=period(self.freq_)[1]) if self._trading() is None
-               else calendar.past(last, self.freq_, rows, self._trading()))
+        idx = (pd.date_range(end=last, periods=rows, freq=period(self.freq_)[1]) if self.trading_slots() is None
+               else calendar.past(last, self.freq_, rows, self.trading_slots()))
         idx.name = self.data_["date_col"]
         self.history_[k] = pd.DataFrame(values[i], index=idx, columns=[*self.targets_, *self.features_])
     return self

@@ -32,8 +32,7 @@ import pandas as pd
 from lstmcast.data.dataset import Dataset
 from lstmcast.data.timeparse import period
 from lstmcast.errors import DataError
-from lstmcast.model import guard
-from lstmcast.nn.train import Trainer
+from lstmcast.model import guard, training
 from lstmcast.prep.windows import make_windows
 
 # Chosen on the tuning half of benchmarks/update.py (lr x 0.1/0.3/1, replay 1/4/16, epochs
@@ -94,7 +93,7 @@ def continued(forecaster, dataset: Dataset) -> tuple[dict[str, pd.DataFrame], di
         if not added[key]:
             continue
         first_new = frame.index[new][0]
-        expected = last + step if forecaster._trading() is None else first_new
+        expected = last + step if forecaster.trading_slots() is None else first_new
         if first_new > expected:
             raise DataError(f"{dataset.source}: {label} continues at {when(first_new)}, but the model's "
                             f"history ends at {when(last)}: the rows in between are missing (give them, or refit)")
@@ -132,7 +131,7 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
     future = [nt + forecaster.features_.index(c) for c in forecaster.future_]
     windows = make_windows(usable, list(range(nt)), L, H, m.stride, future)
     train_idx, val_idx = windows.split(max(t.val_fraction, 0.2))
-    take = forecaster._taker(windows, nt, m.normalize, m.season, m.seasons, m.ensemble)
+    take = training.taker(windows, nt, m.normalize, m.season, m.seasons, m.ensemble)
     report.notes += _check_scale(take, train_idx, val_idx, dataset.source)
 
     n_updates = len(forecaster.training_.get("updates", []))
@@ -141,9 +140,9 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
                                seed=t.seed + 1 + n_updates)
     net = forecaster.net_
     old = net.theta.copy()
-    trainer = Trainer(net, config, dropout=m.dropout, on_epoch=on_epoch, on_batch=on_batch,
-                      should_stop=should_stop,
-                      grad_mask=forecaster._grad_mask(net.spec, m.ensemble, net, nt, len(future)))
+    trainer = training.build_trainer(net, config, dropout=m.dropout, members=m.ensemble, nt=nt,
+                                     n_future=len(future), future_block=forecaster.choices.future_block,
+                                     on_epoch=on_epoch, on_batch=on_batch, should_stop=should_stop)
     before = trainer.validation_loss(take, val_idx)
     if resume is not None:
         trainer.load_state(*resume)
@@ -160,7 +159,7 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
         net.theta[:] = old
         report.kept_old_weights, report.val_loss_after = True, before
     elif _shrink:  # as fit does: scale the head by the validation least-squares factor in [0, 1]
-        forecaster._shrink(forecaster._taker(windows, nt, m.normalize, m.season, m.seasons), val_idx)
+        training.shrink(net, m.ensemble, training.taker(windows, nt, m.normalize, m.season, m.seasons), val_idx)
     _recalibrate(forecaster, windows, val_idx, added)
     for key, frame in frames.items():
         forecaster.history_[key] = frame.iloc[-len(forecaster.history_[key]):].copy()

@@ -169,10 +169,10 @@ def test_data_parallel_training_with_one_worker_is_the_local_fit(data, client):
     opts = {**TINY, "epochs": 6, "dropout": 0.1}
     local = LSTMForecaster(**opts).fit(data)
     with one_worker() as one:
-        remote = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec: Rounds(one, w, m, t, spec))
+        remote = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec, c: Rounds(one, w, m, t, spec, c))
     assert_same_bits(remote.net_.theta, local.net_.theta)  # a worker on this machine
     rounds = []
-    two = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec: rounds.append(Rounds(client, w, m, t, spec))
+    two = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec, c: rounds.append(Rounds(client, w, m, t, spec, c))
                                      or rounds[-1])
     assert len(rounds[0].shards) == 2 and rounds[0].message_bytes > 0
     assert two.training_["epochs_run"] == 6 and not np.array_equal(two.net_.theta, local.net_.theta)
@@ -184,7 +184,7 @@ def test_an_ensemble_trains_data_parallel_and_keeps_its_members_apart(data, clie
     from lstmcast.model import ensemble
 
     opts = {**TINY, "epochs": 4, "ensemble": 3}
-    fitted = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec: Rounds(client, w, m, t, spec))
+    fitted = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec, c: Rounds(client, w, m, t, spec, c))
     mask = ensemble.mask(fitted.net_.spec, 3)
     params = fitted.net_.params
     assert all(not np.any(params[n][mask[n] == 0]) for n in params)
@@ -192,7 +192,7 @@ def test_an_ensemble_trains_data_parallel_and_keeps_its_members_apart(data, clie
     # the workers' kernels take the members' blocks as the local ones do: one worker, the local fit
     local = LSTMForecaster(**opts).fit(data)
     with one_worker() as one:
-        remote = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec: Rounds(one, w, m, t, spec))
+        remote = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec, c: Rounds(one, w, m, t, spec, c))
     assert_same_bits(remote.net_.theta, local.net_.theta)  # a worker on this machine
 
 
@@ -237,9 +237,10 @@ def test_a_killed_driver_resumes_from_its_last_round(tmp_path):
                                   load_model(tmp_path / "local.safetensors").net_.theta)
 
 
-def test_covariates_and_masked_targets_train_data_parallel_as_locally(tmp_path):
-    # the future block, its step mask and missing targets reach the workers: one worker's
-    # rounds give the local fit's weights bit for bit
+@pytest.mark.parametrize("block", ["step", "full"])
+def test_covariates_and_masked_targets_train_data_parallel_as_locally(tmp_path, block):
+    # the future block, its mask (the model's own choice of block) and missing targets
+    # reach the workers: one worker's rounds give the local fit's weights bit for bit
     from lstmcast.cluster.parallel import Rounds
 
     rng = np.random.default_rng(2)
@@ -250,9 +251,9 @@ def test_covariates_and_masked_targets_train_data_parallel_as_locally(tmp_path):
     pd.DataFrame({"date": pd.date_range("2022-01-01", periods=n).strftime("%Y-%m-%d"), "y": y.round(3),
                   "promo": promo.astype(int)}).to_csv(tmp_path / "c.csv", index=False)
     ds = load_csv(tmp_path / "c.csv", future=("promo",), missing="mask")
-    options = dict(hidden=8, epochs=3, lookback=21, horizon=7, seed=0)
+    options = dict(hidden=8, epochs=3, lookback=21, horizon=7, seed=0, _future_block=block)
     local = LSTMForecaster(**options).fit(ds)
     with one_worker() as one:
-        remote = LSTMForecaster(**options).fit(ds, parallel=lambda w, m, t, s: Rounds(one, w, m, t, s))
+        remote = LSTMForecaster(**options).fit(ds, parallel=lambda w, m, t, s, c: Rounds(one, w, m, t, s, c))
     assert local.net_.spec.future_size == 7
     assert_same_bits(local.net_.theta, remote.net_.theta)

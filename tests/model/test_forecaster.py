@@ -12,7 +12,7 @@ from dataclasses import replace
 from conftest import assert_close, monthly_csv, walk_csv
 from lstmcast.data.dataset import load_csv
 from lstmcast.errors import UsageError
-from lstmcast.model import defaults
+from lstmcast.model import defaults, training
 from lstmcast.model import forecaster as fc
 from lstmcast.model.forecaster import LSTMForecaster, load_model
 from lstmcast.prep.normalize import window_offsets
@@ -179,7 +179,7 @@ def test_validation_passes_in_slices_match_one_pass(tmp_path, monkeypatch):
     slices of 7 windows must give what one slice of everything gives."""
     ds = monthly_csv(tmp_path / "m.csv", n=300, noise=3.0, trend=0.1)
     whole = LSTMForecaster(**TINY, _interval_scale="change").fit(ds)
-    monkeypatch.setattr(fc, "PREDICT_BATCH", 7)
+    monkeypatch.setattr(training, "PREDICT_BATCH", 7)
     sliced = LSTMForecaster(**TINY, _interval_scale="change").fit(ds)
     assert whole.windows_["validation"] > 7 * 3
     assert 0 < whole.shrink_ < 1  # not clipped: the factor itself depends on every slice
