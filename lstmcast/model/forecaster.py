@@ -30,11 +30,11 @@ from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
 from lstmcast.data.dataset import Dataset, check_length, future_index, observed_column
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files import modelfile
-from lstmcast.model import ahead, conformal, defaults, ensemble, guard, persist, training
+from lstmcast.model import ahead, calibration, defaults, ensemble, guard, persist, training
 from lstmcast.model.choices import Choices
 from lstmcast.model.forecast import Forecast, SeriesForecast, check_levels
 from lstmcast.nn.network import NUMPY_PREDICT_MAX, Net, Spec, init_params
-from lstmcast.prep.normalize import choose_normalize, window_change, window_offsets
+from lstmcast.prep.normalize import choose_normalize, window_offsets
 from lstmcast.prep.scaling import calendar_features, columns_of
 from lstmcast.prep.windows import fill_missing, min_rows, prepare, rows_for_training
 
@@ -156,7 +156,12 @@ class LSTMForecaster:
                             "holidays": dataset.holidays, "holiday_names": list(dataset.holiday_names),
                             "encodings": dict(dataset.encodings),
                             "masked": int(windows.masked)}
-        self.residuals_ = self._guard_and_residuals(windows, held_idx, m, nt)
+        self.guard_, self.guard_meta_, scored = calibration.choose_guard(net, m, nt, windows, held_idx,
+                                                                        self.choices.guard_blends)
+        series = scored[4]
+        r, change = calibration.guarded_residuals(scored, self.guard_["baseline"][series],
+                                                  self.guard_["weight"][series])
+        self.residuals_, self.calibration_ = calibration.new_scores(r, change, self.choices.interval_scale)
         self.calibration_["monotone"] = True
         self.nonnegative_ = [bool(m.nonnegative) if m.nonnegative is not None
                              else bool(all((f[t].dropna() >= 0).all() for f in dataset.series.values()))
@@ -178,78 +183,6 @@ class LSTMForecaster:
         """The network's output for windows ``x`` (and future block inputs ``f``), an
         ensemble's members averaged."""
         return training.predict(self.net_, self.model_config_.ensemble, x, engine, f)
-
-    def _scored(self, windows, idx: np.ndarray, first: np.ndarray, row0: np.ndarray):
-        """Forecasts of held-out windows ``idx`` in scaled units: ``(network, baselines,
-        actual, change, series)``, the baselines as :func:`guard.baselines` makes them,
-        ``first`` (series, targets) each series' first value and ``row0`` (series,) how
-        many rows before the windows' first row it lies."""
-        m, nt = self.model_config_, len(self.targets_)
-        L, H = m.lookback, m.horizon
-        net = np.zeros((len(idx), H, nt))
-        base = np.zeros((3, len(idx), H, nt))
-        ys = np.zeros((len(idx), H, nt))
-        change = np.zeros((len(idx), nt))
-        series = windows.series[idx]
-        for a in range(0, len(idx), training.PREDICT_BATCH):
-            part = idx[a:a + training.PREDICT_BATCH]
-            x, y = windows.take(part)
-            shift, offset = window_offsets(x, nt, H, m.normalize, m.season, m.seasons)
-            xn = x.copy()
-            xn[:, :, :nt] -= shift[:, None, :]
-            pred = self._net_predict(xn, "kernels", windows.take_future(part)).reshape(len(part), H, nt)
-            b = slice(a, a + len(part))
-            net[b] = pred.astype(np.float64) + offset
-            ys[b] = y
-            change[b] = window_change(x, nt)
-            s = series[b]
-            base[:, b] = guard.baselines(x[:, :, :nt], first[s], windows.starts[part] + L - 1 + row0[s], H, m.season)
-        return net, base, ys, change, series
-
-    def _guard_and_residuals(self, windows, idx: np.ndarray, m: ModelConfig, nt: int) -> np.ndarray:
-        """Choose each series' forecaster (:mod:`lstmcast.model.guard`, sets ``guard_``) and
-        return the conformal residuals (n, horizon, targets) of the guarded forecasts on
-        windows ``idx``: scaled units, divided by each window's change (see
-        :data:`INTERVAL_SCALE`); sets ``calibration_``."""
-        S = len(windows.keys)
-        first = windows.data[windows.offsets[:-1]][:, :nt].astype(np.float64)
-        self.guard_ = guard.empty(S, nt, first, np.diff(windows.offsets) - 1)
-        self.guard_meta_ = {"enabled": False}
-        net, base, y, change, series = self._scored(windows, idx, first, np.zeros(S, np.int64))
-        if m.transform not in ("diff", "pct") and len(idx):  # scored even when off: info shows it
-            b, w, scores = guard.choose(net, base, y, series, S, self.choices.guard_blends)
-            self.guard_["scores"] = scores.astype(np.float32)
-            if m.guard:
-                self.guard_.update(baseline=b, weight=w)
-                self.guard_meta_ = {"enabled": True, "windows": int(len(idx)), **guard.summary(windows.keys, b, w)}
-        fc = guard.combine(net, base, self.guard_["baseline"][series], self.guard_["weight"][series])
-        r = y - fc
-        whole = ~np.isnan(r).any(axis=(1, 2))  # --missing mask: calibrate on fully observed windows
-        if not whole.all() and whole.any():
-            r, change = r[whole], change[whole]
-        return self._scores_of(np.nan_to_num(r), change)
-
-    def _scores_of(self, r: np.ndarray, change: np.ndarray) -> np.ndarray:
-        """Conformal scores from residuals ``r`` (n, horizon, targets) in scaled units."""
-        self.calibration_ = {"scale": "none"}
-        r = r.astype(np.float32)
-        how = self.choices.interval_scale
-        if how == "auto" and len(r) >= 40:
-            how = conformal.better_scale(r, change)
-        if how in ("change", "auto") and len(r):
-            # a floor, so that a flat stretch does not get a zero-width band
-            floor = np.maximum(0.1 * np.median(change, axis=0), 1e-6)
-            self.calibration_ = {"scale": "change", "floor": [float(v) for v in floor]}
-            r /= np.maximum(change, floor)[:, None, :].astype(np.float32)
-        return r
-
-    def _band_scale(self, x: np.ndarray) -> np.ndarray:
-        """What the calibrated half-widths are multiplied by for the series whose last
-        window of inputs is ``x`` (lookback, inputs): (nt,)."""
-        nt = len(self.targets_)
-        if self.calibration_.get("scale") != "change":
-            return np.ones(nt)
-        return np.maximum(window_change(x[None], nt)[0], np.asarray(self.calibration_["floor"]))
 
     @staticmethod
     def _tails(dataset: Dataset, lookback: int, transform: str | None) -> dict[str, pd.DataFrame]:
@@ -317,7 +250,7 @@ class LSTMForecaster:
                                  f"with --horizon {horizon} (or give them as --future columns)")
             notes.append(f"the model was trained for {H} steps; steps {H + 1}-{horizon} are "
                          "forecast recursively from its own forecasts (less accurate, wider intervals)")
-        q = self._quantiles(levels, horizon, notes)
+        q = calibration.half_widths(self.residuals_, self.calibration_, levels, horizon, notes)
         keys = list(tails)
         inputs = {k: fill_missing(self.pipeline_.to_array(k, tails[k])[-self.model_config_.lookback:],
                                   range(len(self.targets_))) for k in keys}
@@ -329,7 +262,8 @@ class LSTMForecaster:
         series = {}
         for i, (key, frame) in enumerate(tails.items()):
             scaled = all_scaled[i]
-            band = q * self._band_scale(inputs[key])[None, None, :] if len(q) else q
+            band = q * calibration.band_scale(self.calibration_, inputs[key], len(self.targets_))[None, None, :] \
+                if len(q) else q
             anchor = self.pipeline_.anchor(frame)
             point = self.pipeline_.inverse(key, scaled, anchor)
             lower, upper = {}, {}
@@ -497,28 +431,6 @@ class LSTMForecaster:
         x = np.stack([inputs[k][:, :nt] for k in keys])
         base = guard.baselines(x, first, since, scaled.shape[1], self.model_config_.season)
         return guard.combine(scaled, base, baseline, weight)
-
-    def _quantiles(self, levels, horizon: int, notes: list[str]) -> np.ndarray:
-        """Half-widths (levels, horizon, targets) in scaled units from the stored residuals."""
-        H, nt = self.model_config_.horizon, len(self.targets_)
-        if not levels:
-            return np.zeros((0, horizon, nt))
-        n = len(self.residuals_)
-        if n == 0:
-            raise UsageError("the model has no validation residuals to calibrate intervals "
-                             "(it was fitted with --val-fraction 0); refit with a validation split")
-        small = [v for v in levels if n < conformal.min_calibration_size(v)]
-        if small:
-            notes.append(f"only {n} validation windows: the {', '.join(f'{v:g}%' for v in small)} "
-                         "intervals use the largest residual and may be too narrow")
-        q = conformal.calibrate(self.residuals_.astype(np.float64), levels)  # (levels, H, nt)
-        if self.calibration_.get("monotone"):
-            q = np.maximum.accumulate(q, axis=1)
-        if horizon <= H:
-            return q[:, :horizon]
-        # beyond the trained horizon: widen the last step's band like a random walk's
-        extra = q[:, -1:, :] * np.sqrt(np.arange(H + 1, horizon + 1) / H)[None, :, None]
-        return np.concatenate([q, extra], axis=1)
 
     # ------------------------------------------------------------------ persistence
 

@@ -32,7 +32,7 @@ import pandas as pd
 from lstmcast.data.dataset import Dataset
 from lstmcast.data.timeparse import period
 from lstmcast.errors import DataError
-from lstmcast.model import guard, training
+from lstmcast.model import calibration, training
 from lstmcast.prep.windows import make_windows
 
 # Chosen on the tuning half of benchmarks/update.py (lr x 0.1/0.3/1, replay 1/4/16, epochs
@@ -199,10 +199,11 @@ def _recalibrate(forecaster, windows, val_idx, added: dict[str, int]) -> None:
     g["since"][forecaster.series_rows(list(added))] += np.array(list(added.values()), dtype=np.int64)
     rows = forecaster.series_rows(windows.keys)
     row0 = g["since"][rows] - (np.diff(windows.offsets) - 1)
-    net, base, y, change, series = forecaster._scored(windows, val_idx, g["first"][rows], row0)
-    r = y - guard.combine(net, base, g["baseline"][rows][series], g["weight"][rows][series])
-    if forecaster.calibration_.get("scale") == "change":
-        r = r / np.maximum(change, np.asarray(forecaster.calibration_["floor"]))[:, None, :]
+    result = calibration.scored(forecaster.net_, forecaster.model_config_, len(forecaster.targets_), windows,
+                                val_idx, g["first"][rows], row0)
+    series = result[4]
+    r, change = calibration.guarded_residuals(result, g["baseline"][rows][series], g["weight"][rows][series])
     stored = forecaster.residuals_
     keep = len(stored) or len(r)
-    forecaster.residuals_ = np.concatenate([stored, r.astype(np.float32)])[-keep:].astype(np.float32)
+    scores = calibration.scale(r, change, forecaster.calibration_)
+    forecaster.residuals_ = np.concatenate([stored, scores])[-keep:].astype(np.float32)

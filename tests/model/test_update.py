@@ -152,3 +152,21 @@ def test_check_nothing_new_and_worse(files, tmp_path):
     assert result.status == "worse" and result.model_score > 2 * result.baseline_score
     with pytest.raises(UsageError, match="--last must be 1 or more"):
         check(m, load_csv(str(tmp_path / "shift.csv")), last=0)
+
+
+@pytest.mark.parametrize("gap", ["new rows", "replayed history"])
+def test_a_masked_model_updates_over_missing_targets(tmp_path, gap):
+    """``--missing mask``: missing targets in the rows update reads are left out of the
+    recalibration as fit leaves them out (update once stored NaN scores and refused)."""
+    frame = daily_frame(400)
+    where = slice(350, 356) if gap == "new rows" else slice(318, 324)
+    frame.loc[where, "value"] = np.nan
+    frame.iloc[:330].to_csv(tmp_path / "old.csv", index=False)
+    frame.to_csv(tmp_path / "all.csv", index=False)
+    m = LSTMForecaster(**TINY).fit(load_csv(str(tmp_path / "old.csv"), missing="mask"))
+    stored = len(m.residuals_)
+    m.update(load_csv(str(tmp_path / "all.csv"), missing="mask"))
+    assert len(m.residuals_) == stored and np.isfinite(m.residuals_).all()
+    m.save(tmp_path / "m.safetensors")
+    f = load_model(tmp_path / "m.safetensors").predict(levels=[80])
+    assert np.isfinite(f.series[""].lower[80]).all()

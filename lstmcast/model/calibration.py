@@ -1,0 +1,132 @@
+"""Calibration: held-out windows scored, the guard's choice, the conformal scores and the
+band widths a forecast is given.
+
+Plain functions over arrays, called openly by the forecaster's ``fit`` and ``predict`` and
+by ``update`` (which recalibrates through :func:`guarded_residuals` and :func:`scale`, as
+fit does). Everything is in scaled units (the pipeline's), the scores optionally divided
+by each window's typical step-to-step change (normalised conformal prediction: bands
+widen in volatile stretches); the choice between the two is
+:attr:`lstmcast.model.choices.Choices.interval_scale`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstmcast.config import ModelConfig
+from lstmcast.errors import UsageError
+from lstmcast.model import conformal, guard, training
+from lstmcast.nn.network import Net
+from lstmcast.prep.normalize import window_change, window_offsets
+
+
+def scored(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, first: np.ndarray, row0: np.ndarray):
+    """Forecasts of held-out windows ``idx`` in scaled units: ``(network, baselines,
+    actual, change, series)``, the baselines as :func:`guard.baselines` makes them,
+    ``first`` (series, targets) each series' first value and ``row0`` (series,) how many
+    rows before the windows' first row it lies."""
+    L, H = m.lookback, m.horizon
+    out = np.zeros((len(idx), H, nt))
+    base = np.zeros((3, len(idx), H, nt))
+    ys = np.zeros((len(idx), H, nt))
+    change = np.zeros((len(idx), nt))
+    series = windows.series[idx]
+    for a in range(0, len(idx), training.PREDICT_BATCH):
+        part = idx[a:a + training.PREDICT_BATCH]
+        x, y = windows.take(part)
+        shift, offset = window_offsets(x, nt, H, m.normalize, m.season, m.seasons)
+        xn = x.copy()
+        xn[:, :, :nt] -= shift[:, None, :]
+        pred = training.predict(net, m.ensemble, xn, "kernels", windows.take_future(part)).reshape(len(part), H, nt)
+        b = slice(a, a + len(part))
+        out[b] = pred.astype(np.float64) + offset
+        ys[b] = y
+        change[b] = window_change(x, nt)
+        s = series[b]
+        base[:, b] = guard.baselines(x[:, :, :nt], first[s], windows.starts[part] + L - 1 + row0[s], H, m.season)
+    return out, base, ys, change, series
+
+
+def choose_guard(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, blends) -> tuple[dict, dict, tuple]:
+    """Each series' forecaster (:mod:`lstmcast.model.guard`) chosen on windows ``idx``:
+    ``(guard arrays, guard metadata, scored)``, ``scored`` as :func:`scored` returns it.
+    The guard is scored even when it is off (``info`` shows the scores)."""
+    S = len(windows.keys)
+    first = windows.data[windows.offsets[:-1]][:, :nt].astype(np.float64)
+    arrays = guard.empty(S, nt, first, np.diff(windows.offsets) - 1)
+    meta = {"enabled": False}
+    result = scored(net, m, nt, windows, idx, first, np.zeros(S, np.int64))
+    out, base, y, _, series = result
+    if m.transform not in ("diff", "pct") and len(idx):
+        b, w, scores = guard.choose(out, base, y, series, S, blends)
+        arrays["scores"] = scores.astype(np.float32)
+        if m.guard:
+            arrays.update(baseline=b, weight=w)
+            meta = {"enabled": True, "windows": int(len(idx)), **guard.summary(windows.keys, b, w)}
+    return arrays, meta, result
+
+
+def guarded_residuals(result: tuple, baseline: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(residuals, change)`` of the guarded forecasts of :func:`scored`'s ``result``,
+    ``baseline`` and ``weight`` each scored window's guard choice. Windows with a missing
+    target (``--missing mask``) are left out while any window is whole; missing values
+    left count as zero error."""
+    out, base, y, change, _ = result
+    r = y - guard.combine(out, base, baseline, weight)
+    whole = ~np.isnan(r).any(axis=(1, 2))
+    if not whole.all() and whole.any():
+        r, change = r[whole], change[whole]
+    return np.nan_to_num(r), change
+
+
+def new_scores(r: np.ndarray, change: np.ndarray, how: str) -> tuple[np.ndarray, dict]:
+    """Conformal scores from residuals ``r`` (n, horizon, targets) and the calibration
+    that made them: ``how`` is "none", "change" or "auto" (whichever of the two covers
+    one half better when calibrated on the other, from 40 windows on; else "change")."""
+    r = r.astype(np.float32)
+    if how == "auto" and len(r) >= 40:
+        how = conformal.better_scale(r, change)
+    if how not in ("change", "auto") or not len(r):
+        return r, {"scale": "none"}
+    # a floor, so that a flat stretch does not get a zero-width band
+    floor = np.maximum(0.1 * np.median(change, axis=0), 1e-6)
+    calibration = {"scale": "change", "floor": [float(v) for v in floor]}
+    return scale(r, change, calibration), calibration
+
+
+def scale(r: np.ndarray, change: np.ndarray, calibration: dict) -> np.ndarray:
+    """Residuals ``r`` as scores of an existing ``calibration`` (float32)."""
+    if calibration.get("scale") == "change":
+        r = r / np.maximum(change, np.asarray(calibration["floor"]))[:, None, :]
+    return np.asarray(r, dtype=np.float32)
+
+
+def band_scale(calibration: dict, x: np.ndarray, nt: int) -> np.ndarray:
+    """What the calibrated half-widths are multiplied by for the series whose last window
+    of inputs is ``x`` (lookback, inputs): (nt,)."""
+    if calibration.get("scale") != "change":
+        return np.ones(nt)
+    return np.maximum(window_change(x[None], nt)[0], np.asarray(calibration["floor"]))
+
+
+def half_widths(scores: np.ndarray, calibration: dict, levels, horizon: int, notes: list[str]) -> np.ndarray:
+    """Half-widths (levels, horizon, targets) in scaled units from the stored scores
+    (n, trained horizon, targets); past the trained horizon the last step's widens like a
+    random walk's. Adds a note when a level has too few scores for its guarantee."""
+    n, H, nt = scores.shape
+    if not levels:
+        return np.zeros((0, horizon, nt))
+    if n == 0:
+        raise UsageError("the model has no validation residuals to calibrate intervals "
+                         "(it was fitted with --val-fraction 0); refit with a validation split")
+    small = [v for v in levels if n < conformal.min_calibration_size(v)]
+    if small:
+        notes.append(f"only {n} validation windows: the {', '.join(f'{v:g}%' for v in small)} "
+                     "intervals use the largest residual and may be too narrow")
+    q = conformal.calibrate(scores.astype(np.float64), levels)  # (levels, H, nt)
+    if calibration.get("monotone"):
+        q = np.maximum.accumulate(q, axis=1)
+    if horizon <= H:
+        return q[:, :horizon]
+    extra = q[:, -1:, :] * np.sqrt(np.arange(H + 1, horizon + 1) / H)[None, :, None]
+    return np.concatenate([q, extra], axis=1)
