@@ -224,7 +224,6 @@ def run(data: Data, folder: Path, params: dict | None = None, folds: int | None 
         levels=LEVELS, ets=None, step: int | None = None) -> dict:
     """Backtest one dataset; a flat dict of results."""
     from lstmcast.data.seasons import season_length
-    from lstmcast.model import baselines
     from lstmcast.model.backtest import backtest
     from lstmcast.model.forecaster import LSTMForecaster
 

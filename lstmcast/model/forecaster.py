@@ -30,21 +30,16 @@ from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
 from lstmcast.data.dataset import Dataset, check_length, future_index, observed_column
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files import modelfile
-from lstmcast.model import ahead, calibration, defaults, ensemble, guard, persist, training
+from lstmcast.model import ahead, calibration, defaults, ensemble, guard, persist, rollout, training
 from lstmcast.model.choices import Choices
 from lstmcast.model.forecast import Forecast, SeriesForecast, check_levels
-from lstmcast.nn.network import NUMPY_PREDICT_MAX, Net, Spec, init_params
-from lstmcast.prep.normalize import choose_normalize, window_offsets
-from lstmcast.prep.scaling import calendar_features, columns_of
+from lstmcast.nn.network import Net, Spec, init_params
+from lstmcast.prep.normalize import choose_normalize
 from lstmcast.prep.windows import fill_missing, min_rows, prepare, rows_for_training
 
-# A forecast further than this many times the range of the history it continues, from
-# its last value, is an extrapolation gone wrong (refused); bands are clipped there
-ABSURD = 100.0
 # Fewest training windows a fit accepts: below this the weights, the early stopping and
 # the intervals are noise (a 4-row file used to "fit" on one window).
 MIN_TRAIN_WINDOWS = 10
-FORECAST_NUMPY_MAX = 2048  # series a forecast sends through the numpy forward pass, at most
 
 
 class LSTMForecaster:
@@ -255,32 +250,16 @@ class LSTMForecaster:
         inputs = {k: fill_missing(self.pipeline_.to_array(k, tails[k])[-self.model_config_.lookback:],
                                   range(len(self.targets_))) for k in keys}
         known = ahead.known_ahead(self, keys, tails, horizon, dataset, future)
-        all_scaled = self._predict_scaled(keys, tails, inputs, horizon, known)  # (series, horizon, targets)
+        all_scaled = rollout.network_steps(self, keys, tails, inputs, horizon, known)  # (series, horizon, targets)
         rows = self.series_rows(keys)
-        all_scaled = self._guarded(keys, rows, inputs, all_scaled, dataset)
+        all_scaled = rollout.guarded(self, keys, rows, inputs, all_scaled, dataset)
         futures: dict = {}  # series ending at the same time share their future timestamps
         series = {}
         for i, (key, frame) in enumerate(tails.items()):
             scaled = all_scaled[i]
             band = q * calibration.band_scale(self.calibration_, inputs[key], len(self.targets_))[None, None, :] \
                 if len(q) else q
-            anchor = self.pipeline_.anchor(frame)
-            point = self.pipeline_.inverse(key, scaled, anchor)
-            lower, upper = {}, {}
-            for li, level in enumerate(levels):
-                lower[level] = np.minimum(self.pipeline_.inverse(key, scaled - band[li], anchor), point)
-                upper[level] = np.maximum(self.pipeline_.inverse(key, scaled + band[li], anchor), point)
-                if self.calibration_.get("monotone"):  # no side of a band narrows as the step grows
-                    lower[level] = point - np.maximum.accumulate(point - lower[level], axis=0)
-                    upper[level] = point + np.maximum.accumulate(upper[level] - point, axis=0)
-            lower, upper = self._sane(key, frame, point, lower, upper, notes)
-            floor = np.where(self.nonnegative_, 0.0, -np.inf)
-            point = np.maximum(point, floor)
-            lower = {lv: np.maximum(a, floor) for lv, a in lower.items()}
-            upper = {lv: np.maximum(a, floor) for lv, a in upper.items()}
-            if not all(np.isfinite(a).all() for a in (point, *lower.values(), *upper.values())):
-                raise DataError("the forecast is not finite (the model extrapolated out of range); "
-                                "try --transform log, or refit on more data")
+            point, lower, upper = rollout.in_units(self, key, frame, scaled, band, levels, notes)
             last = frame.index[-1]
             if last not in futures:
                 futures[last] = future_index(last, self.freq_, horizon, self.trading_slots())
@@ -291,35 +270,6 @@ class LSTMForecaster:
         form = dataset.time_form if dataset is not None and dataset.time_form else self.data_.get("time_form")
         return Forecast(list(self.targets_), levels, series, self.data_["date_col"],
                         self.data_["id_col"], notes, form if isinstance(form, str) else None)
-
-    def _sane(self, key: str, frame: pd.DataFrame, point, lower: dict, upper: dict, notes: list[str]):
-        """Refuse a forecast that leaves the history's scale by ABSURD times its recent range
-        (the model extrapolated: a pct forecast of -1.6e85); clip bands that do, with a note."""
-        tail = columns_of(frame, self.targets_)
-        last = tail[-1]
-        span = np.nanmax(tail, axis=0) - np.nanmin(tail, axis=0)
-        span = np.maximum(span, np.maximum(1e-9 * np.nanmax(np.abs(tail), axis=0), 1e-12))
-        if self.model_config_.transform is None:  # a flat tail (zero sales for weeks): the
-            # series' training spread, in original units, is the yardstick
-            span = np.maximum(span, self.pipeline_.scale_[key][:len(self.targets_)])
-        room = ABSURD * span
-        for j, t in enumerate(self.targets_):
-            far = np.abs(point[:, j] - last[j]) > room[j]
-            if far.any():
-                where = f"series {key!r}, " if key else ""
-                raise DataError(f"{where}{t!r}: the forecast reaches {point[far, j][0]:.3g}, more than "
-                                f"{ABSURD:g} times the range of its last {len(tail)} values away from "
-                                f"{last[j]:.6g} (the model extrapolated; try --transform log, or refit)")
-        clipped = []
-        for level in lower:
-            lo, hi = np.maximum(lower[level], last - room), np.minimum(upper[level], last + room)
-            if (lo != lower[level]).any() or (hi != upper[level]).any():
-                clipped.append(f"{level:g}%")
-            lower[level], upper[level] = lo, hi
-        if clipped:
-            notes.append(f"{'series ' + repr(key) + ': ' if key else ''}the {', '.join(clipped)} band(s) "
-                         f"reached beyond {ABSURD:g} times the recent range and were clipped there")
-        return lower, upper
 
     def update(self, dataset: Dataset, **options):
         """Continue training on the rows of ``dataset`` newer than the stored history
@@ -361,76 +311,10 @@ class LSTMForecaster:
                      hint="give more history, or refit with a smaller --lookback")
         return {k: f.iloc[-rows:] for k, f in dataset.series.items()}
 
-    def _predict_scaled(self, keys: list[str], tails: dict[str, pd.DataFrame], inputs: dict[str, np.ndarray],
-                        horizon: int, known: np.ndarray | None = None) -> np.ndarray:
-        """Scaled (transformed) target forecasts (series, horizon, targets) from each
-        series' last window of ``inputs``, all series in one batch (10,000 series one at a
-        time took 70 s); recursive past the trained horizon. ``known``: the future
-        covariates (:func:`lstmcast.model.ahead.known_ahead`)."""
-        m = self.model_config_
-        L, H = m.lookback, m.horizon
-        nt = len(self.targets_)
-        hist = np.stack([inputs[k] for k in keys])  # (series, L, inputs)
-        ends = [tails[k].index[-1] for k in keys]
-        out = []
-        while sum(o.shape[1] for o in out) < horizon:
-            x = hist[:, -L:].copy()
-            done = sum(o.shape[1] for o in out)
-            f = None if known is None else known[:, done:done + H].reshape(len(keys), -1)
-            shift, base = window_offsets(x, nt, H, m.normalize, m.season, m.seasons)
-            x[:, :, :nt] -= shift[:, None, :]
-            if len(keys) <= NUMPY_PREDICT_MAX:  # a window at a time, as before batching: the
-                # same float32 roundings, so a model forecasts the same numbers forever
-                pred = np.concatenate([self._net_predict(x[i:i + 1], f=None if f is None else f[i:i + 1])
-                                       for i in range(len(keys))])
-            else:  # numpy up to a few thousand series (nothing to JIT-compile or load: a
-                # forecast starts fast on a cold cache), the kernels beyond (10,000 series:
-                # 0.26 s a call instead of 2-4 s)
-                pred = self._net_predict(x, "numpy" if len(keys) <= FORECAST_NUMPY_MAX else "kernels", f)
-            pred = pred.reshape(len(keys), H, nt).astype(np.float64) + base
-            out.append(pred)
-            if sum(o.shape[1] for o in out) >= horizon:
-                break
-            rows = np.zeros((len(keys), H, hist.shape[2]), dtype=np.float32)
-            rows[:, :, :nt] = pred
-            rows[:, :, nt:nt + len(self.features_)] = hist[:, -1:, nt:nt + len(self.features_)]  # static
-            if known is not None:
-                cols = [nt + self.features_.index(c) for c in self.future_]
-                rows[:, :, cols] = known[:, done:done + H]
-            if self.pipeline_.calendar:
-                n_cal = len(self.pipeline_.calendar_names)
-                steps = {}
-                for i, end in enumerate(ends):
-                    if end not in steps:
-                        future = future_index(end, self.freq_, H, self.trading_slots())
-                        steps[end] = (future, calendar_features(future, self.freq_)[0])
-                    rows[i, :, hist.shape[2] - n_cal:] = steps[end][1]
-                ends = [steps[e][0][-1] for e in ends]
-            hist = np.concatenate([hist, rows], axis=1)
-        return np.concatenate(out, axis=1)[:, :horizon]
-
     def series_rows(self, keys) -> np.ndarray:
         """Each series' position in the model (its row of the guard's and the history's arrays)."""
         order = {k: i for i, k in enumerate(self.history_)}
         return np.array([order[k] for k in keys], dtype=np.int64)
-
-    def _guarded(self, keys: list[str], rows: np.ndarray, inputs: dict[str, np.ndarray], scaled: np.ndarray,
-                 dataset: Dataset | None) -> np.ndarray:
-        """The network's scaled forecasts with each series' guard choice applied (drift from
-        the series' first row: the stored one, or ``dataset``'s when forecasting from it)."""
-        g = self.guard_
-        baseline, weight = g["baseline"][rows], g["weight"][rows]
-        if not ((baseline >= 0) & (weight < 1)).any():
-            return scaled
-        nt = len(self.targets_)
-        if dataset is None:
-            first, since = g["first"][rows], g["since"][rows]
-        else:
-            first = np.stack([self.pipeline_.to_array(k, dataset.series[k].iloc[:1])[0, :nt] for k in keys])
-            since = np.array([len(dataset.series[k]) - 1 for k in keys])
-        x = np.stack([inputs[k][:, :nt] for k in keys])
-        base = guard.baselines(x, first, since, scaled.shape[1], self.model_config_.season)
-        return guard.combine(scaled, base, baseline, weight)
 
     # ------------------------------------------------------------------ persistence
 

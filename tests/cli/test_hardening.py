@@ -244,7 +244,8 @@ def test_small_ones(fitted, tmp_path):
 
 def test_absurd_forecasts_are_refused_and_wild_bands_clipped(fitted):
     from lstmcast.errors import DataError
-    from lstmcast.model.forecaster import ABSURD, load_model
+    from lstmcast.model.forecaster import load_model
+    from lstmcast.model.rollout import ABSURD, sane
 
     m = load_model(fitted / "lstmcast-model.safetensors")
     frame = m.history_[""]
@@ -252,10 +253,10 @@ def test_absurd_forecasts_are_refused_and_wild_bands_clipped(fitted):
     point = np.full((3, 1), last)
     wild = {95.0: point - 1000 * span}, {95.0: point + 1000 * span}
     notes = []
-    lower, upper = m._sane("", frame, point, *wild, notes)
+    lower, upper = sane(m, "", frame, point, *wild, notes)
     assert np.allclose(upper[95.0] - last, ABSURD * span) and "clipped" in notes[0]
     with pytest.raises(DataError, match="extrapolated"):
-        m._sane("", frame, point - 1.6e85, {}, {}, [])
+        sane(m, "", frame, point - 1.6e85, {}, {}, [])
 
 
 def test_a_named_pipe_with_no_writer_does_not_hang(fitted, tmp_path, monkeypatch):

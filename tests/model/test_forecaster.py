@@ -13,7 +13,6 @@ from conftest import assert_close, monthly_csv, walk_csv
 from lstmcast.data.dataset import load_csv
 from lstmcast.errors import UsageError
 from lstmcast.model import defaults, training
-from lstmcast.model import forecaster as fc
 from lstmcast.model.forecaster import LSTMForecaster, load_model
 from lstmcast.prep.normalize import window_offsets
 
