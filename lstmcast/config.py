@@ -338,6 +338,17 @@ class TrainConfig(_Config):
 
 CONFIGS = {"read": ReadConfig, "model": ModelConfig, "train": TrainConfig}
 
+# `update` takes two training options with defaults of its own (a short continuation at a
+# lower learning rate, not a fit); its --help shows these, not fit's
+UPDATE_EPOCHS = 20
+UPDATE_PATIENCE = 3
+UPDATE_LR_FACTOR = 0.3
+UPDATE_HELP = {
+    "epochs": f"Most epochs of the update (it stops after {UPDATE_PATIENCE} without improvement). "
+              f"Default: {UPDATE_EPOCHS}.",
+    "lr": f"Learning rate of the update. Default: {UPDATE_LR_FACTOR:g} times the fit's.",
+}
+
 
 def fields_of(cls) -> list[dataclasses.Field]:
     return list(dataclasses.fields(cls))

@@ -18,7 +18,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from lstmcast import __version__
-from lstmcast.cli.flags import MODEL, READ, READ_LIMIT, READ_PARSING, TRAIN, with_configs
+from lstmcast.cli.flags import MODEL, READ, READ_LIMIT, READ_PARSING, TRAIN, TRAIN_UPDATE, with_configs
 from lstmcast.errors import Interrupted, LstmcastError, UsageError
 
 DEFAULT_MODEL = "lstmcast-model.safetensors"
@@ -209,14 +209,13 @@ def tune(data: Data, model: Model = None,
 
 
 @app.command()
-@with_configs(READ_PARSING, ("train", TRAIN[1], ("epochs", "lr")))
+@with_configs(READ_PARSING, TRAIN_UPDATE)
 def update(data: Data, model: Model = None,
            resume: Annotated[bool, _opt("--resume", help="Continue an interrupted update from its checkpoint.")] = False,
            json_out: Annotated[bool, _opt("--json", env="JSON", help="Print a JSON summary to stdout.")] = False,
            quiet: Quiet = False, debug: Debug = False, *, given):
     """Continue training --model on the rows of DATA newer than its history (a replay of
     recent rows, a lower learning rate, intervals recalibrated), and write it in place.
-    --epochs (default 20) and --lr (default: 0.3 times the fit's) apply to the update.
 
     Example: lstmcast update prices.csv --model prices.safetensors
     """

@@ -30,15 +30,15 @@ def _default_text(f: dataclasses.Field) -> str:
     return f" Default: {value:g}." if isinstance(value, float) else f" Default: {value}."
 
 
-def parameter(f: dataclasses.Field) -> inspect.Parameter:
-    """The Typer parameter of one config field."""
+def parameter(f: dataclasses.Field, help: str | None = None) -> inspect.Parameter:
+    """The Typer parameter of one config field (``help``: a command's own text and default)."""
     opt = config.opt_of(f)
     kind = opt.kind
     annotation = Optional[List[kind]] if opt.many else Optional[kind]
     names = [f"{opt.flag}/--no-{opt.flag[2:]}"] if kind is bool else [opt.flag]
     if opt.short:
         names.append(opt.short)
-    option = typer.Option(*names, help=opt.help + _default_text(f), envvar=opt.env,
+    option = typer.Option(*names, help=help or opt.help + _default_text(f), envvar=opt.env,
                           show_envvar=False, show_default=False)
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=None,
                              annotation=Annotated[annotation, option])
@@ -50,23 +50,23 @@ def flagged(cls, only: tuple[str, ...] | None = None) -> list[dataclasses.Field]
             if config.opt_of(f).flag and (only is None or f.name in only)]
 
 
-def with_configs(*groups: tuple[str, type, tuple[str, ...] | None]):
-    """Add the flags of each ``(name, config class, fields or None for all)`` to a
-    command, which receives ``given`` (see the module docstring) instead."""
+def with_configs(*groups: tuple):
+    """Add the flags of each ``(name, config class, fields or None for all[, help texts
+    by field])`` to a command, which receives ``given`` (see the module docstring)."""
     def decorate(fn):
         hints = typing.get_type_hints(fn, include_extras=True)
         own = [p.replace(annotation=hints.get(p.name, p.annotation))
                for p in inspect.signature(fn).parameters.values() if p.name != "given"]
         owner: dict[str, str] = {}
         extra = []
-        for name, cls, only in groups:
+        for name, cls, only, *helps in groups:
             for f in flagged(cls, only):
-                extra.append(parameter(f))
+                extra.append(parameter(f, (helps[0] if helps else {}).get(f.name)))
                 owner[f.name] = name
 
         @functools.wraps(fn)
         def command(*args, **kwargs):
-            given: dict[str, dict] = {name: {} for name, _, _ in groups}
+            given: dict[str, dict] = {group[0]: {} for group in groups}
             for key, group in owner.items():
                 value = kwargs.pop(key, None)
                 if value is not None and value != []:
@@ -89,3 +89,5 @@ READ_PARSING = ("read", config.ReadConfig,
 READ_LIMIT = ("read", config.ReadConfig, ("max_input_mb",))
 MODEL = ("model", config.ModelConfig, None)
 TRAIN = ("train", config.TrainConfig, None)
+# update continues a fit: its own epochs and learning rate, with its own defaults
+TRAIN_UPDATE = ("train", config.TrainConfig, ("epochs", "lr"), config.UPDATE_HELP)

@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
+from lstmcast.config import UPDATE_EPOCHS, UPDATE_LR_FACTOR, UPDATE_PATIENCE
 from lstmcast.data.dataset import Dataset
 from lstmcast.data.timeparse import period
 from lstmcast.errors import DataError
@@ -41,9 +42,9 @@ from lstmcast.prep.windows import make_windows
 # epochs). Replay only matters where new rows x (1 + REPLAY) exceed MIN_ROWS.
 REPLAY = 1         # rows of recent history replayed per new row
 MIN_ROWS = 120     # ...but at least this many rows of context, when the data has them
-LR_FACTOR = 0.3    # the update's learning rate, as a share of the fit's
-EPOCHS = 20        # at most, with early stopping after PATIENCE epochs without improvement
-PATIENCE = 3
+LR_FACTOR = UPDATE_LR_FACTOR  # the update's learning rate, as a share of the fit's
+EPOCHS = UPDATE_EPOCHS        # at most, with early stopping after PATIENCE epochs without improvement
+PATIENCE = UPDATE_PATIENCE
 UNUSUAL = 3.0      # normalised new inputs beyond this many times the replayed ones: a note
 UNSAFE = 10.0      # ...beyond this: refused (the scaling no longer fits; refit)
 

@@ -118,3 +118,18 @@ def test_the_resume_hint_names_the_options_and_the_model(tmp_path):
     hint = err.decode().split("resume with: ", 1)[1].splitlines()[0]
     assert hint == ("lstmcast fit data.csv --thousands , --epochs 400 --patience 400 --seed 3 "
                     "--model m.safetensors --resume")
+
+
+def test_update_help_shows_the_defaults_update_uses(tmp_path):
+    """update's --epochs and --lr are its own (a short continuation at a lower rate):
+    its --help once showed fit's defaults for both."""
+    import re
+
+    from lstmcast import config
+
+    text = re.sub(r"\s+", " ", run("update", "--help", cwd=tmp_path).stdout.decode())
+    assert f"Default: {config.UPDATE_EPOCHS}." in text and "default from the data size" not in text
+    assert f"Default: {config.UPDATE_LR_FACTOR:g} times the fit's" in text
+    assert f"Default: {config.TrainConfig().lr:g}." not in text
+    fit = re.sub(r"\s+", " ", run("fit", "--help", cwd=tmp_path).stdout.decode())
+    assert f"Default: {config.TrainConfig().lr:g}." in fit
