@@ -338,6 +338,25 @@ class TrainConfig(_Config):
 
 CONFIGS = {"read": ReadConfig, "model": ModelConfig, "train": TrainConfig}
 
+def check_levels(levels) -> list[float]:
+    """The ``--level`` option: interval levels in percent, sorted and unique; a UsageError
+    for anything else (``0.95`` is a 0.95 % interval: asked whether 95 was meant). The
+    math below it (:mod:`lstmcast.model.conformal`) only checks that each is in (0, 100)."""
+    out = []
+    for v in levels:
+        try:
+            level = float(v)
+        except (TypeError, ValueError):
+            raise UsageError(f"--level must be a percentage, not {v!r}") from None
+        if 0 < level < 1:
+            raise UsageError(f"--level {level:g} would be a {level:g}% interval; did you mean "
+                             f"{level * 100:g}? (levels are percentages, e.g. --level 95)")
+        if not (math.isfinite(level) and 0 < level < 100):
+            raise UsageError(f"--level must be between 0 and 100 (a percentage), not {level:g}")
+        out.append(level)
+    return sorted(set(out))
+
+
 # `update` takes two training options with defaults of its own (a short continuation at a
 # lower learning rate, not a fit); its --help shows these, not fit's
 UPDATE_EPOCHS = 20

@@ -70,7 +70,7 @@ def _messages(quiet: bool):
 
 def _check_before_work(levels, plot) -> list[float]:
     """What can be refused before any data is read or any model trained."""
-    from lstmcast.model.forecast import check_levels
+    from lstmcast.config import check_levels
 
     if plot:
         from lstmcast.cli import plots

@@ -44,8 +44,8 @@ def check_level(level) -> float:
     return v
 
 
-def check_levels(levels) -> list[float]:
-    """A list of valid levels; a single number is one level."""
+def _as_levels(levels) -> list[float]:
+    """A list of levels in (0, 100), in the order given; a single number is one level."""
     if np.ndim(levels) == 0:
         levels = [levels]
     return [check_level(v) for v in levels]
@@ -94,7 +94,7 @@ def calibrate(residuals, levels) -> np.ndarray:
     ``q[i]`` is the ``ceil((n+1) * levels[i] / 100)``-th smallest ``|residual|`` over the
     first axis (the largest one when that rank exceeds ``n``).
     """
-    levels = check_levels(levels)
+    levels = _as_levels(levels)
     r, n = _residuals(residuals)
     scores = np.sort(np.abs(r), axis=0)  # NaN sorts last
     out = np.empty((len(levels), *r.shape[1:]))
@@ -112,7 +112,7 @@ def calibrate_signed(residuals, levels) -> tuple[np.ndarray, np.ndarray]:
     ``n`` is too small (see ``min_calibration_size(level, signed=True)``).  Each tail
     misses with probability at most ``a/2``, so the band holds at least ``level`` percent.
     """
-    levels = check_levels(levels)
+    levels = _as_levels(levels)
     r, n = _residuals(residuals)
     scores = np.sort(r, axis=0)
     lo = np.empty((len(levels), *r.shape[1:]))
@@ -138,7 +138,7 @@ def intervals(pred, q, levels) -> dict[float, tuple[np.ndarray, np.ndarray]]:
         lo = -hi
     if np.ndim(levels) == 0:
         levels = [levels]
-    check_levels(levels)
+    _as_levels(levels)
     if not len(levels) == len(lo) == len(hi):
         raise ValueError(f"{len(levels)} levels but quantiles for {len(hi)}")
     return {level: (pred + lo[i], pred + hi[i]) for i, level in enumerate(levels)}

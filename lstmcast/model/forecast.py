@@ -7,31 +7,11 @@ output); everything downstream (backtests, plots) reads the arrays, never column
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from lstmcast.errors import UsageError
-
-
-def check_levels(levels) -> list[float]:
-    """Interval levels in percent, sorted and unique; a UsageError for anything else
-    (``0.95`` is a 0.95 % interval: asked whether 95 was meant)."""
-    out = []
-    for v in levels:
-        try:
-            level = float(v)
-        except (TypeError, ValueError):
-            raise UsageError(f"--level must be a percentage, not {v!r}") from None
-        if 0 < level < 1:
-            raise UsageError(f"--level {level:g} would be a {level:g}% interval; did you mean "
-                             f"{level * 100:g}? (levels are percentages, e.g. --level 95)")
-        if not (math.isfinite(level) and 0 < level < 100):
-            raise UsageError(f"--level must be between 0 and 100 (a percentage), not {level:g}")
-        out.append(level)
-    return sorted(set(out))
 
 
 @dataclass(frozen=True)

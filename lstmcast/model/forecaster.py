@@ -26,13 +26,13 @@ import numpy as np
 import pandas as pd
 
 from lstmcast import config as cfg
-from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
+from lstmcast.config import ModelConfig, ReadConfig, TrainConfig, check_levels
 from lstmcast.data.dataset import Dataset, check_length, future_index, observed_column
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files import modelfile
 from lstmcast.model import ahead, calibration, defaults, ensemble, guard, persist, rollout, training
 from lstmcast.model.choices import Choices
-from lstmcast.model.forecast import Forecast, SeriesForecast, check_levels
+from lstmcast.model.forecast import Forecast, SeriesForecast
 from lstmcast.nn.network import Net, Spec, init_params
 from lstmcast.prep.normalize import choose_normalize
 from lstmcast.prep.windows import fill_missing, min_rows, prepare, rows_for_training
