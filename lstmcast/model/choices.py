@@ -21,7 +21,7 @@ class Choices:
     # The network's output layer starts at zero, so an untrained model forecasts exactly
     # the normalisation's base (the last value, or the seasonal profile) and training
     # learns the correction to it. "random" is PyTorch's uniform initialisation.
-    # Evidence: benchmarks/defaults.py.
+    # Evidence: benchmarks/accuracy/defaults.py.
     head_init: str = "zeros"
     # After training, scale the network's output (its head) by the factor in [0, 1] that
     # minimises the squared error on the validation windows: the forecast is base +
@@ -33,7 +33,7 @@ class Choices:
     # forecast's band is the quantile times its own window's change (normalised conformal
     # prediction). "none": plain absolute residuals. "auto": whichever of the two covers
     # one half of the held-out windows better when calibrated on the other (both ways
-    # round), with at least 40 windows (else "change"). Evidence: benchmarks/defaults.py
+    # round), with at least 40 windows (else "change"). Evidence: benchmarks/accuracy/defaults.py
     # --intervals and benchmarks/results/calibration-holdout.md (tuning half: "auto"
     # within 5 points on 9 of 29 datasets, "change" 8, "none" 7).
     interval_scale: str = "auto"
@@ -47,11 +47,11 @@ class Choices:
     holdout: float = 0.0
     # The future block (covariates known over the horizon): "step", each step's output
     # reads only its own step's covariates, or "full", every step's. Evidence:
-    # benchmarks/future_block.py (a tie on the tuning half; "step" needs no covariates
+    # benchmarks/accuracy/future_block.py (a tie on the tuning half; "step" needs no covariates
     # past the steps a forecast asks for).
     future_block: str = "step"
     # Tanh units each step's covariates also pass through before the future block (0: the
-    # block is linear). Tuning half of benchmarks/future_block.py: mean MASE 0.609 against
+    # block is linear). Tuning half of benchmarks/accuracy/future_block.py: mean MASE 0.609 against
     # 0.612 linear; confirmation 0.832 against 0.883.
     future_hidden: int = 8
     # The network's weights the guard tries in its blend with a series' best baseline.

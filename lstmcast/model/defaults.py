@@ -1,6 +1,6 @@
 """Options that the data decides: every default of ``fit`` that is not a constant.
 
-Owns the rules, and the measured evidence behind them (``benchmarks/defaults.py``):
+Owns the rules, and the measured evidence behind them (``benchmarks/accuracy/defaults.py``):
 lookback and horizon from the frequency and the length of the data, the validation
 share and the hidden size from the number of windows, batch size and epochs from the
 number of training windows, and the function that fills them into the configs
@@ -20,7 +20,7 @@ from lstmcast.data.seasons import season_length
 from lstmcast.data.timeparse import period
 
 # Defaults by the length of one step: (lookback, horizon). Chosen on the evidence in
-# benchmarks/defaults.py; lookback is then capped by the length of the data. Hourly and
+# benchmarks/accuracy/defaults.py; lookback is then capped by the length of the data. Hourly and
 # half-hourly: 48, not 168 (benchmarks/results/hourly-lookback.md, tuning half: MASE
 # 0.253 vs 0.246 on taylor, 1.158 vs 1.476 on seattle-temps, a third of the time; a year
 # of hourly rows fits in 8 s instead of 22 on 2 cores).
@@ -39,17 +39,17 @@ _BY_STEP = [  # (step at most, lookback, horizon)
 # beyond the last limit. Larger networks overfit these series and train slower: 64
 # lost to 32 even on the 3,000-window half-hourly series (MASE 0.322 vs 0.246). Nothing
 # above ~4,000 windows was measured: pass --hidden for much longer data.
-# Evidence: benchmarks/defaults.py.
+# Evidence: benchmarks/accuracy/defaults.py.
 HIDDEN_BY_WINDOWS = [(2000, 16)]
 HIDDEN_MAX = 32
 # Share of windows held out for validation: (fewer windows than, share), else the last.
 # Small data needs the larger share: early stopping and the shrinkage are fitted on it,
-# and on a handful of windows they are noise. Evidence: benchmarks/defaults.py.
+# and on a handful of windows they are noise. Evidence: benchmarks/accuracy/defaults.py.
 VAL_FRACTION_BY_WINDOWS = [(1000, 0.3), (None, 0.2)]
 # Windows an epoch samples, at most (a fresh sample each epoch), and validation windows
 # used for early stopping, shrinkage and calibration, at most (a fixed sample): beyond
 # these a fit costs the same however much data there is. 1,000 daily series of two years
-# (515,000 training windows) took 410 s for 20 full epochs; evidence in benchmarks/scale.py.
+# (515,000 training windows) took 410 s for 20 full epochs; evidence in benchmarks/scale/many_series.py.
 EPOCH_WINDOWS = 32768
 VAL_WINDOWS = 16384
 

@@ -13,7 +13,7 @@ the model file, ``update`` and the ONNX graph need nothing new but the mean. The
 kernels, told the number of members (``Net(..., members=K)``), multiply only the
 members' recurrent blocks, so that product grows with ``K``, not ``K**2``; the input
 product of stacked layers (``weight_ih_l1`` and up) is still the dense one (measured in
-``benchmarks/ensemble_cost.py``). Pure numpy, over PyTorch-named arrays.
+``benchmarks/speed/ensemble_cost.py``). Pure numpy, over PyTorch-named arrays.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ to the last value or to the window's seasonal profile, chosen from the data:
 validation-fitted shrinkage of it, direct multi-horizon output (recursive only beyond
 the trained horizon), the stored history tail, and the conformal calibration residuals
 (scaled by each window's volatility). The evidence for each choice is in
-``benchmarks/defaults.py``; the defaults the data decides (lookback, horizon, validation
+``benchmarks/accuracy/defaults.py``; the defaults the data decides (lookback, horizon, validation
 share, hidden size, batch size, epochs) come from :mod:`lstmcast.model.defaults`.
 
 In the scikit-learn manner: the options (:class:`~lstmcast.config.ModelConfig` and

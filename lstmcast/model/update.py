@@ -17,7 +17,7 @@ Owns what an update does to a fitted :class:`~lstmcast.model.forecaster.LSTMFore
   replaced, and an entry in ``training_["updates"]`` (when, rows added, validation loss
   before and after).
 
-The constants' evidence is in ``benchmarks/update.py``.
+The constants' evidence is in ``benchmarks/production/update.py``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from lstmcast.errors import DataError
 from lstmcast.model import calibration, training
 from lstmcast.prep.windows import make_windows
 
-# Chosen on the tuning half of benchmarks/update.py (lr x 0.1/0.3/1, replay 1/4/16, epochs
+# Chosen on the tuning half of benchmarks/production/update.py (lr x 0.1/0.3/1, replay 1/4/16, epochs
 # 5/10/20; a year of weekly cron on 5 series): lr x 0.3, replay 1, 20 epochs had the lowest
 # MASE relative to weekly refits (1.118 against 1.177 for the first choice, replay 4 and 10
 # epochs). Replay only matters where new rows x (1 + REPLAY) exceed MIN_ROWS.
@@ -113,7 +113,7 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
     (see the module docstring); changes it in place unless nothing is new or the update
     was interrupted (``report.stopped == "interrupted"``; ``forecaster.trainer_`` then
     holds the state to resume from). The underscored arguments are internal choices,
-    settable for the evidence in ``benchmarks/update.py``."""
+    settable for the evidence in ``benchmarks/production/update.py``."""
     frames, added, notes = continued(forecaster, dataset)
     report = UpdateReport(sum(added.values()), [k for k in frames], notes=notes)
     if not frames:

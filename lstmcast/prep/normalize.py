@@ -12,7 +12,7 @@ Owns the three modes of ``--normalize`` and the ``auto`` choice between them:
 
 :func:`choose_normalize` picks the mode, and ``k``, that forecast the training windows
 best on their own (before any training). The evidence for the thresholds is in
-``benchmarks/defaults.py``. Numerics only: numpy, no pandas or files.
+``benchmarks/accuracy/defaults.py``. Numerics only: numpy, no pandas or files.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from lstmcast.errors import UsageError
 
 # normalize="auto" considers the seasonal profile only below this many training windows:
 # with many windows the network learns the seasonal pattern from a last-value anchor by
-# itself, and does better than by correcting the profile. Evidence: benchmarks/defaults.py.
+# itself, and does better than by correcting the profile. Evidence: benchmarks/accuracy/defaults.py.
 SEASON_MAX_WINDOWS = 1000
 # Windows compared by choose_normalize (evenly spaced beyond this many).
 CHOICE_WINDOWS = 20000

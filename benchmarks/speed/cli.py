@@ -1,6 +1,6 @@
 """Whole-process times from the shell: start-up, a warm forecast, the first (cold) fit.
 
-    python benchmarks/bench_cli.py [--repeat 7]
+    python -m benchmarks.speed.cli [--repeat 7]
 
 Runs the installed ``lstmcast`` command on the bundled weather data in a temporary
 directory and prints the median wall time of each command (the cold fit uses an empty
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXE = shutil.which("lstmcast", path=str(Path(sys.executable).parent)) or "lstmcast"
 DATA = ROOT / "sample_data" / "seattle-weather.csv"
 FIT = ["fit", str(DATA), "--target", "temp_max", "-q"]

@@ -1,6 +1,6 @@
 """Time one training step (forward + BPTT + AdamW update) against PyTorch.
 
-    python benchmarks/bench_step.py [--repeat 30] [--rounds 3] [--threads 2] [--shapes all|small]
+    python -m benchmarks.speed.step [--repeat 30] [--rounds 3] [--threads 2] [--shapes all|small]
 
 For each shape: lstmcast's step in float32, and, when torch is importable, the same
 step in ``torch.nn.LSTM`` + ``nn.Linear`` + ``torch.optim.Adam`` with

@@ -1,9 +1,9 @@
 """Data-parallel training on Dask against one process: time, accuracy, and what a round
 costs in compute and in messages (the basis of the estimate for 8 and 32 workers).
 
-    env -u OPENBLAS_CORETYPE python benchmarks/parallel.py [--series 1000] [--workers 1 2]
+    env -u OPENBLAS_CORETYPE python -m benchmarks.scale.dask_parallel [--series 1000] [--workers 1 2]
 
-Data: benchmarks/scale.py's synthetic daily series (two years each), fit on all but the
+Data: benchmarks/scale/many_series.py's synthetic daily series (two years each), fit on all but the
 last 28 days with default options, MASE of a 28-day forecast on those days. One process
 uses both cores (LSTMCAST_THREADS unset); ``local:N`` runs N single-threaded worker
 processes on this machine, so on 2 cores the comparison is about overhead, not speed-up.
@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).parent))
-from scale import HOLD, make, mase  # noqa: E402
+from benchmarks.scale.many_series import HOLD, make, mase  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -1,12 +1,12 @@
 """What an ensemble costs: one fit with ``--ensemble K`` against one network, same epochs.
 
 Runs the installed ``lstmcast fit`` (a real subprocess each time) on two datasets of
-``benchmarks/series.py``: the daily Seattle weather (hidden 16 by default) and a year
+``benchmarks/common/datasets.py``: the daily Seattle weather (hidden 16 by default) and a year
 of hourly Seattle temperatures (hidden 32), with ``--epochs E --patience 1000`` so every
 K trains the same number of epochs, and prints the median training time ``fit`` reports
 (``--json`` "seconds") per K, and K = 5 against K = 1 (the issue's target: below 2.5x).
 
-    env -u OPENBLAS_CORETYPE python benchmarks/ensemble_cost.py [--repeats 3] [--members 1 3 5]
+    env -u OPENBLAS_CORETYPE python -m benchmarks.speed.ensemble_cost [--repeats 3] [--members 1 3 5]
 
 Unset ``OPENBLAS_CORETYPE`` for this command only (see the project brief): the table's
 header names the BLAS library and the kernels it chose (threadpoolctl).
@@ -22,9 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import accuracy  # noqa: E402
-import series  # noqa: E402
+from benchmarks.common import backtests  # noqa: E402  (Data, load, run: the backtest runner)
+from benchmarks.common import datasets  # noqa: E402  (the datasets and the split)
 
 CASES = (("seattle-weather", 20), ("seattle-temps", 3))  # (dataset, epochs)
 
@@ -51,7 +50,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="fits per cell (the median is shown)")
     ap.add_argument("--members", type=int, nargs="+", default=[1, 3, 5])
     args = ap.parse_args(argv)
-    by_name = {d.name: d for d in series.ALL}
+    by_name = {d.name: d for d in datasets.ALL}
     print(f"BLAS: {blas()}\n")
     print("| data | epochs | " + " | ".join(f"K = {k}" for k in args.members) + " | "
           + f"{args.members[-1]} vs {args.members[0]} |")
@@ -59,7 +58,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name, epochs in CASES:
             data = by_name[name]
-            csv = accuracy.materialise(data, Path(tmp))
+            csv = backtests.materialise(data, Path(tmp))
             fit_seconds(csv, data.args(), 1, 1, Path(tmp) / "warm.lstm")  # compile once
             med = {}
             for K in args.members:

@@ -11,7 +11,7 @@ temporary directory.  Then, in a fresh child process per run, times
 and reports seconds per stage and the child's peak resident memory (ru_maxrss of the
 child, which includes the Python interpreter and the imported libraries).
 
-    python benchmarks/bench_pipeline.py [--rows 1000000] [--repeat 3]
+    python -m benchmarks.speed.pipeline [--rows 1000000] [--repeat 3]
 
 Target: under 3 s and under 1 GB for 1,000,000 rows.
 """
@@ -89,7 +89,7 @@ def main() -> None:
         return child(args.child)
     if args.generate:
         return generate(Path(args.generate), args.rows)
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "hourly.csv"

@@ -9,7 +9,7 @@ them) and the printed tables come from ``lstmcast evaluate``, ``lstmcast fit`` a
     pip install --no-deps ISLP                 # Bikeshare.csv; its own dependencies
                                                # (torch, ...) are not needed: the CSV is
                                                # read from the wheel, ISLP is not imported
-    python benchmarks/covariates.py [--quick] [--out FILE.md] [--json FILE] [--jobs 2]
+    python -m benchmarks.accuracy.covariates [--quick] [--out FILE.md] [--json FILE] [--jobs 2]
 
 Four parts:
 
@@ -66,7 +66,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXE = shutil.which("lstmcast", path=str(Path(sys.executable).parent)) or shutil.which("lstmcast") or "lstmcast"
 NA = "not available yet"
 

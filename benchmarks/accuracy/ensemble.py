@@ -1,14 +1,14 @@
-"""Ensembles: accuracy gained per second spent, on the tuning half of ``benchmarks/series.py``.
+"""Ensembles: accuracy gained per second spent, on the tuning half of ``benchmarks/common/datasets.py``.
 
 Compares ``evidence.py`` runs of the same half with ``--ensemble`` 1, 3 and 5 (the
 shipped defaults otherwise): per dataset the MASE ratio to one network, and in all the
 geometric mean of MASE, the datasets beating seasonal naive and the best simple
 baseline, and the backtest seconds (refits included) relative to one network.
 
-    LSTMCAST_THREADS=1 python benchmarks/evidence.py --half tuning --no-ets --origins 0 --json one.json
-    LSTMCAST_THREADS=1 python benchmarks/evidence.py --half tuning --no-ets --origins 0 --params '{"ensemble": 3}' --json three.json
-    LSTMCAST_THREADS=1 python benchmarks/evidence.py --half tuning --no-ets --origins 0 --params '{"ensemble": 5}' --json five.json
-    python benchmarks/ensemble.py one.json three.json five.json
+    LSTMCAST_THREADS=1 python -m benchmarks.accuracy.evidence --half tuning --no-ets --origins 0 --json one.json
+    LSTMCAST_THREADS=1 python -m benchmarks.accuracy.evidence --half tuning --no-ets --origins 0 --params '{"ensemble": 3}' --json three.json
+    LSTMCAST_THREADS=1 python -m benchmarks.accuracy.evidence --half tuning --no-ets --origins 0 --params '{"ensemble": 5}' --json five.json
+    python -m benchmarks.accuracy.ensemble one.json three.json five.json
 
 Rule for the default, fixed before the runs: the largest ensemble whose geometric-mean
 MASE gain over one network is at least 2 % per doubling of the time; else 1.

@@ -1,6 +1,6 @@
 """The same job in lstmcast and in Darts' BlockRNNModel(model="LSTM"): wall time of fit + forecast.
 
-    python benchmarks/bench_darts.py [--epochs 20] [--repeat 3]
+    python -m benchmarks.speed.darts [--epochs 20] [--repeat 3]
 
 Needs ``darts`` (and so torch) importable by this Python; lstmcast never needs them.
 Both tools get the weather sample's daily maximum temperature, the same lookback (56),
@@ -22,7 +22,7 @@ import textwrap
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXE = shutil.which("lstmcast", path=str(Path(sys.executable).parent)) or "lstmcast"
 DATA = ROOT / "sample_data" / "seattle-weather.csv"
 LOOKBACK, HORIZON, HIDDEN, BATCH = 56, 14, 64, 32

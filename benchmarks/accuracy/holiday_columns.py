@@ -1,10 +1,10 @@
 """Does a holiday column help, and the distance to the nearest holiday beside it?
 The evidence for ``HOLIDAY_DISTANCE`` in lstmcast/data/covariates.py.
 
-    python benchmarks/holiday_columns.py [--out FILE.md]
+    python -m benchmarks.accuracy.holiday_columns [--out FILE.md]
 
 Two real daily series whose demand follows public holidays, from PyPI packages (see
-``benchmarks/covariates.py`` for sources and licences): Victoria's electricity demand
+``benchmarks/accuracy/covariates.py`` for sources and licences): Victoria's electricity demand
 2014 (fpp2 ``elecdaily``, holidays of AU-VIC) and Washington's bike rentals 2011 summed
 per day (ISLP ``Bikeshare``, holidays of US-DC). The holiday columns are made with
 lstmcast's own ``holiday_features`` and given as ``--future`` columns to
@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import covariates as cov  # noqa: E402  (the datasets)
+from benchmarks.accuracy import covariates as cov  # noqa: E402  (the datasets)
 
 from lstmcast.data.covariates import holiday_features  # noqa: E402
 
@@ -64,7 +63,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
-        Path(args.out).write_text("`python benchmarks/holiday_columns.py`\n\n" + text)
+        Path(args.out).write_text("`python -m benchmarks.accuracy.holiday_columns`\n\n" + text)
 
 
 if __name__ == "__main__":

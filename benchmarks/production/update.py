@@ -22,7 +22,7 @@ cycles, which also keeps its 17-second refits affordable; nothing is subsampled.
 The update's constants (``_lr_factor``, ``_replay`` and ``epochs`` of
 :func:`lstmcast.model.update.update`) are chosen on a tuning half of the series and
 reported on the other half. The split is fixed here, before any result: the series of
-``benchmarks/accuracy.py`` sorted by name, alternately tuning (1st, 3rd, ...) and
+``benchmarks/common/backtests.py`` sorted by name, alternately tuning (1st, 3rd, ...) and
 confirmation (2nd, 4th, ...). The tuning winner is the setting with the lowest geometric
 mean, over the tuning series, of its mean MASE divided by the refit's. Noise floors, run
 on both halves: ``refit s1`` refits with seed 1 instead of 0, and ``update s1`` updates
@@ -34,7 +34,7 @@ update / refit <= 0.2) and its mean MASE is within a few percent of refitting's
 (update / refit <= ~1.03). The tables report what is reached, misses included.
 
     /work/main/.venv/bin/pip install statsmodels pmdarima    # the datasets (benchmark only)
-    LSTMCAST_THREADS=1 python benchmarks/update.py [--quick] [--only NAME ...] [--cycles N] \
+    LSTMCAST_THREADS=1 python -m benchmarks.production.update [--quick] [--only NAME ...] [--cycles N] \
         > benchmarks/results/update.md
 
 Markdown to stdout, progress to stderr. ``--quick``: at most 6 cycles and the grid
@@ -48,7 +48,7 @@ tuning half. Its rule, fixed before any result: shrink is adopted if its geometr
 MASE / refit over the tuning series is at least 1 % lower than without
 (shrink / without <= 0.99); only then is the confirmation half run, with both.
 
-    LSTMCAST_THREADS=1 python benchmarks/update.py --shrink-study > benchmarks/results/update-shrink.md
+    LSTMCAST_THREADS=1 python -m benchmarks.production.update --shrink-study > benchmarks/results/update-shrink.md
 """
 
 from __future__ import annotations
@@ -69,10 +69,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import accuracy  # noqa: E402  (benchmarks/accuracy.py: the datasets and their loaders)
+from benchmarks.common import backtests  # noqa: E402  (Data, load, run: the backtest runner)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CYCLES = 52              # a year of weekly cron
 INITIAL_SHARE = 0.6      # the first fit keeps at least this share of the (shortest) series
 QUICK_CYCLES = 6
@@ -125,10 +124,10 @@ class Plan:
     rows: int          # rows of the shortest series
 
 
-def plan(data: accuracy.Data, folder: Path, half: str, cap: int) -> Plan | None:
+def plan(data: backtests.Data, folder: Path, half: str, cap: int) -> Plan | None:
     from lstmcast.model.forecaster import LSTMForecaster
 
-    dataset = accuracy.load(data, folder)
+    dataset = backtests.load(data, folder)
     n = min(len(f) for f in dataset.series.values())
     week, label = cycle_rows(dataset.freq)
     # the horizon on all the data bounds the first model's (which sees fewer rows)
@@ -488,12 +487,12 @@ def shrink_study(args, halves: dict[str, str], cap: int, started: float, facts: 
     shrunk = (*plain, True)
     settings = [plain, shrunk]
     names = [update_name(*s) for s in settings]
-    chosen = [d for d in accuracy.DATASETS if not args.only or d.name in args.only]
+    chosen = [d for d in backtests.DATASETS if not args.only or d.name in args.only]
     results = {"tuning": [], "confirmation": []}
 
     def run(half: str, folder: Path):
         for data in (d for d in chosen if halves[d.name] == half):   # the main run's order
-            why = accuracy.available(data)
+            why = backtests.available(data)
             if why:
                 print(f"note: skipping {data.name}: {why}", file=sys.stderr)
                 continue
@@ -511,7 +510,7 @@ def shrink_study(args, halves: dict[str, str], cap: int, started: float, facts: 
                   f"shrink {rec[names[1]].seconds:.1f}, refit {rec['refit'].seconds:.1f} "
                   f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
 
-    command = ("LSTMCAST_THREADS=1 python benchmarks/update.py --shrink-study"
+    command = ("LSTMCAST_THREADS=1 python -m benchmarks.production.update --shrink-study"
                + (" --quick" if args.quick else "") + (f" --cycles {args.cycles}" if args.cycles else "")
                + (" --only " + " ".join(args.only) if args.only else ""))
     with tempfile.TemporaryDirectory() as tmp:
@@ -588,7 +587,7 @@ def main(argv=None) -> int:
     facts = environment()   # before the run: the code measured is the code imported now
     import lstmcast.model.forecaster  # noqa: F401  (import it now, with the facts above)
     import lstmcast.model.update  # noqa: F401
-    halves = split([d.name for d in accuracy.DATASETS])
+    halves = split([d.name for d in backtests.DATASETS])
     cap = args.cycles or (QUICK_CYCLES if args.quick else CYCLES)
     if args.shrink_study:
         return shrink_study(args, halves, cap, started, facts)
@@ -598,13 +597,13 @@ def main(argv=None) -> int:
         grid.append(defaults())
     results = []
     winner = None
-    chosen = [d for d in accuracy.DATASETS if not args.only or d.name in args.only]
+    chosen = [d for d in backtests.DATASETS if not args.only or d.name in args.only]
     # the tuning half first: its winner is fixed before any confirmation series is run
     chosen.sort(key=lambda d: halves[d.name] != "tuning")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for data in chosen:
-            why = accuracy.available(data)
+            why = backtests.available(data)
             if why:
                 print(f"note: skipping {data.name}: {why}", file=sys.stderr)
                 continue
@@ -627,7 +626,7 @@ def main(argv=None) -> int:
         tuning = [r for r in results if r["plan"].half == "tuning"]
         confirmation = [r for r in results if r["plan"].half == "confirmation"]
         out = ["# `lstmcast update`: a year of cron, update vs refit vs never", "",
-               "Produced by `LSTMCAST_THREADS=1 python benchmarks/update.py"
+               "Produced by `LSTMCAST_THREADS=1 python -m benchmarks.production.update"
                + (" --quick" if args.quick else "") + (f" --cycles {args.cycles}" if args.cycles else "")
                + (" --only " + " ".join(args.only) if args.only else "") + "` (see its docstring).", "",
                *facts, *environment(blas_only=True), "",

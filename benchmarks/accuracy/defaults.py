@@ -2,7 +2,7 @@
 
 Every candidate is one change from the defaults (``LSTMForecaster()`` as shipped), run
 through the same rolling-origin backtest as ``lstmcast evaluate`` on the datasets of
-``benchmarks/accuracy.py``. Per dataset it records the LSTM's MASE; the table shows, per
+``benchmarks/common/backtests.py``. Per dataset it records the LSTM's MASE; the table shows, per
 candidate, the MASE relative to the shipped defaults on each dataset (below 1 is
 better), their geometric mean, the mean rank of the candidate within its group, how
 many datasets it wins against seasonal naive, and the total evaluate time. The
@@ -10,14 +10,14 @@ defaults in ``lstmcast/options.py`` and ``lstmcast/normalize.py`` are the winner
 this table; losers are kept in it on purpose.
 
     pip install statsmodels pmdarima           # the extra datasets (benchmark only)
-    LSTMCAST_THREADS=1 python benchmarks/defaults.py [--group NAME ...] [--only DATASET ...]
+    LSTMCAST_THREADS=1 python -m benchmarks.accuracy.defaults [--group NAME ...] [--only DATASET ...]
         [--folds K] [--json results.json]
 
 ``--group`` runs some groups of candidates only (see ``GROUPS``); ``--json`` saves the
 raw numbers (and ``--load`` reprints a table from saved numbers). ``--intervals``
 compares the interval calibrations instead: coverage and MSIS at 80% and 95% with plain
 split-conformal residuals and with residuals scaled by each window's step-to-step
-change (the folds of accuracy.py). Each candidate is a
+change (the folds of backtests.py). Each candidate is a
 full backtest of every dataset with refits, so the whole table takes a while: one
 dataset at a time, on one thread.
 """
@@ -34,8 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import accuracy  # noqa: E402  (benchmarks/accuracy.py: datasets and the backtest runner)
+from benchmarks.common import backtests  # noqa: E402  (Data, load, run: the backtest runner)
 
 
 # (group, candidate name, LSTMForecaster params). Internal choices that are not options
@@ -102,13 +101,13 @@ def run_candidate(params: dict, datasets, folder: Path, folds: int | None) -> di
     out = {}
     for data in datasets:
         try:
-            r = accuracy.run(data, folder, params=params, folds=folds, levels=())
+            r = backtests.run(data, folder, params=params, folds=folds, levels=())
         except DataError as e:
             print(f"  {data.name}: n/a ({e})", file=sys.stderr)
             out[data.name] = None
             continue
         out[data.name] = {"lstm": r["lstm_MASE"], "seconds": r["seconds"],
-                          **{m: r[f"{m}_MASE"] for m in accuracy.BASELINE_NAMES}}
+                          **{m: r[f"{m}_MASE"] for m in backtests.BASELINE_NAMES}}
     return out
 
 
@@ -138,7 +137,7 @@ def table(results: list[dict], names: list[str]) -> str:
         rel = [lstm(r, n) / base[n]["lstm"] for n in names]
         ok = [n for n in names if r["mase"][n] is not None]
         snaive = sum(r["mase"][n]["lstm"] < r["mase"][n]["seasonal_naive"] for n in ok)
-        best = sum(r["mase"][n]["lstm"] < min(r["mase"][n][m] for m in accuracy.BASELINE_NAMES)
+        best = sum(r["mase"][n]["lstm"] < min(r["mase"][n][m] for m in backtests.BASELINE_NAMES)
                    for n in ok)
         rank = ranks.get(r["name"])
         if r["group"] == "default":
@@ -149,11 +148,11 @@ def table(results: list[dict], names: list[str]) -> str:
             f"{math.exp(np.nanmean(np.log(rel))):.3f}", rank_s, f"{snaive}/{len(ok)}",
             f"{best}/{len(ok)}", f"{sum(r['mase'][n]['seconds'] for n in ok):.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    absolute = ["| dataset | " + " | ".join(["default LSTM", *accuracy.BASELINE_NAMES]) + " |",
+    absolute = ["| dataset | " + " | ".join(["default LSTM", *backtests.BASELINE_NAMES]) + " |",
                 "|---|---|---|---|---|"]
     for n in names:
         absolute.append(f"| {n} | " + " | ".join(
-            f"{base[n][m]:.3f}" for m in ("lstm", *accuracy.BASELINE_NAMES)) + " |")
+            f"{base[n][m]:.3f}" for m in ("lstm", *backtests.BASELINE_NAMES)) + " |")
     return "\n".join(lines) + "\n\nMASE of the shipped defaults and of the baselines:\n\n" + "\n".join(absolute)
 
 
@@ -163,7 +162,7 @@ def intervals(datasets, folder: Path, folds: int | None) -> str:
     rows = {}
     for scale in ("none", "change"):
         for data in datasets:
-            r = accuracy.run(data, folder, folds=folds, params={"_interval_scale": scale})
+            r = backtests.run(data, folder, folds=folds, params={"_interval_scale": scale})
             t = r["backtest"].table.set_index("model").loc["lstm"]
             rows.setdefault(data.name, {})[scale] = {
                 k: float(t[k]) for k in ("coverage_80", "coverage_95", "MSIS_80", "MSIS_95")}
@@ -190,18 +189,18 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--group", nargs="+", choices=list(GROUPS), help="candidate groups to run")
     ap.add_argument("--only", nargs="+", metavar="DATASET", help="datasets to run")
-    ap.add_argument("--folds", type=int, help="folds per dataset (default: as in accuracy.py)")
+    ap.add_argument("--folds", type=int, help="folds per dataset (default: as in backtests.py)")
     ap.add_argument("--json", metavar="PATH", help="save the raw results here")
     ap.add_argument("--load", metavar="PATH", help="print the table of saved results; run nothing")
     ap.add_argument("--intervals", action="store_true",
-                    help="compare interval calibrations instead (folds as in accuracy.py)")
+                    help="compare interval calibrations instead (folds as in backtests.py)")
     args = ap.parse_args(argv)
     if args.load:
         saved = json.loads(Path(args.load).read_text())
         print(table(saved["results"], saved["datasets"]))
         return 0
-    datasets = [d for d in accuracy.DATASETS if (not args.only or d.name in args.only)
-                and accuracy.available(d) is None]
+    datasets = [d for d in backtests.DATASETS if (not args.only or d.name in args.only)
+                and backtests.available(d) is None]
     names = [d.name for d in datasets]
     if args.intervals:
         with tempfile.TemporaryDirectory() as tmp:
@@ -221,7 +220,7 @@ def main(argv=None) -> int:
                 Path(args.json).write_text(json.dumps({"datasets": names, "folds": args.folds,
                                                        "results": results}, indent=1))
     print(table(results, names))
-    folds = "folds as in accuracy.py" if args.folds is None else f"{args.folds} folds each"
+    folds = "folds as in backtests.py" if args.folds is None else f"{args.folds} folds each"
     print(f"\n{len(results)} candidates x {len(names)} datasets ({folds}), "
           f"{time.perf_counter() - started:.0f} s in all.")
     return 0

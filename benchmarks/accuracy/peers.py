@@ -1,10 +1,10 @@
 """Peer LSTMs (NeuralForecast's ``LSTM``, Darts' ``BlockRNNModel(model="LSTM")``) on the
-very folds of ``benchmarks/evidence.py``, scored with lstmcast's own MASE.
+very folds of ``benchmarks/accuracy/evidence.py``, scored with lstmcast's own MASE.
 
 lstmcast never imports torch: the peers run in another Python (one with torch,
-neuralforecast and, optionally, darts) through ``benchmarks/peers_worker.py``. For each
-dataset of a half (``benchmarks/series.py``), this script reads the CSV exactly as
-evidence.py does (``accuracy.load``), takes the horizon and season the default
+neuralforecast and, optionally, darts) through ``benchmarks/accuracy/peers_worker.py``. For each
+dataset of a half (``benchmarks/common/datasets.py``), this script reads the CSV exactly as
+evidence.py does (``backtests.load``), takes the horizon and season the default
 ``LSTMForecaster`` and :func:`lstmcast.model.backtest.backtest` take, cuts the same
 ``data.folds`` rolling origins (``back_i = horizon + (k - 1 - i) * horizon`` rows from the
 end), writes each fold's history as a CSV in a temporary folder, runs the worker once per
@@ -15,14 +15,14 @@ naive MAE with the dataset's season), averaged over folds, series and targets wi
 that the folds are evidence.py's (compare with its ``seasonal_naive_MASE``).
 
     # the peers (one JSON per model; saved after every dataset)
-    python benchmarks/peers.py --half confirmation --python /tmp/nfvenv/bin/python \\
+    python -m benchmarks.accuracy.peers --half confirmation --python /tmp/nfvenv/bin/python \\
         --models nf_lstm --json /tmp/peers-nf.json
-    python benchmarks/peers.py --half confirmation --python /tmp/nfvenv/bin/python \\
+    python -m benchmarks.accuracy.peers --half confirmation --python /tmp/nfvenv/bin/python \\
         --models darts_lstm --json /tmp/peers-darts.json
     # lstmcast on the same half, then the comparison
-    LSTMCAST_THREADS=1 python benchmarks/evidence.py --half confirmation --no-ets --origins 0 \\
+    LSTMCAST_THREADS=1 python -m benchmarks.accuracy.evidence --half confirmation --no-ets --origins 0 \\
         --json /tmp/ev-conf.json
-    python benchmarks/peers.py --report /tmp/ev-conf.json /tmp/peers-nf.json /tmp/peers-darts.json
+    python -m benchmarks.accuracy.peers --report /tmp/ev-conf.json /tmp/peers-nf.json /tmp/peers-darts.json
 
 Datasets run in a fixed order (``--order``: the half's own order, or fewest rows first)
 and stop at ``--deadline`` seconds; the ones not run are named in the report.
@@ -45,9 +45,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import accuracy  # noqa: E402
-import series  # noqa: E402
+from benchmarks.common import backtests  # noqa: E402  (Data, load, run: the backtest runner)
+from benchmarks.common import datasets  # noqa: E402  (the datasets and the split)
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "peers_worker.py"
@@ -57,12 +56,12 @@ NAMES = {"nf_lstm": "NeuralForecast LSTM", "darts_lstm": "Darts BlockRNNModel(LS
 
 # ---------------------------------------------------------------- the folds
 
-def folds_of(data: series.Series, folder: Path) -> dict:
+def folds_of(data: datasets.Series, folder: Path) -> dict:
     """The dataset's folds as backtest() cuts them with the default forecaster."""
     from lstmcast.data.seasons import season_length
     from lstmcast.model.forecaster import LSTMForecaster
 
-    dataset = accuracy.load(data, folder)
+    dataset = backtests.load(data, folder)
     m, _ = LSTMForecaster().resolved(dataset)
     horizon = m.horizon
     season = m.season or season_length(dataset.freq)
@@ -152,7 +151,7 @@ def save(path: Path, meta: dict, results: list[dict]) -> None:
 def run(args) -> int:
     from lstmcast.model import baselines
 
-    chosen = series.chosen(args.half)
+    chosen = datasets.chosen(args.half)
     if args.only:
         chosen = [d for d in chosen if d.name in args.only]
     started = time.monotonic()
@@ -161,7 +160,7 @@ def run(args) -> int:
         if m.startswith("darts") and not ver.get("darts"):
             print(f"note: darts is not installed in that Python; {m} not run", file=sys.stderr)
     models = [m for m in args.models if not m.startswith("darts") or ver.get("darts")]
-    meta = {"command": shlex.join(["python", "benchmarks/peers.py", *sys.argv[1:]]),
+    meta = {"command": shlex.join(["python", "benchmarks/accuracy/peers.py", *sys.argv[1:]]),
             "half": args.half, "python": args.python, "versions": ver, "models": models,
             "date": datetime.date.today().isoformat(), "order": args.order,
             "threads": "torch.set_num_threads(1), OMP_NUM_THREADS=1", "not_run": []}
@@ -170,7 +169,7 @@ def run(args) -> int:
         folder = Path(tmp)
         infos = []
         for data in chosen:
-            why = accuracy.available(data)
+            why = backtests.available(data)
             if why:
                 meta["not_run"].append(f"{data.name} ({why})")
                 continue

@@ -1,4 +1,4 @@
-"""Peer LSTMs on one dataset's folds: run by ``benchmarks/peers.py`` in ANOTHER Python
+"""Peer LSTMs on one dataset's folds: run by ``benchmarks/accuracy/peers.py`` in ANOTHER Python
 (one with torch, neuralforecast and optionally darts); lstmcast is not imported here.
 
     python peers_worker.py TASK_DIR MODEL      # MODEL: nf_lstm | darts_lstm

@@ -1,6 +1,6 @@
 """How fit scales: seconds per epoch against data size, threads, and peak memory.
 
-    python benchmarks/bench_scaling.py [--rows 10000,30000,100000] [--big 1000000] [--big-seconds S]
+    python -m benchmarks.scale.fit_scaling [--rows 10000,30000,100000] [--big 1000000] [--big-seconds S]
 
 Generates hourly series (5 numeric columns, one target) and fits them with default
 options and one epoch; the epoch time comes from the model file (training only, not

@@ -1,7 +1,7 @@
 """Many series on one machine: fit and forecast time, peak memory and accuracy for 100,
 1,000 and 10,000 daily series of two years each, through the installed command.
 
-    env -u OPENBLAS_CORETYPE LSTMCAST_THREADS=2 python benchmarks/scale.py [--sizes 100 1000 10000]
+    env -u OPENBLAS_CORETYPE LSTMCAST_THREADS=2 python -m benchmarks.scale.many_series [--sizes 100 1000 10000]
         [--full-epochs 1000] [--keep DIR]
 
 Data: synthetic retail-like daily series (a level between 10 and 1,000, a weekly cycle of

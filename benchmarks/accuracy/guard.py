@@ -1,7 +1,7 @@
-"""The evidence behind the baseline guard's rule, on one half of ``benchmarks/series.py``.
+"""The evidence behind the baseline guard's rule, on one half of ``benchmarks/common/datasets.py``.
 
 For every dataset of the half and every fold of its rolling-origin backtest (the folds
-of ``benchmarks/evidence.py``), fits the default LSTM with the guard off, and records,
+of ``benchmarks/accuracy/evidence.py``), fits the default LSTM with the guard off, and records,
 per series and target, the guard's held-out scores (the mean absolute errors of the
 network, naive, seasonal naive, drift and the even blend on the validation windows) and
 the test MASE each of those five would have scored on the fold. Then every candidate
@@ -15,7 +15,7 @@ scored on the test folds, without refitting:
   and shrinkage were picked on the same windows);
 - ``blend d``: the blend or the network only, the blend when below ``(1 - d)`` times.
 
-    LSTMCAST_THREADS=1 python benchmarks/guard.py --half tuning [--only NAME ...] [--json FILE] [--load FILE]
+    LSTMCAST_THREADS=1 python -m benchmarks.accuracy.guard --half tuning [--only NAME ...] [--json FILE] [--load FILE]
 
 Rules are compared on the tuning half; the shipped rule (``lstmcast.model.guard``) is the
 winner there, fixed before the confirmation half is run: ``argmin`` (geometric mean 0.974
@@ -33,9 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import accuracy  # noqa: E402
-import series as registry  # noqa: E402
+from benchmarks.common import backtests  # noqa: E402  (Data, load, run: the backtest runner)
+from benchmarks.common import datasets  # noqa: E402  (the datasets and the split)
 
 CANDIDATES = ("lstm", "naive", "seasonal_naive", "drift", "blend")
 RULES = [("off", None), ("argmin", 0.0), ("margin 0.05", 0.05), ("margin 0.1", 0.1), ("margin 0.2", 0.2),
@@ -48,7 +47,7 @@ def records(data, folder: Path) -> list[dict]:
     from lstmcast.model.backtest import _cut
     from lstmcast.model.forecaster import LSTMForecaster
 
-    ds = accuracy.load(data, folder)
+    ds = backtests.load(data, folder)
     template = LSTMForecaster(guard=False)
     m, _ = template.resolved(ds)
     H, season = m.horizon, m.season
@@ -124,10 +123,10 @@ def main(argv=None) -> int:
             ap.error("--half is required unless --load")
         results = {}
         with tempfile.TemporaryDirectory() as tmp:
-            for data in registry.chosen(args.half):
+            for data in datasets.chosen(args.half):
                 if args.only and data.name not in args.only:
                     continue
-                why = accuracy.available(data)
+                why = backtests.available(data)
                 if why:
                     print(f"note: skipping {data.name}: {why}", file=sys.stderr)
                     continue

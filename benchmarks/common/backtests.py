@@ -16,7 +16,7 @@ PyPI packages (nothing is downloaded at run time):
     pip install statsmodels pmdarima          # the extra datasets (benchmark only)
     pip install statsforecast                 # optional: AutoETS column
 
-    LSTMCAST_THREADS=1 python benchmarks/accuracy.py [--only NAME ...] [--keep DIR]
+    LSTMCAST_THREADS=1 python -m benchmarks.common.backtests [--only NAME ...] [--keep DIR]
 
 ``--keep DIR`` writes each dataset's CSV to DIR so that the printed ``lstmcast
 evaluate`` command can be run as it is. A dataset whose package is missing is skipped
@@ -39,7 +39,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
 LEVELS = (80.0, 95.0)
 BASELINE_NAMES = ("naive", "seasonal_naive", "drift")

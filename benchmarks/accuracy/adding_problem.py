@@ -1,6 +1,6 @@
 """Long memory: the adding problem (Hochreiter & Schmidhuber, 1997) with 100-step sequences.
 
-    python benchmarks/adding_problem.py [--steps 6000] [--length 100] [--hidden 64]
+    python -m benchmarks.accuracy.adding_problem [--steps 6000] [--length 100] [--hidden 64]
 
 Each sequence has two input channels: random values in [0, 1], and a marker that is 1
 at exactly two steps (one in each half) and 0 elsewhere. The target is the sum of the
