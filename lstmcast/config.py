@@ -49,6 +49,8 @@ class Opt:
     minimum: float | None = None
     below: float | None = None  # the value must be smaller than this
     char: bool = False          # a single character
+    envvar: str | None = None   # instead of LSTMCAST_<FLAG> (an option whose flag another one shares)
+    also_env: tuple = ()        # further environment variables, read after the first
 
     @property
     def name(self) -> str:
@@ -57,6 +59,8 @@ class Opt:
 
     @property
     def env(self) -> str | None:
+        if self.envvar:
+            return self.envvar
         return f"LSTMCAST_{self.flag[2:].replace('-', '_').upper()}" if self.flag else None
 
 
@@ -267,7 +271,7 @@ class ReadConfig(_Config):
                 if both:
                     raise UsageError(f"column {both[0]!r} is both a {role} and a {other}")
         if self.freq is not None:
-            from pandas.tseries.frequencies import to_offset  # pandas: only when a freq is given
+            from lstmcast.frequencies import to_offset  # pandas: only when a freq is given
 
             try:
                 object.__setattr__(self, "freq", to_offset(self.freq).freqstr)
@@ -337,6 +341,122 @@ class TrainConfig(_Config):
 
 
 CONFIGS = {"read": ReadConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+# ---------------------------------------------------------------- the commands' own options
+# Options of one command's run rather than of the model: not stored in a model file.
+
+
+@dataclass(frozen=True)
+class OutputConfig(_Config):
+    """Where a command's data goes (stdout or a file), its format, its levels, a picture."""
+
+    levels: tuple = option((), "--level", "Prediction interval level in percent (repeatable), e.g. 80.",
+                           kind=float, short="-l", many=True)
+    format: str | None = option(None, "--format", "Output: csv, json or table (default: table on a "
+                                "terminal, else csv; from -o's extension).", short="-f",
+                                choices=("csv", "json", "table"))
+    output: str | None = option(None, "--output", "Write to this file (atomically) instead of stdout.",
+                                short="-o")
+    plot: str | None = option(None, "--plot", "Also draw a PNG (needs: pip install 'lstmcast[plot]').")
+
+    def _check(self) -> None:
+        object.__setattr__(self, "levels", tuple(check_levels(self.levels)))
+
+
+@dataclass(frozen=True)
+class ScheduleConfig(_Config):
+    """Where the work runs: here, or spread over Dask."""
+
+    scheduler: str | None = option(None, "--scheduler", "Spread the work over Dask: a scheduler "
+                                   "address (tcp://host:8786), or local:N for N worker processes here "
+                                   "(needs: pip install 'lstmcast[dask]').",
+                                   also_env=("DASK_SCHEDULER_ADDRESS",))
+
+    def _check(self) -> None:
+        if self.scheduler is not None and self.scheduler.startswith("local:"):
+            n = self.scheduler.split(":", 1)[1]
+            if not (n.isdigit() and int(n) >= 1):
+                raise UsageError(f"--scheduler local:N takes a number of workers of 1 or more, "
+                                 f"not {self.scheduler!r}")
+
+
+@dataclass(frozen=True)
+class ForecastConfig(_Config):
+    """forecast: how far, and where the known-ahead covariates come from."""
+
+    horizon: int | None = option(None, "--horizon", "Steps to forecast (default: the model's horizon).",
+                                 kind=int, short="-H", minimum=1)
+    future_data: str | None = option(None, "--future-data", "File with the values of the model's "
+                                     "--future columns for the forecast steps (time column, series "
+                                     "column if any, those columns).")
+
+
+@dataclass(frozen=True)
+class EvaluateConfig(_Config):
+    """evaluate: the backtest's origins."""
+
+    folds: int = option(3, "--folds", "Forecast origins to test.", kind=int, short="-k", minimum=1)
+    step: int | None = option(None, "--step", "Steps between origins (default: the horizon).", kind=int,
+                              minimum=1)
+    refit: bool = option(True, "--refit", "Refit before each origin, or (--no-refit) forecast with "
+                         "--model as it is.", kind=bool)
+
+
+@dataclass(frozen=True)
+class TuneConfig(_Config):
+    """tune: the search's budget, size and folds."""
+
+    budget: str = option("10m", "--budget", "Wall-clock time for the search: 90s, 10m, 1h.")
+    trials: int = option(27, "--trials", "Option sets to try, the defaults first (successive halving "
+                         "keeps the best third at each rung).", kind=int, minimum=1)
+    folds: int | None = option(None, "--folds", "Most search folds a trial is scored on (default 4, "
+                               "fewer on short data).", kind=int, short="-k", minimum=1)
+    holdout: int | None = option(None, "--holdout", "Latest folds kept from the search, to compare the "
+                                 "tuned options with the defaults (default 2, 1 on short data).",
+                                 kind=int, minimum=1)
+
+    def _check(self) -> None:
+        self.seconds  # a UsageError for anything that is not a time
+
+    @property
+    def seconds(self) -> float:
+        """The budget in seconds (``90``, ``90s``, ``10m``, ``1.5h``)."""
+        s = self.budget.strip().lower()
+        unit = {"s": 1, "m": 60, "h": 3600}.get(s[-1:], None)
+        try:
+            value = float(s[:-1] if unit else s) * (unit or 1)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise UsageError(f"--budget must be a time such as 90s, 10m or 1h, not {self.budget!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class CheckConfig(_Config):
+    """check: how many of the newest points are scored."""
+
+    last: int | None = option(None, "--last", "Newest points to score per series (default: 4 times the "
+                              "model's horizon, or all new points).", kind=int, short="-k", minimum=1)
+
+
+EXPORT_FORMATS = ("onnx",)
+
+
+@dataclass(frozen=True)
+class ExportConfig(_Config):
+    """export: the format, the file, which series and how many steps."""
+
+    format: str = option("onnx", "--format", "Export format: onnx (needs: pip install 'lstmcast[onnx]').",
+                         short="-f", choices=EXPORT_FORMATS, envvar="LSTMCAST_EXPORT_FORMAT")
+    output: str | None = option(None, "--output", "The file to write (atomically), or - for stdout. "
+                                "Default: the model's name with .onnx.", short="-o")
+    series: str | None = option(None, "--series", "Export this series alone (a long-format model); "
+                                "default: every series, chosen by a series_index input.")
+    horizon: int | None = option(None, "--horizon", "Steps in the output, at most the trained horizon "
+                                 "(the default).", kind=int, short="-H", minimum=1)
+
 
 def check_levels(levels) -> list[float]:
     """The ``--level`` option: interval levels in percent, sorted and unique; a UsageError

@@ -31,6 +31,17 @@ from lstmcast.errors import UsageError
     (ReadConfig, {"freq": "fortnightly"}, "--freq 'fortnightly' is not a pandas frequency"),
     (ReadConfig, {"targets": ("a", "b", "a")}, "given twice"),
     (ReadConfig, {"targets": ("a",), "features": ("a",)}, "both a target and a feature"),
+    (config.OutputConfig, {"levels": (0.95,)}, "--level 0.95 would be a 0.95% interval; did you mean 95?"),
+    (config.OutputConfig, {"levels": (80, 100)}, "--level must be between 0 and 100"),
+    (config.OutputConfig, {"format": "xml"}, "--format must be csv, json or table"),
+    (config.ScheduleConfig, {"scheduler": "local:0"}, "--scheduler local:N takes a number of workers"),
+    (config.ForecastConfig, {"horizon": 0}, "--horizon must be a whole number of 1 or more"),
+    (config.EvaluateConfig, {"folds": 0}, "--folds must be a whole number of 1 or more"),
+    (config.EvaluateConfig, {"step": 1.5}, "--step must be a whole number"),
+    (config.TuneConfig, {"budget": "soon"}, "--budget must be a time such as 90s"),
+    (config.TuneConfig, {"trials": 0}, "--trials must be a whole number of 1 or more"),
+    (config.CheckConfig, {"last": -3}, "--last must be a whole number of 1 or more"),
+    (config.ExportConfig, {"format": "tflite"}, "--format must be onnx"),
 ])
 def test_a_bad_value_is_a_usage_error_naming_the_flag(cls, values, flag):
     with pytest.raises(UsageError, match=flag.replace("(", r"\(")):
@@ -95,9 +106,13 @@ def _typer_options(command):
 
 
 @pytest.mark.parametrize("command,groups", [
-    ("fit", (ReadConfig, ModelConfig, TrainConfig)),
-    ("evaluate", (ReadConfig, ModelConfig, TrainConfig)),
-    ("forecast", (ReadConfig,)),
+    ("fit", (ReadConfig, ModelConfig, TrainConfig, config.ScheduleConfig)),
+    ("evaluate", (ReadConfig, ModelConfig, TrainConfig, config.EvaluateConfig, config.OutputConfig,
+                  config.ScheduleConfig)),
+    ("forecast", (ReadConfig, config.ForecastConfig, config.OutputConfig, config.ScheduleConfig)),
+    ("tune", (ReadConfig, ModelConfig, TrainConfig, config.TuneConfig)),
+    ("check", (config.CheckConfig,)),
+    ("export", (config.ExportConfig,)),
 ])
 def test_every_flag_comes_from_its_definition(command, groups):
     from lstmcast.cli import app
@@ -111,7 +126,8 @@ def test_every_flag_comes_from_its_definition(command, groups):
                 continue
             info = options[f.name]
             decls = (info.default, *info.param_decls)  # Annotated: the first declaration is in default
-            assert decls[0].split("/")[0] == opt.flag and info.envvar == opt.env
+            envvars = [opt.env, *opt.also_env] if opt.also_env else opt.env
+            assert decls[0].split("/")[0] == opt.flag and info.envvar == envvars
             assert (opt.short in decls) if opt.short else len(decls) == 1
             assert info.help.startswith(opt.help)
             assert inspect.signature(getattr(app, command)).parameters[f.name].default is None

@@ -58,7 +58,7 @@ NAMES = {"nf_lstm": "NeuralForecast LSTM", "darts_lstm": "Darts BlockRNNModel(LS
 
 def folds_of(data: datasets.Series, folder: Path) -> dict:
     """The dataset's folds as backtest() cuts them with the default forecaster."""
-    from lstmcast.data.seasons import season_length
+    from lstmcast.frequencies import season_length
     from lstmcast.model.forecaster import LSTMForecaster
 
     dataset = backtests.load(data, folder)

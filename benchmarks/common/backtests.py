@@ -223,7 +223,7 @@ def score_extra(bt, season: int, name: str, fn) -> dict[str, float]:
 def run(data: Data, folder: Path, params: dict | None = None, folds: int | None = None,
         levels=LEVELS, ets=None, step: int | None = None) -> dict:
     """Backtest one dataset; a flat dict of results."""
-    from lstmcast.data.seasons import season_length
+    from lstmcast.frequencies import season_length
     from lstmcast.model.backtest import backtest
     from lstmcast.model.forecaster import LSTMForecaster
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import Annotated, List, Optional
+from typing import Annotated, Optional
 
 import typer
 
 from lstmcast import __version__
-from lstmcast.cli.flags import MODEL, READ, READ_LIMIT, READ_PARSING, TRAIN, TRAIN_UPDATE, with_configs
+from lstmcast import config
+from lstmcast.cli.flags import (CHECK, EVALUATE, EXPORT, FORECAST, MODEL, OUTPUT, OUTPUT_TABLE, READ, READ_LIMIT,
+                                READ_PARSING, SCHEDULE, TRAIN, TRAIN_UPDATE, TUNE, with_configs)
 from lstmcast.errors import Interrupted, LstmcastError, UsageError
 
 DEFAULT_MODEL = "lstmcast-model.safetensors"
@@ -35,19 +37,13 @@ def _opt(*names, help, env=None, **kw):
     return typer.Option(*names, help=help, envvar=f"LSTMCAST_{name}", show_envvar=False, **kw)
 
 
-# ---- the commands' own options (the model, training and reading options come from config.py)
+# ---- the process's own flags: which model file, how much to say, the JSON summary. Every
+# option with a rule or a default that matters (reading, the model, training, each
+# command's own) is defined in config.py and comes in through ``given``.
 Model = Annotated[Optional[str], _opt("--model", "-m", help=f"Model file (safetensors). Default: {DEFAULT_MODEL}.")]
 Quiet = Annotated[bool, _opt("--quiet", "-q", help="No progress or notes on stderr.")]
 Debug = Annotated[bool, _opt("--debug", help="Show a traceback on errors.")]
-Levels = Annotated[Optional[List[float]], _opt("--level", "-l", help="Prediction interval level in percent (repeatable), e.g. 80.")]
-Fmt = Annotated[Optional[str], _opt("--format", "-f", help="Output: csv, json or table (default: table on a terminal, else csv).")]
-Output = Annotated[Optional[str], _opt("--output", "-o", help="Write to this file (atomically) instead of stdout.")]
-Plot = Annotated[Optional[str], _opt("--plot", help="Also draw a PNG (needs: pip install 'lstmcast[plot]').")]
 Data = Annotated[str, typer.Argument(help="CSV file, or - for stdin.")]
-Scheduler = Annotated[Optional[str], typer.Option(
-    "--scheduler", envvar=["LSTMCAST_SCHEDULER", "DASK_SCHEDULER_ADDRESS"], show_envvar=False,
-    help="Spread the work over Dask: a scheduler address (tcp://host:8786), or local:N for N "
-         "worker processes here (needs: pip install 'lstmcast[dask]').")]
 
 
 def _version(value: bool):
@@ -68,26 +64,25 @@ def _messages(quiet: bool):
     return Messages(quiet)
 
 
-def _check_before_work(levels, plot) -> list[float]:
-    """What can be refused before any data is read or any model trained."""
-    from lstmcast.config import check_levels
-
-    if plot:
+def _output(given: dict) -> config.OutputConfig:
+    """The output options, checked before any data is read or any model trained."""
+    o = config.OutputConfig(**given["output"])
+    if o.plot:
         from lstmcast.cli import plots
 
         plots.check_available()
-    return check_levels(levels or [])
+    return o
 
 
 # ---------------------------------------------------------------- commands
 
 
 @app.command()
-@with_configs(READ, MODEL, TRAIN)
+@with_configs(READ, MODEL, TRAIN, SCHEDULE)
 def fit(data: Data, model: Model = None,
         resume: Annotated[bool, _opt("--resume", help="Continue an interrupted fit from its checkpoint.")] = False,
         json_out: Annotated[bool, _opt("--json", env="JSON", help="Print a JSON summary to stdout.")] = False,
-        scheduler: Scheduler = None, quiet: Quiet = False, debug: Debug = False, *, given):
+        quiet: Quiet = False, debug: Debug = False, *, given):
     """Train a model on DATA and write it to --model.
 
     Example: lstmcast fit sample_data/stocks.csv --id-col symbol --horizon 12
@@ -97,6 +92,7 @@ def fit(data: Data, model: Model = None,
 
     refuse_own_inputs({"--model": model or DEFAULT_MODEL,
                        "the checkpoint": command.checkpoint_path(model or DEFAULT_MODEL)}, {"DATA": data})
+    scheduler = config.ScheduleConfig(**given.pop("schedule")).scheduler
     summary = command.run(data, model or DEFAULT_MODEL, given, resume=resume, msg=_messages(quiet),
                           scheduler=scheduler)
     if json_out:
@@ -108,13 +104,9 @@ def fit(data: Data, model: Model = None,
 
 
 @app.command()
-@with_configs(READ_PARSING)
+@with_configs(READ_PARSING, FORECAST, OUTPUT, SCHEDULE)
 def forecast(data: Annotated[Optional[str], typer.Argument(help="Newer data to forecast from (file or -); default: the history in the model.")] = None,
-             horizon: Annotated[Optional[int], _opt("--horizon", "-H", help="Steps to forecast (default: the model's horizon).")] = None,
-             model: Model = None, level: Levels = None, fmt: Fmt = None, output: Output = None,
-             plot: Plot = None, scheduler: Scheduler = None,
-             future_data: Annotated[Optional[str], _opt("--future-data", help="File with the values of the model's --future columns for the forecast steps (time column, series column if any, those columns).")] = None,
-             quiet: Quiet = False, debug: Debug = False, *, given):
+             model: Model = None, quiet: Quiet = False, debug: Debug = False, *, given):
     """Forecast from the end of the model's history, or of newer DATA (read with the
     options fit used, unless a flag overrides them). A model with --future columns reads
     their values for the forecast steps from DATA's rows after the last target value
@@ -127,29 +119,26 @@ def forecast(data: Annotated[Optional[str], typer.Argument(help="Newer data to f
 
     from lstmcast.cli.data import refuse_own_inputs
 
-    refuse_own_inputs({"-o": output, "--plot": plot}, {"DATA": data, "--model": model or DEFAULT_MODEL,
-                                                        "--future-data": future_data})
+    f, o = config.ForecastConfig(**given["forecast"]), _output(given)
+    scheduler = config.ScheduleConfig(**given["schedule"]).scheduler
+    refuse_own_inputs({"-o": o.output, "--plot": o.plot}, {"DATA": data, "--model": model or DEFAULT_MODEL,
+                                                            "--future-data": f.future_data})
     msg = _messages(quiet)
-    fmt = out.choose_format(fmt, output)
-    levels = _check_before_work(level, plot)
-    result, history = command.run(model or DEFAULT_MODEL, data, horizon, levels, given["read"], msg,
-                                  scheduler=scheduler, future_data=future_data)
-    out.write_forecast(result, fmt, output)
-    if plot:
+    fmt = out.choose_format(o.format, o.output)
+    result, history = command.run(model or DEFAULT_MODEL, data, f.horizon, list(o.levels), given["read"], msg,
+                                  scheduler=scheduler, future_data=f.future_data)
+    out.write_forecast(result, fmt, o.output)
+    if o.plot:
         from lstmcast.cli import plots
 
-        plots.forecast_plot(history, result, plot)
+        plots.forecast_plot(history, result, o.plot)
 
 
 @app.command()
-@with_configs(READ, MODEL, TRAIN)
+@with_configs(READ, MODEL, TRAIN, EVALUATE, OUTPUT, SCHEDULE)
 def evaluate(data: Data,
-             folds: Annotated[int, _opt("--folds", "-k", help="Forecast origins to test.")] = 3,
-             step: Annotated[Optional[int], _opt("--step", help="Steps between origins (default: the horizon).")] = None,
-             refit: Annotated[bool, _opt("--refit/--no-refit", help="Refit before each origin (default), or use --model as it is.")] = True,
              model: Annotated[Optional[str], _opt("--model", "-m", help="A model file: refits start from its options (flags override them); with --no-refit it forecasts as it is.")] = None,
-             level: Levels = None, fmt: Fmt = None, output: Output = None, plot: Plot = None,
-             scheduler: Scheduler = None, quiet: Quiet = False, debug: Debug = False, *, given):
+             quiet: Quiet = False, debug: Debug = False, *, given):
     """Backtest the LSTM against naive, seasonal naive and drift on the same folds.
 
     Example: lstmcast evaluate sample_data/seattle-weather.csv --target temp_max --folds 4
@@ -159,31 +148,27 @@ def evaluate(data: Data,
 
     from lstmcast.cli.data import refuse_own_inputs
 
-    refuse_own_inputs({"-o": output, "--plot": plot}, {"DATA": data, "--model": model})
+    e, o = config.EvaluateConfig(**given.pop("evaluate")), _output(given)
+    scheduler = config.ScheduleConfig(**given.pop("schedule")).scheduler
+    given.pop("output")
+    refuse_own_inputs({"-o": o.output, "--plot": o.plot}, {"DATA": data, "--model": model})
     msg = _messages(quiet)
-    fmt = out.choose_format(fmt, output)
-    levels = _check_before_work(level, plot)
-    result = command.run(data, given, folds=folds, step=step, refit=refit, model_path=model,
-                         default_model=DEFAULT_MODEL, levels=levels, msg=msg, scheduler=scheduler)
-    out.write(result.table, fmt, output, title="backtest")
+    fmt = out.choose_format(o.format, o.output)
+    result = command.run(data, given, folds=e.folds, step=e.step, refit=e.refit, model_path=model,
+                         default_model=DEFAULT_MODEL, levels=list(o.levels), msg=msg, scheduler=scheduler)
+    out.write(result.table, fmt, o.output, title="backtest")
     msg.note(result.verdict)
     if result.guard_note():
         msg.note(result.guard_note())
-    if plot:
+    if o.plot:
         from lstmcast.cli import plots
 
-        plots.evaluate_plot(result, plot)
+        plots.evaluate_plot(result, o.plot)
 
 
 @app.command()
-@with_configs(READ, MODEL, TRAIN)
-def tune(data: Data, model: Model = None,
-         budget: Annotated[str, _opt("--budget", help="Wall-clock time for the search: 90s, 10m, 1h.")] = "10m",
-         trials: Annotated[int, _opt("--trials", help="Option sets to try, the defaults first (successive halving keeps the best third at each rung).")] = 27,
-         folds: Annotated[Optional[int], _opt("--folds", "-k", help="Most search folds a trial is scored on (default 4, fewer on short data).")] = None,
-         holdout: Annotated[Optional[int], _opt("--holdout", help="Latest folds kept from the search, to compare the tuned options with the defaults (default 2, 1 on short data).")] = None,
-         fmt: Fmt = None, output: Output = None, scheduler: Scheduler = None, quiet: Quiet = False,
-         debug: Debug = False, *, given):
+@with_configs(READ, MODEL, TRAIN, TUNE, OUTPUT_TABLE, SCHEDULE)
+def tune(data: Data, model: Model = None, quiet: Quiet = False, debug: Debug = False, *, given):
     """Search lookback, hidden size, layers, learning rate, normalisation, dropout and
     ensemble size on rolling-origin folds of DATA within --budget, then fit the best
     options on all of DATA and write --model. Prints the table of trials; options set on
@@ -196,12 +181,13 @@ def tune(data: Data, model: Model = None,
     from lstmcast.cli.data import refuse_own_inputs
 
     model = model or DEFAULT_MODEL
-    refuse_own_inputs({"--model": model, "-o": output}, {"DATA": data})
+    t, o = config.TuneConfig(**given.pop("tune")), config.OutputConfig(**given.pop("output"))
+    scheduler = config.ScheduleConfig(**given.pop("schedule")).scheduler
+    refuse_own_inputs({"--model": model, "-o": o.output}, {"DATA": data})
     msg = _messages(quiet)
-    fmt = out.choose_format(fmt, output)
-    frame, summary, code = command.run(data, model, given, budget=budget, trials=trials, folds=folds,
-                                       holdout=holdout, msg=msg, scheduler=scheduler)
-    out.write(frame, fmt, output, title="trials")
+    fmt = out.choose_format(o.format, o.output)
+    frame, summary, code = command.run(data, model, given, search=t, msg=msg, scheduler=scheduler)
+    out.write(frame, fmt, o.output, title="trials")
     if code is not None:
         from lstmcast.errors import Interrupted
 
@@ -235,10 +221,8 @@ def update(data: Data, model: Model = None,
 
 
 @app.command()
-@with_configs(READ_PARSING)
-def check(data: Data, model: Model = None,
-          last: Annotated[Optional[int], _opt("--last", "-k", help="Newest points to score per series (default: 4 times the model's horizon, or all new points).")] = None,
-          fmt: Fmt = None, output: Output = None, quiet: Quiet = False, debug: Debug = False, *, given):
+@with_configs(READ_PARSING, CHECK, OUTPUT_TABLE)
+def check(data: Data, model: Model = None, quiet: Quiet = False, debug: Debug = False, *, given):
     """Score the model's forecasts for the newest points of DATA (from origins before them,
     no refit) against naive and seasonal naive. Exit 0: fine; 3: worse than the best of
     them; 4: DATA holds nothing newer than the model's history.
@@ -250,9 +234,11 @@ def check(data: Data, model: Model = None,
     from lstmcast.cli.data import refuse_own_inputs
 
     model = model or DEFAULT_MODEL
+    last, o = config.CheckConfig(**given["check"]).last, config.OutputConfig(**given["output"])
+    output = o.output
     refuse_own_inputs({"-o": output}, {"DATA": data, "--model": model})
     msg = _messages(quiet)
-    fmt = out.choose_format(fmt, output)
+    fmt = out.choose_format(o.format, output)
     result, code = command.run(model, data, last, given["read"], msg)
     if fmt == "json":
         import json
@@ -272,12 +258,8 @@ def check(data: Data, model: Model = None,
 
 
 @app.command()
-@with_configs(READ_LIMIT)
+@with_configs(READ_LIMIT, EXPORT)
 def export(model: Model = None,
-           fmt: Annotated[str, _opt("--format", "-f", env="EXPORT_FORMAT", help="Export format: onnx (needs: pip install 'lstmcast[onnx]').")] = "onnx",
-           output: Annotated[Optional[str], _opt("--output", "-o", help="The file to write (atomically), or - for stdout. Default: the model's name with .onnx.")] = None,
-           series: Annotated[Optional[str], _opt("--series", help="Export this series alone (a long-format model); default: every series, chosen by a series_index input.")] = None,
-           horizon: Annotated[Optional[int], _opt("--horizon", "-H", help="Steps in the output, at most the trained horizon (the default).")] = None,
            json_out: Annotated[bool, _opt("--json", env="JSON", help="Print the description of the inputs and output (JSON) to stdout.")] = False,
            quiet: Quiet = False, debug: Debug = False, *, given):
     """Export the model's network, scaling and window normalisation as one ONNX graph,
@@ -289,11 +271,13 @@ def export(model: Model = None,
     from lstmcast.cli.data import refuse_own_inputs
 
     model = model or DEFAULT_MODEL
-    output = output or command.default_output(model)
+    e = config.ExportConfig(**given["export"])
+    output = e.output or command.default_output(model)
     if json_out and output == "-":
         raise UsageError("--json and -o - would both write to stdout; choose one")
     refuse_own_inputs({"-o": output}, {"--model": model})
-    desc = command.run(model, fmt, output, series, horizon, given["read"].get("max_input_mb"), _messages(quiet))
+    desc = command.run(model, e.format, output, e.series, e.horizon, given["read"].get("max_input_mb"),
+                       _messages(quiet))
     if json_out:
         import json
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 
-from lstmcast.errors import UsageError
 
-FORMATS = ("onnx",)
 
 
 def default_output(model_path: str) -> str:
@@ -19,8 +17,6 @@ def default_output(model_path: str) -> str:
 def run(model_path: str, fmt: str, output: str, series: str | None, horizon: int | None,
         max_mb: int | None, msg) -> dict:
     """Write the export; its description (the contract of the inputs and output)."""
-    if fmt not in FORMATS:
-        raise UsageError(f"--format must be {', '.join(FORMATS)}, not {fmt!r}")
     from lstmcast.model import export
     from lstmcast.model.forecaster import load_model
 

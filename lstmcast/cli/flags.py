@@ -38,7 +38,8 @@ def parameter(f: dataclasses.Field, help: str | None = None) -> inspect.Paramete
     names = [f"{opt.flag}/--no-{opt.flag[2:]}"] if kind is bool else [opt.flag]
     if opt.short:
         names.append(opt.short)
-    option = typer.Option(*names, help=help or opt.help + _default_text(f), envvar=opt.env,
+    option = typer.Option(*names, help=help or opt.help + _default_text(f),
+                          envvar=[opt.env, *opt.also_env] if opt.also_env else opt.env,
                           show_envvar=False, show_default=False)
     return inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=None,
                              annotation=Annotated[annotation, option])
@@ -89,5 +90,14 @@ READ_PARSING = ("read", config.ReadConfig,
 READ_LIMIT = ("read", config.ReadConfig, ("max_input_mb",))
 MODEL = ("model", config.ModelConfig, None)
 TRAIN = ("train", config.TrainConfig, None)
+# the commands' own options
+OUTPUT = ("output", config.OutputConfig, None)
+OUTPUT_TABLE = ("output", config.OutputConfig, ("format", "output"))  # a table, no levels or plot
+SCHEDULE = ("schedule", config.ScheduleConfig, None)
+FORECAST = ("forecast", config.ForecastConfig, None)
+EVALUATE = ("evaluate", config.EvaluateConfig, None)
+TUNE = ("tune", config.TuneConfig, None)
+CHECK = ("check", config.CheckConfig, None)
+EXPORT = ("export", config.ExportConfig, None)
 # update continues a fit: its own epochs and learning rate, with its own defaults
 TRAIN_UPDATE = ("train", config.TrainConfig, ("epochs", "lr"), config.UPDATE_HELP)

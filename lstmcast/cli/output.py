@@ -16,16 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lstmcast.errors import UsageError
 
-FORMATS = ("csv", "json", "table")
 
 
 def choose_format(fmt: str | None, output: str | None) -> str:
     """Explicit --format; else from the output file's extension; else table on a terminal, CSV otherwise."""
-    if fmt is not None:
-        if fmt not in FORMATS:
-            raise UsageError(f"--format must be csv, json or table, not {fmt!r}")
+    if fmt is not None:  # checked where the option is made (config.OutputConfig)
         return fmt
     if output and output != "-":
         suffix = Path(output).suffix.lower()

@@ -17,23 +17,22 @@ from contextlib import contextmanager
 from lstmcast.cli.console import Messages, Progress, StopSignals
 from lstmcast.cli.data import load_data
 from lstmcast.cli.fit import _check_writable, warm_up_kernels
-from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
+from lstmcast.config import ModelConfig, ReadConfig, TrainConfig, TuneConfig
 from lstmcast.errors import Interrupted
 
 
-def run(data: str, model_path: str, given: dict, *, budget: str, trials: int, folds: int | None,
-        holdout: int | None, msg: Messages, scheduler: str | None = None):
+def run(data: str, model_path: str, given: dict, *, search: TuneConfig, msg: Messages,
+        scheduler: str | None = None):
     """Tune, fit the best, write it; returns (trials frame, summary dict)."""
     import pandas as pd
 
-    from lstmcast.model import tune as search
+    from lstmcast.model import tune as tuning
     from lstmcast.model.forecaster import save_model
 
-    seconds = search.parse_budget(budget)
     read, model, train = (ReadConfig(**given["read"]), ModelConfig(**given["model"]), TrainConfig(**given["train"]))
     dataset = load_data(data, read, msg)
     _check_writable(model_path)
-    fixed = {k for k in search.SEARCHED if k in given["model"] or k in given["train"]}
+    fixed = {k for k in tuning.SEARCHED if k in given["model"] or k in given["train"]}
     warm_up_kernels(msg, ensemble="ensemble" not in fixed or model.ensemble > 1)
     if fixed:
         msg.note(f"not searched (set on the command line): {', '.join(sorted(fixed))}")
@@ -41,8 +40,9 @@ def run(data: str, model_path: str, given: dict, *, budget: str, trials: int, fo
         with Progress(msg) as progress:
             def on_trial(trial, done, total):
                 progress.batch(done, total)
-            result = search.tune(dataset, model, train, fixed=fixed, budget=seconds, trials=trials, folds=folds,
-                                 holdout=holdout, should_stop=stop, on_trial=on_trial, runner=runner)
+            result = tuning.tune(dataset, model, train, fixed=fixed, budget=search.seconds, trials=search.trials,
+                                 folds=search.folds, holdout=search.holdout, should_stop=stop, on_trial=on_trial,
+                                 runner=runner)
     best = result.best
     scored = sum(1 for t in result.trials if t.scores)
     msg.note(f"{scored} of {len(result.trials)} trials scored in {result.seconds:.0f} s "
@@ -61,7 +61,7 @@ def run(data: str, model_path: str, given: dict, *, budget: str, trials: int, fo
         params = {}
     # the final fit: the chosen options on all of the data (a new handler: a Ctrl-C now
     # interrupts this fit and leaves the model file as it was)
-    final = search._forecaster(model, train, params)
+    final = tuning._forecaster(model, train, params)
     with StopSignals(msg) as stop2:
         with Progress(msg) as progress:
             final.fit(dataset, on_epoch=progress.epoch, on_batch=progress.batch, should_stop=stop2)

@@ -25,14 +25,13 @@ Imports numpy, pandas and lstmcast (errors, csvfile) only; nothing here prints.
 from __future__ import annotations
 
 import re
-import warnings
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.frequencies import to_offset as _pandas_offset
 
 from lstmcast.data.csvfile import listed, shown
 from lstmcast.errors import DataError
+from lstmcast.frequencies import to_offset
 
 _TIME_WORDS = {"date", "time", "timestamp", "datetime", "month", "year", "quarter", "period",
                "day", "week", "ds", "dt", "datum", "epoch", "unix", "yyyymmdd", "yearmonth"}
@@ -241,35 +240,6 @@ def _detect(text: pd.Series, dayfirst, partial: bool = False):
 
 
 # --- frequency ----------------------------------------------------------------------------
-
-# aliases pandas deprecated, by their replacements (pandas warns, then one day refuses)
-_RENAMED = {"T": "min", "S": "s", "L": "ms", "U": "us", "N": "ns", "H": "h", "BH": "bh", "A": "YE",
-            "AS": "YS", "BA": "BYE", "BAS": "BYS", "M": "ME", "Q": "QE", "Y": "YE", "BM": "BME",
-            "BQ": "BQE", "SM": "SME", "CBM": "CBME"}
-
-
-def to_offset(freq):
-    """pandas' offset for an alias, without pandas' deprecation warnings: a deprecated
-    spelling (``d``, ``H``, ``T``, ``M``) is read as its current one."""
-    if not isinstance(freq, str):
-        return _pandas_offset(freq)
-    m = re.fullmatch(r"\s*(\d*)\s*([A-Za-z]+)((?:-[A-Za-z0-9]+)?)\s*", freq)
-    names = [freq]
-    if m:
-        n, name, suffix = m.groups()
-        names += [f"{n}{alt}{suffix}" for alt in (name.upper(), name.lower(), _RENAMED.get(name.upper(), ""))
-                  if alt and alt != name]
-    for candidate in names:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            try:
-                return _pandas_offset(candidate)
-            except (ValueError, Warning):
-                continue
-    with warnings.catch_warnings():  # no silent spelling: pandas' own words, no warning
-        warnings.simplefilter("ignore")
-        return _pandas_offset(freq)
-
 
 def period(freq: str) -> tuple[str, pd.DateOffset, pd.Timedelta]:
     """(canonical alias, offset, typical length of one step) of a frequency alias."""

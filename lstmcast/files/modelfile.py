@@ -36,7 +36,7 @@ from __future__ import annotations
 import os
 
 from lstmcast.config import ModelConfig, ReadConfig, TrainConfig
-from lstmcast.data.seasons import season_length
+from lstmcast.frequencies import season_length
 from lstmcast.errors import InputMissingError, ModelFileError, UsageError
 from lstmcast.files import store
 from lstmcast.files.store import FORMAT_VERSION

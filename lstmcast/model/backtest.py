@@ -15,11 +15,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from lstmcast.config import EvaluateConfig
 from lstmcast.data.dataset import Dataset
-from lstmcast.data.seasons import season_length
+from lstmcast.frequencies import season_length
 from lstmcast.model import baselines, metrics
 from lstmcast.model.forecast import Forecast, SeriesForecast
-from lstmcast.errors import DataError, UsageError
+from lstmcast.errors import DataError
 
 MODEL = "lstm"
 
@@ -103,8 +104,7 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
     from lstmcast.model.forecaster import LSTMForecaster
 
     started = time.perf_counter()
-    if folds < 1:
-        raise UsageError(f"--folds must be 1 or more, not {folds}")
+    EvaluateConfig(folds=folds, step=step)  # the options' own rules (a UsageError naming the flag)
     if fitted is not None:
         horizon = horizon or fitted.model_config_.horizon
         season = season or fitted.model_config_.season
@@ -115,8 +115,6 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
                                     train=template.train_config, choices=template.choices)
         season = season or forecaster.model_config.season
     step = horizon if step is None else step
-    if step < 1:
-        raise UsageError(f"--step must be 1 or more, not {step}")
     season = season or season_length(dataset.freq)
     levels = list(levels)
     targets = list(dataset.targets)

@@ -11,7 +11,7 @@ first; 1-D for one target, or ``(n, n_targets)`` forecasting each column), retur
   (``last + h * (last - first) / (n - 1)``; naive for a single value).
 
 :data:`BASELINES` maps their names to functions of ``(history, horizon, season)``; the
-default season of a frequency is :func:`lstmcast.data.seasons.season_length`.
+default season of a frequency is :func:`lstmcast.frequencies.season_length`.
 Histories must be NaN-free.  Imports numpy only.
 """
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from lstmcast.config import CheckConfig
 from lstmcast.data.dataset import Dataset
-from lstmcast.errors import UsageError
 from lstmcast.model.backtest import MODEL, backtest
 from lstmcast.model.update import continued, when
 
@@ -63,8 +63,7 @@ def json_records(frame: pd.DataFrame) -> list[dict]:
 
 def check(forecaster, dataset: Dataset, last: int | None = None) -> CheckResult:
     """Score ``forecaster`` on the newest points of ``dataset`` (see the module docstring)."""
-    if last is not None and last < 1:
-        raise UsageError(f"--last must be 1 or more, not {last}")
+    CheckConfig(last=last)  # the option's own rule (a UsageError naming --last)
     frames, added, notes = continued(forecaster, dataset)
     end = when(max(f.index[-1] for f in forecaster.history_.values()))
     if not frames:

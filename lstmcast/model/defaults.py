@@ -16,7 +16,7 @@ import pandas as pd
 from lstmcast.prep import windows
 from lstmcast.config import ModelConfig, TrainConfig
 from lstmcast.data.dataset import Dataset
-from lstmcast.data.seasons import season_length
+from lstmcast.frequencies import season_length
 from lstmcast.data.timeparse import period
 
 # Defaults by the length of one step: (lookback, horizon). Chosen on the evidence in

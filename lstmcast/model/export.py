@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 import lstmcast
+from lstmcast.config import ExportConfig
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files.atomic import atomic_write_bytes
 from lstmcast.model import ahead, guard
@@ -194,8 +195,7 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
     if horizon > H:
         raise UsageError(f"ONNX export covers the trained horizon of {H} steps, not {horizon}: "
                          f"forecasts past it are recursive (refit with --horizon {horizon})")
-    if horizon < 1:
-        raise UsageError(f"--horizon must be 1 or more, not {horizon}")
+    ExportConfig(horizon=horizon)  # the option's own rule (a UsageError naming --horizon)
     if np.dtype(forecaster.net_.dtype) != np.float32:
         raise UsageError(f"ONNX export is float32, and this model's network is "
                          f"{np.dtype(forecaster.net_.dtype).name} (refit it)")

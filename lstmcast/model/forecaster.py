@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcast import config as cfg
-from lstmcast.config import ModelConfig, ReadConfig, TrainConfig, check_levels
+from lstmcast.config import ForecastConfig, ModelConfig, ReadConfig, TrainConfig, check_levels
 from lstmcast.data.dataset import Dataset, check_length, future_index, observed_column
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files import modelfile
@@ -234,8 +234,7 @@ class LSTMForecaster:
         notes: list[str] = []
         H = self.model_config_.horizon
         horizon = H if horizon is None else int(horizon)
-        if horizon < 1:
-            raise UsageError(f"--horizon must be 1 or more, not {horizon}")
+        ForecastConfig(horizon=horizon)  # the option's own rule (a UsageError naming --horizon)
         levels = check_levels(levels)
         tails = self.history_ if dataset is None else self._tails_from(dataset)
         if horizon > H:

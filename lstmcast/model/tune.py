@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lstmcast.config import ModelConfig, TrainConfig
+from lstmcast.config import ModelConfig, TrainConfig, TuneConfig
 from lstmcast.data.dataset import Dataset
-from lstmcast.errors import DataError, UsageError
+from lstmcast.errors import DataError
 from lstmcast.model.backtest import _cut, _skips
 
 SEARCHED = ("lookback", "hidden", "layers", "lr", "normalize", "dropout", "ensemble")
@@ -77,20 +77,6 @@ class TuneResult:
     stopped: str                   # "complete", "budget" or "interrupted"
     holdout: dict                  # {"folds", "tuned", "defaults"} MASE on the unseen folds
     seconds: float
-
-
-def parse_budget(text: str) -> float:
-    """Seconds from ``90``, ``90s``, ``10m``, ``1.5h``; a UsageError otherwise."""
-    s = str(text).strip().lower()
-    unit = {"s": 1, "m": 60, "h": 3600}.get(s[-1:], None)
-    number = s[:-1] if unit else s
-    try:
-        value = float(number) * (unit or 1)
-    except ValueError:
-        value = float("nan")
-    if not (np.isfinite(value) and value > 0):
-        raise UsageError(f"--budget must be a time such as 90s, 10m or 1h, not {text!r}")
-    return value
 
 
 def candidates(model: ModelConfig, train: TrainConfig, fixed: set[str], default_lookback: int,
@@ -144,8 +130,7 @@ def tune(dataset: Dataset, model: ModelConfig, train: TrainConfig, *, fixed: set
     from lstmcast.model.backtest import backtest
     from lstmcast.model.forecaster import LSTMForecaster
 
-    if trials < 1 or (folds is not None and folds < 1) or (holdout is not None and holdout < 1):
-        raise UsageError("--trials, --folds and --holdout must be 1 or more")
+    TuneConfig(trials=trials, folds=folds, holdout=holdout)  # the options' own rules
     started = time.perf_counter()
     stop = should_stop or (lambda: False)
     template = LSTMForecaster(model=model, train=train)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lstmcast.data.seasons import season_length
+from lstmcast.frequencies import season_length
 from lstmcast.model.baselines import BASELINES, drift, naive, seasonal_naive
 
 FINITE = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False, allow_subnormal=False)

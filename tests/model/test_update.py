@@ -150,7 +150,7 @@ def test_check_nothing_new_and_worse(files, tmp_path):
     frame.to_csv(tmp_path / "shift.csv", index=False)
     result = check(m, load_csv(str(tmp_path / "shift.csv")))
     assert result.status == "worse" and result.model_score > 2 * result.baseline_score
-    with pytest.raises(UsageError, match="--last must be 1 or more"):
+    with pytest.raises(UsageError, match="--last must be a whole number of 1 or more"):
         check(m, load_csv(str(tmp_path / "shift.csv")), last=0)
 
 

@@ -1,10 +1,48 @@
-"""The season of a frequency: how many steps make one cycle of the calendar (a week of
-days, a year of months, a day of hours). Pure: a frequency alias or a pandas offset in,
-a whole number out; no pandas import, so the model file's migrations can use it too."""
+"""Frequency aliases: the current spelling of a deprecated one, and the season of each.
+
+Leaf module (it imports nothing from lstmcast), beside ``errors.py``, for every layer:
+the options check ``--freq`` with it (:mod:`lstmcast.config`), the model file's
+migrations fill in an old file's season, reading and the model use both. pandas is
+imported only by :func:`to_offset`, so the season table stays cheap to import.
+"""
 
 from __future__ import annotations
 
 import re
+import warnings
+
+# aliases pandas deprecated, by their replacements (pandas warns, then one day refuses)
+_RENAMED = {"T": "min", "S": "s", "L": "ms", "U": "us", "N": "ns", "H": "h", "BH": "bh", "A": "YE",
+            "AS": "YS", "BA": "BYE", "BAS": "BYS", "M": "ME", "Q": "QE", "Y": "YE", "BM": "BME",
+            "BQ": "BQE", "SM": "SME", "CBM": "CBME"}
+
+
+def to_offset(freq):
+    """pandas' offset for an alias, without pandas' deprecation warnings: a deprecated
+    spelling (``d``, ``H``, ``T``, ``M``) is read as its current one."""
+    from pandas.tseries.frequencies import to_offset as _pandas_offset
+
+    if not isinstance(freq, str):
+        return _pandas_offset(freq)
+    m = re.fullmatch(r"\s*(\d*)\s*([A-Za-z]+)((?:-[A-Za-z0-9]+)?)\s*", freq)
+    names = [freq]
+    if m:
+        n, name, suffix = m.groups()
+        names += [f"{n}{alt}{suffix}" for alt in (name.upper(), name.lower(), _RENAMED.get(name.upper(), ""))
+                  if alt and alt != name]
+    for candidate in names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                return _pandas_offset(candidate)
+            except (ValueError, Warning):
+                continue
+    with warnings.catch_warnings():  # no silent spelling: pandas' own words, no warning
+        warnings.simplefilter("ignore")
+        return _pandas_offset(freq)
+
+
+
 
 # steps per cycle of the calendar unit the alias counts, for daily and longer steps
 _CALENDAR = {
