@@ -102,14 +102,23 @@ def test_a_lost_worker_is_retried_and_nothing_is_lost(data):
     local = backtest(data, folds=4, forecaster=forecaster)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as lc, distributed.Client(lc) as c:
-        pids = c.run(os.getpid)
-        victim = sorted(pids.values())[0]
-        timer = threading.Timer(1.5, lambda: os.kill(victim, signal.SIGKILL))
-        timer.start()
-        started = time.monotonic()
+        address, victim = sorted(c.run(os.getpid).items())[0]
+        killed = threading.Event()
+
+        def kill_while_it_works():  # not after a fixed time: a fast machine finishes first
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not killed.is_set():
+                if c.processing().get(address):
+                    os.kill(victim, signal.SIGKILL)
+                    killed.set()
+                time.sleep(0.01)
+        watcher = threading.Thread(target=kill_while_it_works, daemon=True)
+        watcher.start()
         remote = backtest(data, folds=4, forecaster=forecaster, runner=spread.backtest_runner(c))
-        timer.cancel()
-        assert time.monotonic() - started > 1.5, "finished before the worker was killed"
+        done = killed.is_set()
+        killed.set()
+        watcher.join()
+        assert done, "the folds finished before a worker was killed"
     pd.testing.assert_frame_equal(local.table, remote.table, check_exact=True)
 
 
