@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -346,6 +347,8 @@ CONFIGS = {"read": ReadConfig, "model": ModelConfig, "train": TrainConfig}
 # ---------------------------------------------------------------- the commands' own options
 # Options of one command's run rather than of the model: not stored in a model file.
 
+LOCAL_WORKERS_PER_CORE = 4  # --scheduler local:N: more worker processes than this per core only thrash
+
 
 @dataclass(frozen=True)
 class OutputConfig(_Config):
@@ -374,11 +377,20 @@ class ScheduleConfig(_Config):
                                    also_env=("DASK_SCHEDULER_ADDRESS",))
 
     def _check(self) -> None:
-        if self.scheduler is not None and self.scheduler.startswith("local:"):
-            n = self.scheduler.split(":", 1)[1]
+        address = self.scheduler
+        if address is None:
+            return
+        if address.startswith("local:"):
+            n, most = address.split(":", 1)[1], LOCAL_WORKERS_PER_CORE * (os.cpu_count() or 1)
             if not (n.isdigit() and int(n) >= 1):
-                raise UsageError(f"--scheduler local:N takes a number of workers of 1 or more, "
-                                 f"not {self.scheduler!r}")
+                raise UsageError(f"--scheduler local:N takes a number of workers of 1 or more, not {address!r}")
+            if int(n) > most:
+                raise UsageError(f"--scheduler {address}: at most {most} local workers on this machine "
+                                 f"({LOCAL_WORKERS_PER_CORE} per core); for more, start a Dask cluster "
+                                 "and give its address")
+        elif "://" in address and not address.startswith("tcp://"):
+            raise UsageError(f"--scheduler {address!r}: lstmcast connects to tcp://HOST:PORT, HOST:PORT or "
+                             f"local:N (other protocols, such as tls:// or ucx://, need settings it does not take)")
 
 
 @dataclass(frozen=True)

@@ -321,3 +321,17 @@ def test_a_full_disk_is_exit_73_and_changes_nothing(fitted, full_disk):
     r = run("fit", "data.csv", *FAST, "--hidden", "64", "--model", str(full_disk / "m.safetensors"), cwd=fitted)
     assert r.returncode == 73 and b"No space left on device" in r.stderr, r.stderr
     assert old.read_bytes() == before and sorted(p.name for p in full_disk.iterdir()) == ["out.csv"]
+
+
+@pytest.mark.parametrize("address, says", [
+    ("local:10000", "at most"),            # once asked for 10,000 worker processes
+    ("tls://127.0.0.1:9", "tcp://HOST:PORT, HOST:PORT or local:N"),  # once exit 1, TypeError
+    ("ucx://127.0.0.1:9", "other protocols"),
+])
+def test_scheduler_addresses_beyond_what_lstmcast_can_use_are_usage_errors(tmp_path, address, says):
+    daily_frame(120).to_csv(tmp_path / "d.csv", index=False)
+    started = time.monotonic()
+    r = run("evaluate", "d.csv", "--scheduler", address, cwd=tmp_path)
+    err = r.stderr.decode()
+    assert r.returncode == 2 and says in err and "internal error" not in err, err
+    assert err.count("\n") == 1 and time.monotonic() - started < 30  # refused before any work
