@@ -335,3 +335,26 @@ def test_scheduler_addresses_beyond_what_lstmcast_can_use_are_usage_errors(tmp_p
     err = r.stderr.decode()
     assert r.returncode == 2 and says in err and "internal error" not in err, err
     assert err.count("\n") == 1 and time.monotonic() - started < 30  # refused before any work
+
+
+@pytest.mark.parametrize("args", [
+    ("forecast", "-o", "p.png", "--plot", "p.png"),
+    ("evaluate", "d.csv", "-o", "q.csv", "--plot", "./q.csv"),
+    ("tune", "d.csv", "--model", "y.st", "-o", "y.st"),  # once: the tuned model replaced by the table
+])
+def test_two_outputs_of_one_command_cannot_be_one_file(tmp_path, args):
+    daily_frame(120).to_csv(tmp_path / "d.csv", index=False)
+    r = run(*args, cwd=tmp_path)
+    assert r.returncode == 2 and b"are the same file" in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]  # nothing written
+
+
+@pytest.mark.parametrize("args", [("fit", "-", "--model", "/dev/stdin"), ("forecast", "-", "-o", "/dev/stdin")])
+def test_an_output_that_is_the_file_stdin_comes_from_is_refused(tmp_path, args):
+    """`fit - --model /dev/stdin < d.csv` once wrote the model over d.csv."""
+    daily_frame(120).to_csv(tmp_path / "d.csv", index=False)
+    before = (tmp_path / "d.csv").read_bytes()
+    with open(tmp_path / "d.csv", "rb") as stdin:
+        r = subprocess.run([EXE, *args], stdin=stdin, capture_output=True, cwd=tmp_path, timeout=300)
+    assert r.returncode == 73 and b"standard input comes from" in r.stderr, r.stderr
+    assert (tmp_path / "d.csv").read_bytes() == before
