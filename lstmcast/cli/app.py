@@ -344,8 +344,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _reopen_closed_streams() -> None:
-    """A closed stderr must not stop the work (notes go nowhere); a closed stdout is
-    treated like a reader that went away: the data goes nowhere, quietly."""
+    """A closed stderr must not stop the work (notes go nowhere). A closed stdout is
+    reopened on the null device too, and marked: a command that writes data there fails
+    with exit 73 (:func:`lstmcast.cli.output.to_stdout`); one that writes none succeeds."""
     for fd, name, mode in ((1, "stdout", "w"), (2, "stderr", "w")):
         try:
             os.fstat(fd)
@@ -357,7 +358,9 @@ def _reopen_closed_streams() -> None:
             if devnull != fd:
                 os.dup2(devnull, fd)
                 os.close(devnull)
-            setattr(sys, name, open(fd, mode, closefd=False))
+            stream = open(fd, mode, closefd=False)
+            stream.lstmcast_closed = True
+            setattr(sys, name, stream)
         except OSError:
             pass
 

@@ -7,6 +7,7 @@ in :mod:`lstmcast.cli`).
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import shutil
@@ -146,7 +147,12 @@ def write(frame: pd.DataFrame, fmt: str, output: str | None, title: str | None =
 
 def to_stdout(text: str | bytes) -> None:
     """Data (text, or bytes such as an ONNX file) to stdout, flushed; a full or broken
-    stdout becomes exit 73, not a traceback."""
+    stdout becomes exit 73, not a traceback; so does a stdout that was closed when the
+    command started (``>&-``): the data would go nowhere."""
+    if getattr(sys.stdout, "lstmcast_closed", False):
+        e = OSError(errno.EBADF, "it was closed (>&-), so the data would be lost")
+        e.lstmcast_stdout = True
+        raise e
     try:
         if isinstance(text, bytes):
             sys.stdout.flush()

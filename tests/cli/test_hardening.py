@@ -168,10 +168,13 @@ def test_a_header_of_100000_columns_is_refused_at_once(tmp_path):
 
 def test_closed_and_full_streams(fitted, tmp_path):
     shell = lambda cmd: subprocess.run(cmd, shell=True, cwd=fitted, capture_output=True)  # noqa: E731
-    r = shell(f"'{EXE}' info >&-")
-    assert r.returncode == 0 and b"Traceback" not in r.stderr
+    for cmd in ("info", "forecast", f"export -o - -m '{fitted}/lstmcast-model.safetensors'"):
+        r = shell(f"'{EXE}' {cmd} >&-")  # the data would be lost: once exit 0 ("wrote stdout")
+        assert r.returncode == 73 and r.stderr.count(b"\n") == 1 and b"it was closed" in r.stderr, (cmd, r.stderr)
     r = shell(f"'{EXE}' fit data.csv {' '.join(FAST[:-1])} --model '{tmp_path}/m.safetensors' 2>&-")
     assert r.returncode == 0 and (tmp_path / "m.safetensors").exists()
+    r = shell(f"'{EXE}' fit data.csv {' '.join(FAST)} --model '{tmp_path}/m2.safetensors' >&-")
+    assert r.returncode == 0 and (tmp_path / "m2.safetensors").exists()  # no data for stdout: fine
     r = shell(f"'{EXE}' fit - <&-")
     assert r.returncode == 66 and b"stdin" in r.stderr and b"Traceback" not in r.stderr
     for cmd in ("forecast", "info", "info --json"):
