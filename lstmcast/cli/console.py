@@ -43,16 +43,32 @@ class StopSignals:
     def __init__(self, msg: Messages):
         self.msg = msg
         self.code: int | None = None
+        self.written = False
 
     def __enter__(self):
         self._old = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
         return self
 
+    def result_written(self) -> None:
+        """The command's result is on disk: from now on a stop signal changes nothing, and
+        the command still succeeds (exit 0) once it has said what it did."""
+        self.written = True
+
     def __exit__(self, *exc):
+        if self.written and exc[0] is None:
+            for s in self._old:
+                signal.signal(s, self._late)
+            return
         for s, h in self._old.items():
             signal.signal(s, h)
         if self.code is not None:  # stopping: a further Ctrl-C must not raise mid-exit
             signal.signal(signal.SIGINT, lambda *_: os._exit(self.code))
+
+    def _late(self, signum, frame):
+        if self.code is None:
+            self.code = 130 if signum == signal.SIGINT else 143
+            sys.stderr.write("lstmcast: a stop signal came after the result was written; finishing\n")
+            sys.stderr.flush()
 
     def _handle(self, signum, frame):
         if self.code is not None and signum == signal.SIGINT:

@@ -92,6 +92,7 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages,
                      f"{model_path} was not changed")
         else:
             save_model(forecaster, model_path)
+            stop.result_written()
             if os.path.isfile(ckpt) or os.path.islink(ckpt):
                 os.remove(ckpt)
     if stop.code is not None and forecaster.training_["stopped"] == "interrupted":

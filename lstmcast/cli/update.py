@@ -65,6 +65,7 @@ def run(data: str, model_path: str, given_read: dict, *, epochs: int | None, lr:
             raise Interrupted(f"update stopped; resume with: {resume_command(data, model_path, options)}",
                               exit_code=stop.code)
         save_model(forecaster, model_path)
+        stop.result_written()
         if os.path.isfile(ckpt) or os.path.islink(ckpt):
             os.remove(ckpt)
     if stop.code is not None:

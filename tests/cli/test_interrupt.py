@@ -4,6 +4,7 @@ no temporary file is left, the checkpoint resumes to exactly the uninterrupted r
 import shlex
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -118,3 +119,22 @@ def test_same_seed_gives_identical_weights(setup):
     a, b, c = (network(d / f"{n}.safetensors") for n in "abc")
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert not all(np.array_equal(a[k], c[k]) for k in a)
+
+
+def test_a_signal_after_the_result_is_written_changes_nothing():
+    """fit and update: once the model is written, a stop signal (cron's timeout, a late
+    Ctrl-C) no longer turns the run into exit 130/143 (update once did)."""
+    script = (
+        "import os, signal, sys\n"
+        "from lstmcast.cli import app\n"
+        "from lstmcast.cli.console import Messages, StopSignals\n"
+        "signal.signal(signal.SIGTERM, app._terminated)  # as main() installs them\n"
+        "signal.signal(signal.SIGINT, app._interrupted)\n"
+        "with StopSignals(Messages(True)) as stop:\n"
+        "    stop.result_written()\n"
+        "for s in (signal.SIGTERM, signal.SIGINT, signal.SIGINT):\n"
+        "    os.kill(os.getpid(), s)\n"
+        "print('finished', stop.code)\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "finished 143", r.stderr
+    assert r.stderr.count("after the result was written") == 1
