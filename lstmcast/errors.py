@@ -41,6 +41,12 @@ class OutputError(LstmcastError):
     exit_code = 73
 
 
+class Busy(LstmcastError):
+    """Another process holds the file this command would change (EX_TEMPFAIL): try again."""
+
+    exit_code = 75
+
+
 class TrainingDiverged(LstmcastError):
     """The loss became NaN or infinite; the best weights so far were kept."""
 

@@ -21,6 +21,15 @@ from lstmcast.errors import Interrupted, UsageError
 def run(data: str, model_path: str, given_read: dict, *, epochs: int | None, lr: float | None,
         resume: bool, msg: Messages) -> dict:
     """Update the model; the summary for ``--json``."""
+    from lstmcast.files.lock import exclusive
+
+    if not os.path.exists(model_path):  # the one-line error load_model gives
+        return _run(data, model_path, given_read, epochs, lr, resume, msg)
+    with exclusive(model_path):
+        return _run(data, model_path, given_read, epochs, lr, resume, msg)
+
+
+def _run(data, model_path, given_read, epochs, lr, resume, msg) -> dict:
     from lstmcast.files import modelfile
     from lstmcast.model.forecaster import load_model, save_model
 

@@ -127,3 +127,27 @@ def test_an_interrupted_update_keeps_the_model_and_resumes_exactly(minutes, sig,
     assert resumed.returncode == 0, resumed.stderr
     assert not (minutes / "m.safetensors.ckpt").exists()
     assert_same_bits(load_model(model).net_.theta, load_model(ref).net_.theta)  # same machine
+
+
+def test_an_update_while_another_holds_the_model_is_a_temporary_failure(folder):
+    """Overlapping cron runs: two updates of one model once both exited 0 and one's rows
+    were lost. The second is refused with exit 75 and changes nothing; the next run works."""
+    from lstmcast.files.lock import exclusive
+
+    model = copy(folder, "base.safetensors", "busy.safetensors")
+    before = model.read_bytes()
+    with exclusive(model):  # what a running update holds
+        r = run("update", "all.csv", "-m", model, cwd=folder)
+    assert r.returncode == 75 and b"another lstmcast process" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert model.read_bytes() == before
+    again = run("update", "all.csv", "-m", model, cwd=folder)
+    assert again.returncode == 0 and b"70 new rows" in again.stderr
+    # two at once: never two successes that both started from the old model
+    procs = [subprocess.Popen([EXE, "update", "all.csv", "-m", str(copy(folder, "base.safetensors", "two.safetensors"))
+                               if i == 0 else str(folder / "two.safetensors")], cwd=folder,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(2)]
+    for p in procs:
+        p.communicate(timeout=300)
+    codes = sorted(p.returncode for p in procs)
+    info = json.loads(run("info", folder / "two.safetensors", "--json", cwd=folder).stdout)
+    assert codes in ([0, 0], [0, 75]) and len(info["updates"]) == 1  # the second found nothing new, or waited its turn
