@@ -114,7 +114,14 @@ def in_units(model, key: str, frame: pd.DataFrame, scaled: np.ndarray, band: np.
             lower[level] = point - np.maximum.accumulate(point - lower[level], axis=0)
             upper[level] = point + np.maximum.accumulate(upper[level] - point, axis=0)
     lower, upper = sane(model, key, frame, point, lower, upper, notes)
-    floor = np.where(model.nonnegative_, 0.0, -np.inf)
+    floored = np.asarray(model.nonnegative_, dtype=bool)
+    below = floored & (np.nanmin(columns_of(frame, model.targets_), axis=0) < 0)
+    if below.any():  # the data contradicts the floor: a forecast of 0 and a band of [0, 0] would hide it
+        floored = floored & ~below
+        names = ", ".join(repr(t) for t, b in zip(model.targets_, below) if b)
+        notes.append(f"{'series ' + repr(key) + ': ' if key else ''}{names} went below 0 in the data "
+                     "forecast from; its forecasts are not held at 0 or above (refit to decide again)")
+    floor = np.where(floored, 0.0, -np.inf)
     point = np.maximum(point, floor)
     lower = {lv: np.maximum(a, floor) for lv, a in lower.items()}
     upper = {lv: np.maximum(a, floor) for lv, a in upper.items()}

@@ -361,3 +361,18 @@ def test_an_output_that_is_the_file_stdin_comes_from_is_refused(tmp_path, args):
         r = subprocess.run([EXE, *args], stdin=stdin, capture_output=True, cwd=tmp_path, timeout=300)
     assert r.returncode == 73 and b"standard input comes from" in r.stderr, r.stderr
     assert (tmp_path / "d.csv").read_bytes() == before
+
+
+def test_the_floor_at_zero_gives_way_when_the_data_goes_negative(tmp_path):
+    """A model fitted on values >= 0 once forecast 0, 0, 0 with an 80 % band of [0, 0],
+    silently, for newer data that had gone negative."""
+    frame = daily_frame(240)
+    frame.to_csv(tmp_path / "old.csv", index=False)
+    newer = daily_frame(300)
+    newer.loc[250:, "value"] -= 26  # the level falls to about -6
+    newer.to_csv(tmp_path / "new.csv", index=False)
+    assert run("fit", "old.csv", "--epochs", "2", "--hidden", "4", "-q", cwd=tmp_path).returncode == 0
+    r = run("forecast", "new.csv", "--level", "80", cwd=tmp_path)
+    assert r.returncode == 0 and b"went below 0" in r.stderr, r.stderr
+    out = pd.read_csv(pd.io.common.StringIO(r.stdout.decode()))
+    assert (out["value"] < 0).any() and (out["value_upper_80"] - out["value_lower_80"] > 0).all()
