@@ -116,7 +116,8 @@ def in_units(model, key: str, frame: pd.DataFrame, scaled: np.ndarray, band: np.
     lower, upper = sane(model, key, frame, point, lower, upper, notes)
     floored = np.asarray(model.nonnegative_, dtype=bool)
     below = floored & (np.nanmin(columns_of(frame, model.targets_), axis=0) < 0)
-    if below.any():  # the data contradicts the floor: a forecast of 0 and a band of [0, 0] would hide it
+    if model.model_config_.nonnegative is None and below.any():  # the floor was the data's choice, and
+        # the data now contradicts it: a forecast of 0 with a band of [0, 0] would hide that
         floored = floored & ~below
         names = ", ".join(repr(t) for t, b in zip(model.targets_, below) if b)
         notes.append(f"{'series ' + repr(key) + ': ' if key else ''}{names} went below 0 in the data "
