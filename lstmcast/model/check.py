@@ -79,6 +79,16 @@ def check(forecaster, dataset: Dataset, last: int | None = None) -> CheckResult:
     if k % horizon:
         notes.append(f"scoring the last {folds * horizon} points ({folds} origins of {horizon} steps), "
                      f"not {k}")
+    scored = folds * horizon
+    counts = [int(np.isfinite(f[t].to_numpy(np.float64)[-scored:]).sum())
+              for f in frames.values() for t in forecaster.targets_]
+    observed = min(counts)
+    if max(counts) == 0:
+        notes.append(f"the newest {scored} points have no observed values (missing targets): nothing to score")
+        return CheckResult("nothing-new", end, notes=notes)
+    if observed < scored:
+        notes.append(f"{scored - observed} of the {scored} newest points are missing (--missing mask) and "
+                     "are not scored" + (" (in the series missing most)" if len(frames) > 1 else ""))
     newest = replace(dataset, series=frames, notes=[])
     result = backtest(newest, folds=folds, step=horizon, fitted=forecaster, horizon=horizon)
     table = result.table
@@ -88,4 +98,4 @@ def check(forecaster, dataset: Dataset, last: int | None = None) -> CheckResult:
     ours = float(table.loc[table["model"] == MODEL, metric].iloc[0])
     status = "worse" if ours > float(best[metric]) else "ok"
     return CheckResult(status, end, table, metric, ours, str(best["model"]), float(best[metric]),
-                       folds * horizon, folds, horizon, len(frames), notes)
+                       observed, folds, horizon, len(frames), notes)

@@ -151,3 +151,17 @@ def test_an_update_while_another_holds_the_model_is_a_temporary_failure(folder):
     codes = sorted(p.returncode for p in procs)
     info = json.loads(run("info", folder / "two.safetensors", "--json", cwd=folder).stdout)
     assert codes in ([0, 0], [0, 75]) and len(info["updates"]) == 1  # the second found nothing new, or waited its turn
+
+
+def test_check_of_a_masked_model_counts_only_observed_points(tmp_path):
+    """`--missing mask`: check once reported "28 points" when one new value was observed."""
+    frame = daily_frame(400)
+    frame.loc[200:205, "value"] = np.nan
+    frame.iloc[:330].to_csv(tmp_path / "old.csv", index=False)
+    assert run("fit", "old.csv", *FAST, "--missing", "mask", cwd=tmp_path).returncode == 0
+    newer = frame.copy()
+    newer.loc[330:398, "value"] = np.nan  # of the 70 new days, only the last is observed
+    newer.to_csv(tmp_path / "new.csv", index=False)
+    r = run("check", "new.csv", "--missing", "mask", "-f", "json", cwd=tmp_path)
+    summary = json.loads(r.stdout)
+    assert summary["points"] == 1 and b"are missing" in r.stderr, (summary, r.stderr)
