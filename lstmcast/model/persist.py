@@ -26,6 +26,11 @@ from lstmcast.prep.scaling import Pipeline
 # Calibration residuals are in scaled units divided by each window's typical change:
 # anything near this is not from a real fit (a crafted or damaged file)
 RESIDUAL_MAX = 1e6
+# The dtype of every array outside the network (whose dtype is the file's ``dtype``), as
+# every released version wrote them; anything else was altered.
+DTYPES = {"pipeline.center": "float64", "pipeline.scale": "float64", "calibration.residuals": "float32",
+          "history.values": "float64", "guard.baseline": "int8", "guard.weight": "float32",
+          "guard.scores": "float32", "guard.first": "float64", "guard.since": "int64"}
 
 
 def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
@@ -61,6 +66,10 @@ def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs):
     (read, model, train) configs, already checked. Anything inconsistent is a
     ModelFileError."""
     read, m, t = configs
+    wrong = [f"{name} is {arrays[name].dtype}, not {dtype}" for name, dtype in DTYPES.items()
+             if name in arrays and str(arrays[name].dtype) != dtype]
+    if wrong:
+        raise ModelFileError(f"model file: array {wrong[0]} (the file was altered or damaged)")
     try:
         fm = doc["forecaster"]
         # files from before the section read with today's choices
@@ -114,6 +123,12 @@ def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs):
                              f"{(len(keys), rows, nt + nf)}")
     if residuals.ndim != 3 or residuals.shape[1:] != (H, nt):
         raise ModelFileError(f"model file: calibration residuals have shape {residuals.shape}")
+    if len(residuals) == 0 and t.val_fraction > 0:  # only a fit without validation has none
+        raise ModelFileError(f"model file: no calibration residuals, though it was fitted with "
+                             f"--val-fraction {t.val_fraction:g} (the file is damaged)")
+    if m.season > rows * 1000:  # no fit chooses a season a thousand times its window
+        raise ModelFileError(f"model file: config.model.season {m.season} is not from a real fit "
+                             f"(the model reads {rows} rows; the file is damaged)")
     K = m.ensemble
     if (spec.output_size != H * nt * K or spec.input_size != len(self.pipeline_.input_names)
             or spec.hidden_size != K * m.hidden):

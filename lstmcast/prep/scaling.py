@@ -25,11 +25,13 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.config import SCALERS
-from lstmcast.data.timeparse import to_offset
+from lstmcast.frequencies import to_offset
 from lstmcast.config import TRANSFORMS as _TRANSFORMS
 from lstmcast.errors import DataError, ModelFileError, UsageError
 
 TRANSFORMS = (None, *_TRANSFORMS)
+
+SCALE_MAX = 1e30  # largest scale or centre a model file may hold (float32 stops near 3.4e38)
 
 
 def fit_scaler(values: np.ndarray, method: str = "standard") -> tuple[np.ndarray, np.ndarray]:
@@ -303,6 +305,10 @@ class Pipeline:
         if (scale < 1e-250).any():  # dividing by it overflows every input
             raise ModelFileError(f"model file: a scale of {float(scale.min()):.3g} is not from a real fit "
                                  "(the file is damaged)")
+        if (scale > SCALE_MAX).any() or (np.abs(center) > SCALE_MAX).any():  # beyond float32 inputs
+            # and the ONNX graph's float32 constants: not from data a CSV holds
+            raise ModelFileError(f"model file: a scale of {float(scale.max()):.3g} or a centre of "
+                                 f"{float(np.abs(center).max()):.3g} is not from a real fit (the file is damaged)")
         if meta.get("input_names", pipe.input_names) != pipe.input_names:
             raise ModelFileError("model file: the input columns do not match the pipeline settings")
         pipe.center_ = dict(zip(keys, center))

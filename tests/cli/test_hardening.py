@@ -187,6 +187,17 @@ def test_closed_and_full_streams(fitted, tmp_path):
     (lambda arrays, doc: arrays["pipeline.scale"].__setitem__(..., 1e-300), "scale of 1e-300"),
     (lambda arrays, doc: doc["forecaster"]["history"].update(last=[]), "history.last"),
     (lambda arrays, doc: doc["forecaster"].update(freq="bogus"), "forecaster settings"),
+    # each of these was accepted, or refused as a usage error (exit 2)
+    (lambda arrays, doc: arrays["pipeline.scale"].__setitem__(..., 1e300), "scale of 1e+300"),
+    (lambda arrays, doc: doc["config"]["model"].update(season=10**18), "season 1000000000000000000"),
+    (lambda arrays, doc: arrays.update({"calibration.residuals": arrays["calibration.residuals"][:0]}),
+     "no calibration residuals"),
+    (lambda arrays, doc: arrays.update({"pipeline.center": arrays["pipeline.center"].astype(np.float32)}),
+     "pipeline.center is float32, not float64"),
+    (lambda arrays, doc: arrays.update({"history.values": arrays["history.values"].astype(np.float32)}),
+     "history.values is float32"),
+    (lambda arrays, doc: arrays.update({"guard.weight": arrays["guard.weight"].astype(np.int64)}),
+     "guard.weight is int64"),
 ])
 def test_absurd_stored_values_are_refused(fitted, tmp_path, change, text):
     from lstmcast.files import store
@@ -195,8 +206,10 @@ def test_absurd_stored_values_are_refused(fitted, tmp_path, change, text):
     arrays, doc = store.load(fitted / "lstmcast-model.safetensors")
     change(arrays, doc)
     store.save(path, arrays, doc)
-    r = run("forecast", "--model", str(path), cwd=tmp_path)
-    assert r.returncode == 65 and text.encode() in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+    for command in (["forecast", "--level", "80"], ["export", "-o", str(tmp_path / "m.onnx")]):
+        r = run(*command, "--model", str(path), cwd=tmp_path)
+        assert r.returncode == 65 and text.encode() in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_stale_temporary_files_are_removed_on_the_next_write(fitted, tmp_path):
