@@ -95,7 +95,7 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
     files = tables.expand(source)
     if files is None:
         raw, label = read_bytes(source, stdin, limit)
-        df = tables.read_table(decompress(raw, label, limit), label, decimal)
+        df = tables.read_table(decompress(raw, label, limit), label, decimal, limit)
         digest = hashlib.sha256(raw).hexdigest()
         del raw
     else:
@@ -216,7 +216,7 @@ def load_future(source, config: ReadConfig, encodings: dict | None = None, *, st
     rows before or beyond the forecast steps do no harm."""
     limit = config.max_input_mb << 20
     raw, label = read_bytes(source, stdin, limit)
-    df = tables.read_table(decompress(raw, label, limit), label, config.decimal)
+    df = tables.read_table(decompress(raw, label, limit), label, config.decimal, limit)
     del raw
     id_name = _resolve(df, config.id_col, label, expected_by, "series id") if config.id_col else None
     date_name = _resolve(df, config.date_col, label, expected_by, "time") if config.date_col else None

@@ -24,8 +24,8 @@ import os
 
 import pandas as pd
 
-from lstmcast.data.csvfile import MB, decompress, read_bytes, read_frame
-from lstmcast.errors import DataError, InputMissingError, UsageError
+from lstmcast.data.csvfile import MAX_COLUMNS, MB, decompress, read_bytes, read_frame
+from lstmcast.errors import DataError, InputMissingError, LstmcastError, UsageError
 
 SERIES_COL = "series"
 _SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".csv", ".tsv", ".txt", ".parquet", ".pq")
@@ -35,17 +35,21 @@ def is_parquet(data: bytes) -> bool:
     return data[:4] == b"PAR1" and data[-4:] == b"PAR1"
 
 
-def read_table(data: bytes, label: str, decimal: str = ".") -> pd.DataFrame:
-    """A raw frame from the (decompressed) bytes of one file: Parquet or CSV."""
+def read_table(data: bytes, label: str, decimal: str = ".", limit: int = 1024 * MB) -> pd.DataFrame:
+    """A raw frame from the (decompressed) bytes of one file: Parquet or CSV. A Parquet
+    file is compressed inside: its size says nothing about the memory it takes (100
+    million rows fit in 1 MB), so :func:`_read_parquet` keeps to ``limit`` as it reads."""
     if not is_parquet(data):
         return read_frame(data, label, decimal)
     try:
-        import pyarrow.parquet as pq
+        import pyarrow.parquet  # noqa: F401
     except ImportError:
         raise UsageError(f"{label} is a Parquet file; reading it needs pyarrow: "
                          "pip install 'lstmcast[parquet]'") from None
     try:
-        df = pq.read_table(io.BytesIO(data)).to_pandas()
+        df = _read_parquet(data, label, limit).to_pandas()
+    except LstmcastError:
+        raise
     except Exception as e:  # pyarrow's errors have no common base worth naming
         raise DataError(f"{label}: not a readable Parquet file ({str(e).splitlines()[0]})") from None
     if not isinstance(df.index, pd.RangeIndex):  # an index written by pandas: a column again
@@ -57,6 +61,35 @@ def read_table(data: bytes, label: str, decimal: str = ".") -> pd.DataFrame:
     if len(df) == 0:
         raise DataError(f"{label} has no data rows")
     return df
+
+
+def _read_parquet(data: bytes, label: str, limit: int):
+    """The Arrow table of a Parquet file, refused before reading when its metadata says it
+    is too big (rows x columns, the row groups' uncompressed sizes, the column count as
+    for CSV), and while reading when the row groups read so far pass ``limit`` (the
+    metadata of a crafted file may understate them)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(io.BytesIO(data))
+    md = pf.metadata
+    if md.num_columns > MAX_COLUMNS:
+        raise DataError(f"{label}: {md.num_columns} columns; lstmcast reads at most {MAX_COLUMNS} "
+                        "(keep the columns you need)")
+    sizes = sum(md.row_group(i).total_byte_size for i in range(md.num_row_groups))
+    if max(sizes, md.num_rows * md.num_columns * 8) > limit:
+        raise DataError(f"{label}: {md.num_rows:,} rows x {md.num_columns} columns, more than "
+                        f"{limit // MB} MB once read, the input limit (--max-input-mb; raise it if the "
+                        "file is real)")
+    parts, total = [], 0
+    for i in range(md.num_row_groups):
+        part = pf.read_row_group(i)
+        total += part.nbytes
+        if total > limit:
+            raise DataError(f"{label}: more than {limit // MB} MB of data once read, the input limit "
+                            "(--max-input-mb; raise it if the file is real)")
+        parts.append(part)
+    return pa.concat_tables(parts) if parts else pf.schema_arrow.empty_table()
 
 
 def expand(source) -> list[str] | None:
@@ -103,7 +136,7 @@ def read_files(files: list[str], label: str, id_col: str | None, limit: int,
             break
         total += len(raw)
         digest.update(os.path.basename(path).encode("utf-8", "surrogateescape") + b"\0" + raw)
-        df = read_table(decompress(raw, path, limit), path, decimal)
+        df = read_table(decompress(raw, path, limit), path, decimal, limit)
         key = series_name(path)
         if key in seen:
             raise DataError(f"{label}: {seen[key]} and {path} are both series {key!r} (one file per series)")

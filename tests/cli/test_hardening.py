@@ -6,6 +6,7 @@ import os
 import signal
 import stat
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -389,3 +390,47 @@ def test_the_floor_at_zero_gives_way_when_the_data_goes_negative(tmp_path):
     assert r.returncode == 0 and b"went below 0" in r.stderr, r.stderr
     out = pd.read_csv(pd.io.common.StringIO(r.stdout.decode()))
     assert (out["value"] < 0).any() and (out["value_upper_80"] - out["value_lower_80"] > 0).all()
+
+
+def _parquet_bomb(path, groups=100, rows=1_000_000):
+    """100 million rows in a few hundred KB: row groups of constant columns."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    batch = pa.table({"date": pa.array(np.full(rows, 1_600_000_000, dtype="int64")).cast(pa.timestamp("s")),
+                      "y": pa.array(np.zeros(rows))})
+    with pq.ParquetWriter(path, batch.schema, compression="zstd") as w:
+        for _ in range(groups):
+            w.write_table(batch)
+
+
+def test_a_parquet_bomb_is_refused_quickly_and_small(tmp_path):
+    """Parquet ignored --max-input-mb: a 1 MB file of 100 million rows passed 13 GB."""
+    _parquet_bomb(tmp_path / "bomb.parquet")
+    assert (tmp_path / "bomb.parquet").stat().st_size < 5 * 2**20
+    measure = ("import resource, subprocess, sys\n"
+               "r = subprocess.run(sys.argv[1:], capture_output=True)\n"
+               "sys.stderr.buffer.write(r.stderr)\n"
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+               "sys.exit(r.returncode)\n")
+    for args in (["fit", "bomb.parquet"], ["fit", "-"]):
+        started = time.monotonic()
+        with open(tmp_path / "bomb.parquet", "rb") as stdin:
+            r = subprocess.run([sys.executable, "-c", measure, EXE, *args], stdin=stdin, cwd=tmp_path,
+                               capture_output=True, timeout=120)
+        seconds, peak_mb = time.monotonic() - started, int(r.stdout) / 1024
+        assert r.returncode == 65 and b"100,000,000 rows x 2 columns" in r.stderr, r.stderr
+        assert seconds < 5 and peak_mb < 300, (seconds, peak_mb)
+    _parquet_bomb(tmp_path / "small.parquet", groups=2)  # 2 million rows: 32 MB once read
+    r = run("fit", "small.parquet", "--max-input-mb", "10", cwd=tmp_path)
+    assert r.returncode == 65 and b"more than 10 MB once read" in r.stderr, r.stderr
+    r = run("fit", "small.parquet", "--max-input-mb", "100", cwd=tmp_path)  # read; refused for its dates
+    assert r.returncode == 65 and b"MB once read" not in r.stderr, r.stderr
+
+
+def test_a_parquet_file_of_too_many_columns_is_refused(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.table({f"c{i}": pa.array([1.0, 2.0]) for i in range(10_002)}), tmp_path / "wide.parquet")
+    started = time.monotonic()
+    r = run("fit", "wide.parquet", cwd=tmp_path)
+    assert r.returncode == 65 and b"10002 columns" in r.stderr and time.monotonic() - started < 20, r.stderr
