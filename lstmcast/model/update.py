@@ -99,11 +99,34 @@ def continued(forecaster, dataset: Dataset) -> tuple[dict[str, pd.DataFrame], di
             raise DataError(f"{dataset.source}: {label} continues at {when(first_new)}, but the model's "
                             f"history ends at {when(last)}: the rows in between are missing (give them, or refit)")
         before = frame.loc[frame.index <= last]
+        _check_overlap(forecaster, key, hist, before, dataset.source, label)
         if len(before) < len(hist):  # the file holds only (some of) the new rows
             older = hist.loc[hist.index < (before.index[0] if len(before) else first_new)]
             before = pd.concat([older, before])
         frames[key] = pd.concat([before, frame.loc[new]])
     return frames, added, notes
+
+
+def _check_overlap(forecaster, key: str, hist: pd.DataFrame, rows: pd.DataFrame, source: str, label: str) -> None:
+    """Rows of the file at times the model's history holds must say what the history says:
+    a revision of less than one training standard deviation (an adjusted close after a
+    dividend) is data; more (every older value times 1000) is another series, which the
+    update would replay and calibrate on. Missing values on either side are not compared."""
+    targets = forecaster.targets_
+    both = hist.index.intersection(rows.index)
+    if not len(both):
+        return
+    old = hist.loc[both, targets].to_numpy(np.float64)
+    new = rows.loc[both, targets].to_numpy(np.float64)
+    scale = np.asarray(forecaster.pipeline_.scale_[key][:len(targets)], dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        far = np.abs(new - old) > scale
+    if far.any():
+        i, j = map(int, np.argwhere(far)[0])
+        where = f"{label}, " if key else ""
+        raise DataError(f"{source}: {where}{targets[j]!r} at {when(both[i])} is {new[i, j]:.6g} in the file but "
+                        f"{old[i, j]:.6g} in the model's history: the older rows contradict what the model "
+                        "was trained on (refit on this file, or give the file the model was fitted on)")
 
 
 def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float | None = None,

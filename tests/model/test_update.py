@@ -170,3 +170,21 @@ def test_a_masked_model_updates_over_missing_targets(tmp_path, gap):
     m.save(tmp_path / "m.safetensors")
     f = load_model(tmp_path / "m.safetensors").predict(levels=[80])
     assert np.isfinite(f.series[""].lower[80]).all()
+
+
+def test_older_rows_that_contradict_the_history_are_refused(files, tmp_path):
+    """Every older value x1000 was accepted and widened the 80 % band from [11.7, 13.3] to
+    [0, 30]; a small revision (an adjusted close) is still data."""
+    frame = daily_frame(400)
+    scaled = frame.copy()
+    scaled.loc[:329, "value"] *= 1000
+    scaled.to_csv(tmp_path / "scaled.csv", index=False)
+    m = fresh(files)
+    before = m.history_[""].copy()
+    with pytest.raises(DataError, match=r"'value' at 2021-11-\d\d is 2\d{4}.* in the file but .* in the model's history"):
+        m.update(load_csv(str(tmp_path / "scaled.csv")))
+    pd.testing.assert_frame_equal(m.history_[""], before)  # nothing changed
+    revised = frame.copy()
+    revised.loc[:329, "value"] *= 1.01
+    revised.to_csv(tmp_path / "revised.csv", index=False)
+    assert fresh(files).update(load_csv(str(tmp_path / "revised.csv"))).rows_added == 70
