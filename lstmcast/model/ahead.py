@@ -16,6 +16,7 @@ from lstmcast.data import covariates
 from lstmcast.data.dataset import future_index
 from lstmcast.data.timeparse import fmt_time
 from lstmcast.errors import DataError
+from lstmcast.prep.scaling import INPUT_MAX
 
 
 def known_ahead(model, keys: list[str], tails: dict[str, pd.DataFrame], horizon: int,
@@ -71,7 +72,15 @@ def known_ahead(model, keys: list[str], tails: dict[str, pd.DataFrame], horizon:
                             f"{fmt_time(np.datetime64(when[-1]))}, with its value (missing future "
                             "values are never filled in)")
         center, scale = model.pipeline_.center_[key][cols], model.pipeline_.scale_[key][cols]
-        out[i, :horizon] = (values - center) / scale
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = (values - center) / scale
+        far = ~(np.abs(z) <= INPUT_MAX)
+        if far.any():  # the data's fault, named as such (it once ended in "the model extrapolated")
+            r, j = map(int, np.argwhere(far)[0])
+            raise DataError(f"{where}column {raw.get(names[j], names[j])!r} at {fmt_time(np.datetime64(when[r]))}: "
+                            f"{values[r, j]:.6g} is more than {INPUT_MAX:.0e} standard deviations from the "
+                            "values the model was trained on (a unit or parsing error in the data?)")
+        out[i, :horizon] = z
     return out
 
 def _raw_columns(model) -> dict[str, str]:

@@ -32,6 +32,7 @@ from lstmcast.errors import DataError, ModelFileError, UsageError
 TRANSFORMS = (None, *_TRANSFORMS)
 
 SCALE_MAX = 1e30  # largest scale or centre a model file may hold (float32 stops near 3.4e38)
+INPUT_MAX = 1e6   # scaled inputs beyond this many standard deviations are not data the model can use
 
 
 def fit_scaler(values: np.ndarray, method: str = "standard") -> tuple[np.ndarray, np.ndarray]:
@@ -237,7 +238,15 @@ class Pipeline:
         for key, frame in frames.items():
             values = self.transformed(frame, key)[0]
             n = len(values) if rows is None else rows[key]
-            self.center_[key], self.scale_[key] = fit_scaler(values[:n], self.scaler)
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.center_[key], self.scale_[key] = fit_scaler(values[:n], self.scaler)
+            big = (np.abs(self.center_[key]) > SCALE_MAX) | (self.scale_[key] > SCALE_MAX)
+            if big.any():  # a model file of such a scale could not be read back, nor exported
+                name = (self.targets + self.features)[int(np.argmax(big))]
+                raise DataError(f"{'series ' + repr(key) + ', ' if key else ''}{name!r}: values of "
+                                f"{float(np.nanmax(np.abs(values[:n, int(np.argmax(big))]))):.3g}; lstmcast "
+                                f"forecasts numbers up to {SCALE_MAX:.0e} (rescale the column, e.g. to "
+                                "thousands)")
         if shared and frames:
             cols = [len(self.targets) + self.features.index(c) for c in shared]
             firsts = np.array([columns_of(f, [*self.targets, *self.features])[0, cols] for f in frames.values()])
@@ -251,7 +260,16 @@ class Pipeline:
         values, index = self.transformed(frame, key)
         k = values.shape[1]
         out = np.empty((len(values), len(self.input_names)), dtype=np.float32)
-        out[:, :k] = (values - self.center_[key]) / self.scale_[key]
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = (values - self.center_[key]) / self.scale_[key]
+        far = np.abs(z) > INPUT_MAX  # NaN (a missing value) is not far
+        if far.any():  # float32 inputs of inf or 1e300: the data's fault, not the model's
+            i, j = map(int, np.argwhere(far)[0])
+            name = (self.targets + self.features)[j]
+            raise DataError(f"{'series ' + repr(key) + ', ' if key else ''}{name!r} at {index[i]}: "
+                            f"{values[i, j]:.6g} is more than {INPUT_MAX:.0e} standard deviations from the "
+                            "values the model was trained on (a unit or parsing error in the data?)")
+        out[:, :k] = z
         if self.calendar:
             out[:, k:] = calendar_rows(index, self.freq)
         return out

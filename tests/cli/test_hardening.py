@@ -434,3 +434,26 @@ def test_a_parquet_file_of_too_many_columns_is_refused(tmp_path):
     started = time.monotonic()
     r = run("fit", "wide.parquet", cwd=tmp_path)
     assert r.returncode == 65 and b"10002 columns" in r.stderr and time.monotonic() - started < 20, r.stderr
+
+
+def test_absurd_values_in_newer_data_are_named_as_the_data(tmp_path):
+    """1e300 in new rows printed numpy warnings and "try a smaller --lr" (update), or blamed
+    the model (check, future covariates)."""
+    frame = daily_frame(300).assign(promo=0)
+    frame.iloc[:240].to_csv(tmp_path / "old.csv", index=False)
+    assert run("fit", "old.csv", "--future", "promo", *FAST, cwd=tmp_path).returncode == 0
+    frame.loc[290, "value"] = 1e300
+    frame.to_csv(tmp_path / "new.csv", index=False)
+    for command in (["update", "new.csv"], ["check", "new.csv"], ["forecast", "new.csv"]):
+        r = run(*command, cwd=tmp_path)
+        err = r.stderr.decode()
+        assert r.returncode == 65 and "'value' at 2021-10-18" in err and "standard deviations" in err, err
+        assert "--lr" not in err and "extrapolated" not in err and err.count("\n") <= 2, err
+    ahead = pd.DataFrame({"date": pd.date_range("2021-08-29", periods=14).strftime("%Y-%m-%d"), "promo": 0.0})
+    ahead.loc[3, "promo"] = 1e300
+    ahead.to_csv(tmp_path / "ahead.csv", index=False)
+    r = run("forecast", "--future-data", "ahead.csv", cwd=tmp_path)
+    assert r.returncode == 65 and b"'promo' at 2021-09-01" in r.stderr and b"standard deviations" in r.stderr, r.stderr
+    frame.iloc[:240].assign(value=lambda f: f["value"] * 1e299).to_csv(tmp_path / "huge.csv", index=False)
+    r = run("fit", "huge.csv", *FAST, "-m", "huge.safetensors", cwd=tmp_path)
+    assert r.returncode == 65 and b"forecasts numbers up to 1e+30" in r.stderr, r.stderr
