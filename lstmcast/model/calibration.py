@@ -11,6 +11,8 @@ widen in volatile stretches); the choice between the two is
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from lstmcast.config import ModelConfig
@@ -20,11 +22,21 @@ from lstmcast.nn.network import Net
 from lstmcast.prep.normalize import window_change, window_offsets
 
 
-def scored(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, first: np.ndarray, row0: np.ndarray):
-    """Forecasts of held-out windows ``idx`` in scaled units: ``(network, baselines,
-    actual, change, series)``, the baselines as :func:`guard.baselines` makes them,
-    ``first`` (series, targets) each series' first value and ``row0`` (series,) how many
-    rows before the windows' first row it lies."""
+class Scored(NamedTuple):
+    """Held-out windows forecast in scaled units (n windows, H steps, nt targets)."""
+
+    network: np.ndarray    # (n, H, nt) the network's forecasts, normalisation undone
+    baselines: np.ndarray  # (3, n, H, nt) naive, seasonal naive, drift (:func:`guard.baselines`)
+    actual: np.ndarray     # (n, H, nt) what happened (NaN where a target is missing)
+    change: np.ndarray     # (n, nt) each window's typical step-to-step change
+    series: np.ndarray     # (n,) each window's series
+
+
+def scored(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, first: np.ndarray,
+           row0: np.ndarray) -> Scored:
+    """Forecasts of held-out windows ``idx``; ``first`` (series, targets) is each series'
+    first value and ``row0`` (series,) how many rows before the windows' first row it lies
+    (drift starts there)."""
     L, H = m.lookback, m.horizon
     out = np.zeros((len(idx), H, nt))
     base = np.zeros((3, len(idx), H, nt))
@@ -44,21 +56,20 @@ def scored(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, first: n
         change[b] = window_change(x, nt)
         s = series[b]
         base[:, b] = guard.baselines(x[:, :, :nt], first[s], windows.starts[part] + L - 1 + row0[s], H, m.season)
-    return out, base, ys, change, series
+    return Scored(out, base, ys, change, series)
 
 
-def choose_guard(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, blends) -> tuple[dict, dict, tuple]:
+def choose_guard(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, blends) -> tuple[dict, dict, Scored]:
     """Each series' forecaster (:mod:`lstmcast.model.guard`) chosen on windows ``idx``:
-    ``(guard arrays, guard metadata, scored)``, ``scored`` as :func:`scored` returns it.
+    ``(guard arrays, guard metadata, what :func:`scored` returned)``.
     The guard is scored even when it is off (``info`` shows the scores)."""
     S = len(windows.keys)
     first = windows.data[windows.offsets[:-1]][:, :nt].astype(np.float64)
     arrays = guard.empty(S, nt, first, np.diff(windows.offsets) - 1)
     meta = {"enabled": False}
     result = scored(net, m, nt, windows, idx, first, np.zeros(S, np.int64))
-    out, base, y, _, series = result
     if m.transform not in ("diff", "pct") and len(idx):
-        b, w, scores = guard.choose(out, base, y, series, S, blends)
+        b, w, scores = guard.choose(result.network, result.baselines, result.actual, result.series, S, blends)
         arrays["scores"] = scores.astype(np.float32)
         if m.guard:
             arrays.update(baseline=b, weight=w)
@@ -66,13 +77,16 @@ def choose_guard(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, bl
     return arrays, meta, result
 
 
-def guarded_residuals(result: tuple, baseline: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(residuals, change)`` of the guarded forecasts of :func:`scored`'s ``result``,
-    ``baseline`` and ``weight`` each scored window's guard choice. Windows with a missing
-    target (``--missing mask``) are left out while any window is whole; missing values
-    left count as zero error."""
-    out, base, y, change, _ = result
-    r = y - guard.combine(out, base, baseline, weight)
+def guarded_residuals(result: Scored, guard_arrays: dict,
+                      rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(residuals, change)`` of the guarded forecasts of ``result``, each window with its
+    series' guard choice (``rows``: the series' rows in ``guard_arrays``, when the windows
+    number their series differently). Windows with a missing target (``--missing mask``)
+    are left out while any window is whole; missing values left count as zero error."""
+    s = result.series if rows is None else rows[result.series]
+    r = result.actual - guard.combine(result.network, result.baselines, guard_arrays["baseline"][s],
+                                      guard_arrays["weight"][s])
+    change = result.change
     whole = ~np.isnan(r).any(axis=(1, 2))
     if not whole.all() and whole.any():
         r, change = r[whole], change[whole]

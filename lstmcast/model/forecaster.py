@@ -153,9 +153,7 @@ class LSTMForecaster:
                             "masked": int(windows.masked)}
         self.guard_, self.guard_meta_, scored = calibration.choose_guard(net, m, nt, windows, held_idx,
                                                                         self.choices.guard_blends)
-        series = scored[4]
-        r, change = calibration.guarded_residuals(scored, self.guard_["baseline"][series],
-                                                  self.guard_["weight"][series])
+        r, change = calibration.guarded_residuals(scored, self.guard_)
         self.residuals_, self.calibration_ = calibration.new_scores(r, change, self.choices.interval_scale)
         self.calibration_["monotone"] = True
         self.nonnegative_ = [bool(m.nonnegative) if m.nonnegative is not None

@@ -225,8 +225,7 @@ def _recalibrate(forecaster, windows, val_idx, added: dict[str, int]) -> None:
     row0 = g["since"][rows] - (np.diff(windows.offsets) - 1)
     result = calibration.scored(forecaster.net_, forecaster.model_config_, len(forecaster.targets_), windows,
                                 val_idx, g["first"][rows], row0)
-    series = result[4]
-    r, change = calibration.guarded_residuals(result, g["baseline"][rows][series], g["weight"][rows][series])
+    r, change = calibration.guarded_residuals(result, g, rows)
     stored = forecaster.residuals_
     keep = len(stored) or len(r)
     scores = calibration.scale(r, change, forecaster.calibration_)
