@@ -52,6 +52,8 @@ EPOCH = pd.Timestamp("1970-01-01")
 # algorithm counts from a March 1 so that the leap day ends the year).
 CIVIL_EPOCH_DAYS = 719468
 
+FLOAT32_SAFE = 1e30  # scales and centres beyond this leave no float32 headroom in the graph
+
 
 def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
     """``(model, description)``: the checked ModelProto and its JSON-able description.
@@ -203,6 +205,10 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
         raise UsageError(f"ONNX export cannot represent --transform {m.transform} with "
                          f"--normalize {m.normalize}")
     keys = list(pipe.center_)
+    largest = max(float(np.max(np.abs(np.r_[pipe.center_[k], pipe.scale_[k]]))) for k in keys)
+    if largest > FLOAT32_SAFE:  # a graph of float32 constants would hold inf
+        raise UsageError(f"ONNX export is float32, and this model's data reach {largest:.3g} (float32 stops "
+                         "near 3.4e38): rescale the data (e.g. to thousands) and refit to export it")
     if series is not None:
         if series not in pipe.center_:
             raise UsageError(f"series {series!r} is not in the model (series: {', '.join(map(repr, keys))})")

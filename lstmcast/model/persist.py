@@ -26,6 +26,7 @@ from lstmcast.prep.scaling import Pipeline
 # Calibration residuals are in scaled units divided by each window's typical change:
 # anything near this is not from a real fit (a crafted or damaged file)
 RESIDUAL_MAX = 1e6
+SCALE_RATIO = 1e6  # a scale this many times every stored value and the centre is not a fit's
 # The dtype of every array outside the network (whose dtype is the file's ``dtype``), as
 # every released version wrote them; anything else was altered.
 DTYPES = {"pipeline.center": "float64", "pipeline.scale": "float64", "calibration.residuals": "float32",
@@ -121,6 +122,7 @@ def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs):
     if values.shape != (len(keys), rows, nt + nf):
         raise ModelFileError(f"model file: history has shape {values.shape}, expected "
                              f"{(len(keys), rows, nt + nf)}")
+    _check_scales(self.pipeline_, keys, values)
     if residuals.ndim != 3 or residuals.shape[1:] != (H, nt):
         raise ModelFileError(f"model file: calibration residuals have shape {residuals.shape}")
     if len(residuals) == 0 and t.val_fraction > 0:  # only a fit without validation has none
@@ -151,6 +153,22 @@ def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs):
         idx.name = self.data_["date_col"]
         self.history_[k] = pd.DataFrame(values[i], index=idx, columns=[*self.targets_, *self.features_])
     return self
+
+
+def _check_scales(pipe, keys: list[str], values: np.ndarray) -> None:
+    """Each series' scale and centre belong to the values the file stores: a fit's scale
+    is the spread of values like its history's, so one a million times larger than every
+    stored value and the centre (1e300 for temperatures of 20) was written by someone else."""
+    names = [*pipe.targets, *pipe.features]
+    for i, key in enumerate(keys):
+        center, scale = np.abs(pipe.center_[key]), pipe.scale_[key]
+        with np.errstate(invalid="ignore"):
+            size = np.fmax(np.nanmax(np.abs(values[i]), axis=0, initial=0.0), center)
+        far = scale > SCALE_RATIO * np.maximum(size, 1.0)
+        if far.any():
+            j = int(np.argmax(far))
+            raise ModelFileError(f"model file: a scale of {float(scale[j]):.3g} for {names[j]!r} does not belong "
+                                 f"to the values it stores (at most {float(size[j]):.3g}); the file is damaged")
 
 
 def _checked_covariates(cov: dict, features: list[str]) -> dict:

@@ -31,7 +31,6 @@ from lstmcast.errors import DataError, ModelFileError, UsageError
 
 TRANSFORMS = (None, *_TRANSFORMS)
 
-SCALE_MAX = 1e30  # largest scale or centre a model file may hold (float32 stops near 3.4e38)
 INPUT_MAX = 1e6   # scaled inputs beyond this many standard deviations are not data the model can use
 
 
@@ -238,15 +237,7 @@ class Pipeline:
         for key, frame in frames.items():
             values = self.transformed(frame, key)[0]
             n = len(values) if rows is None else rows[key]
-            with np.errstate(over="ignore", invalid="ignore"):
-                self.center_[key], self.scale_[key] = fit_scaler(values[:n], self.scaler)
-            big = (np.abs(self.center_[key]) > SCALE_MAX) | (self.scale_[key] > SCALE_MAX)
-            if big.any():  # a model file of such a scale could not be read back, nor exported
-                name = (self.targets + self.features)[int(np.argmax(big))]
-                raise DataError(f"{'series ' + repr(key) + ', ' if key else ''}{name!r}: values of "
-                                f"{float(np.nanmax(np.abs(values[:n, int(np.argmax(big))]))):.3g}; lstmcast "
-                                f"forecasts numbers up to {SCALE_MAX:.0e} (rescale the column, e.g. to "
-                                "thousands)")
+            self.center_[key], self.scale_[key] = fit_scaler(values[:n], self.scaler)
         if shared and frames:
             cols = [len(self.targets) + self.features.index(c) for c in shared]
             firsts = np.array([columns_of(f, [*self.targets, *self.features])[0, cols] for f in frames.values()])
@@ -323,10 +314,6 @@ class Pipeline:
         if (scale < 1e-250).any():  # dividing by it overflows every input
             raise ModelFileError(f"model file: a scale of {float(scale.min()):.3g} is not from a real fit "
                                  "(the file is damaged)")
-        if (scale > SCALE_MAX).any() or (np.abs(center) > SCALE_MAX).any():  # beyond float32 inputs
-            # and the ONNX graph's float32 constants: not from data a CSV holds
-            raise ModelFileError(f"model file: a scale of {float(scale.max()):.3g} or a centre of "
-                                 f"{float(np.abs(center).max()):.3g} is not from a real fit (the file is damaged)")
         if meta.get("input_names", pipe.input_names) != pipe.input_names:
             raise ModelFileError("model file: the input columns do not match the pipeline settings")
         pipe.center_ = dict(zip(keys, center))
