@@ -109,18 +109,23 @@ def continued(forecaster, dataset: Dataset) -> tuple[dict[str, pd.DataFrame], di
 
 def _check_overlap(forecaster, key: str, hist: pd.DataFrame, rows: pd.DataFrame, source: str, label: str) -> None:
     """Rows of the file at times the model's history holds must say what the history says:
-    a revision of less than one training standard deviation (an adjusted close after a
-    dividend) is data; more (every older value times 1000) is another series, which the
-    update would replay and calibrate on. Missing values on either side are not compared."""
+    a revision smaller than the series' spread (an adjusted close after a dividend) is
+    data; more (every older value times 1000) is another series, which the update would
+    replay and calibrate on. The spread, in the data's units: the training standard
+    deviation (for a model without --transform), the stored history's, and 5 % of its
+    typical magnitude, whichever is largest. Missing values are not compared."""
     targets = forecaster.targets_
     both = hist.index.intersection(rows.index)
     if not len(both):
         return
+    stored = hist[targets].to_numpy(np.float64)
     old = hist.loc[both, targets].to_numpy(np.float64)
     new = rows.loc[both, targets].to_numpy(np.float64)
-    scale = np.asarray(forecaster.pipeline_.scale_[key][:len(targets)], dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
-        far = np.abs(new - old) > scale
+        spread = np.fmax(np.nanstd(stored, axis=0), 0.05 * np.nanmean(np.abs(stored), axis=0))
+        if forecaster.model_config_.transform is None:  # the scaler's units are the data's
+            spread = np.fmax(spread, np.asarray(forecaster.pipeline_.scale_[key][:len(targets)], np.float64))
+        far = np.abs(new - old) > spread
     if far.any():
         i, j = map(int, np.argwhere(far)[0])
         where = f"{label}, " if key else ""

@@ -188,3 +188,9 @@ def test_older_rows_that_contradict_the_history_are_refused(files, tmp_path):
     revised.loc[:329, "value"] *= 1.01
     revised.to_csv(tmp_path / "revised.csv", index=False)
     assert fresh(files).update(load_csv(str(tmp_path / "revised.csv"))).rows_added == 70
+    # the same revision for a model of log values (its scaler's units are not the data's)
+    logged = LSTMForecaster(**TINY, transform="log").fit(load_csv(str(files / "old.csv")))
+    assert logged.update(load_csv(str(tmp_path / "revised.csv"))).rows_added == 70
+    with pytest.raises(DataError, match="contradict"):
+        LSTMForecaster(**TINY, transform="log").fit(load_csv(str(files / "old.csv"))).update(
+            load_csv(str(tmp_path / "scaled.csv")))
