@@ -160,15 +160,14 @@ def _check_scales(pipe, keys: list[str], values: np.ndarray) -> None:
     is the spread of values like its history's, so one a million times larger than every
     stored value and the centre (1e300 for temperatures of 20) was written by someone else."""
     names = [*pipe.targets, *pipe.features]
-    for i, key in enumerate(keys):
-        center, scale = np.abs(pipe.center_[key]), pipe.scale_[key]
-        with np.errstate(invalid="ignore"):
-            size = np.fmax(np.nanmax(np.abs(values[i]), axis=0, initial=0.0), center)
-        far = scale > SCALE_RATIO * np.maximum(size, 1.0)
-        if far.any():
-            j = int(np.argmax(far))
-            raise ModelFileError(f"model file: a scale of {float(scale[j]):.3g} for {names[j]!r} does not belong "
-                                 f"to the values it stores (at most {float(size[j]):.3g}); the file is damaged")
+    center = np.abs(np.stack([pipe.center_[k] for k in keys]))  # (series, columns), as values
+    scale = np.stack([pipe.scale_[k] for k in keys])
+    size = np.fmax(np.abs(values).max(axis=1), center)  # the file refuses NaN in the history
+    far = scale > SCALE_RATIO * np.maximum(size, 1.0)
+    if far.any():
+        i, j = map(int, np.argwhere(far)[0])
+        raise ModelFileError(f"model file: a scale of {float(scale[i, j]):.3g} for {names[j]!r} does not belong "
+                             f"to the values it stores (at most {float(size[i, j]):.3g}); the file is damaged")
 
 
 def _checked_covariates(cov: dict, features: list[str]) -> dict:
