@@ -64,9 +64,15 @@ def _messages(quiet: bool):
     return Messages(quiet)
 
 
+def _scheduler(given: dict) -> str | None:
+    """``--scheduler``, checked (taken out of ``given``, which then holds what the command runs on)."""
+    return config.ScheduleConfig(**given.pop("schedule")).scheduler
+
+
 def _output(given: dict) -> config.OutputConfig:
-    """The output options, checked before any data is read or any model trained."""
-    o = config.OutputConfig(**given["output"])
+    """The output options, checked before any data is read or any model trained (taken
+    out of ``given``)."""
+    o = config.OutputConfig(**given.pop("output"))
     if o.plot:
         from lstmcast.cli import plots
 
@@ -92,7 +98,7 @@ def fit(data: Data, model: Model = None,
 
     refuse_own_inputs({"--model": model or DEFAULT_MODEL,
                        "the checkpoint": command.checkpoint_path(model or DEFAULT_MODEL)}, {"DATA": data})
-    scheduler = config.ScheduleConfig(**given.pop("schedule")).scheduler
+    scheduler = _scheduler(given)
     summary = command.run(data, model or DEFAULT_MODEL, given, resume=resume, msg=_messages(quiet),
                           scheduler=scheduler)
     if json_out:
@@ -119,8 +125,7 @@ def forecast(data: Annotated[Optional[str], typer.Argument(help="Newer data to f
 
     from lstmcast.cli.data import refuse_own_inputs
 
-    f, o = config.ForecastConfig(**given["forecast"]), _output(given)
-    scheduler = config.ScheduleConfig(**given["schedule"]).scheduler
+    f, o, scheduler = config.ForecastConfig(**given.pop("forecast")), _output(given), _scheduler(given)
     refuse_own_inputs({"-o": o.output, "--plot": o.plot}, {"DATA": data, "--model": model or DEFAULT_MODEL,
                                                             "--future-data": f.future_data})
     msg = _messages(quiet)
@@ -148,9 +153,7 @@ def evaluate(data: Data,
 
     from lstmcast.cli.data import refuse_own_inputs
 
-    e, o = config.EvaluateConfig(**given.pop("evaluate")), _output(given)
-    scheduler = config.ScheduleConfig(**given.pop("schedule")).scheduler
-    given.pop("output")
+    e, o, scheduler = config.EvaluateConfig(**given.pop("evaluate")), _output(given), _scheduler(given)
     refuse_own_inputs({"-o": o.output, "--plot": o.plot}, {"DATA": data, "--model": model})
     msg = _messages(quiet)
     fmt = out.choose_format(o.format, o.output)
@@ -181,8 +184,7 @@ def tune(data: Data, model: Model = None, quiet: Quiet = False, debug: Debug = F
     from lstmcast.cli.data import refuse_own_inputs
 
     model = model or DEFAULT_MODEL
-    t, o = config.TuneConfig(**given.pop("tune")), config.OutputConfig(**given.pop("output"))
-    scheduler = config.ScheduleConfig(**given.pop("schedule")).scheduler
+    t, o, scheduler = config.TuneConfig(**given.pop("tune")), _output(given), _scheduler(given)
     refuse_own_inputs({"--model": model, "-o": o.output}, {"DATA": data})
     msg = _messages(quiet)
     fmt = out.choose_format(o.format, o.output)
@@ -234,7 +236,7 @@ def check(data: Data, model: Model = None, quiet: Quiet = False, debug: Debug = 
     from lstmcast.cli.data import refuse_own_inputs
 
     model = model or DEFAULT_MODEL
-    last, o = config.CheckConfig(**given["check"]).last, config.OutputConfig(**given["output"])
+    last, o = config.CheckConfig(**given.pop("check")).last, _output(given)
     output = o.output
     refuse_own_inputs({"-o": output}, {"DATA": data, "--model": model})
     msg = _messages(quiet)
