@@ -16,7 +16,7 @@ from it. The layers are described in the project's architecture guide; the comma
 starts in :mod:`lstmcast.cli.app`.
 """
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.2.0"
 
 # public name -> (module, attribute), imported on first use
 _API = {
