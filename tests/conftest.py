@@ -9,6 +9,23 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def docs_script(name: str):
+    """A script of ``docs/scripts/`` (no package) as a module, without writing a
+    ``__pycache__`` into ``docs/``."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(f"docs_{name}", ROOT / "docs" / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    before, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = before
+    return module
 SAMPLES = ROOT / "sample_data"
 FIXTURES = ROOT / "tests" / "fixtures"
 

@@ -1,28 +1,11 @@
-"""The Python API: what ``import lstmcast`` offers, and the README's example, run as a
-doctest from the repository's root."""
+"""The Python API: what ``import lstmcast`` offers (the guide's example,
+``docs/guide/python-api.md``, runs in ``tests/docs/test_examples.py``)."""
 
-import doctest
 import os
 import subprocess
 import sys
 
 from conftest import ROOT
-
-
-def readme_example() -> str:
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Python API", 1)[1].split("\n## ", 1)[0]
-    return section.split("```python", 1)[1].split("```", 1)[0]
-
-
-def test_the_readme_example_runs_as_written(tmp_path, monkeypatch):
-    (tmp_path / "sample_data").symlink_to(ROOT / "sample_data")
-    monkeypatch.chdir(tmp_path)
-    test = doctest.DocTestParser().get_doctest(readme_example(), {}, "README", "README.md", 0)
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    runner.run(test)
-    assert runner.failures == 0 and runner.tries >= 10
-    assert (tmp_path / "weather.safetensors").exists()
 
 
 def test_a_model_saved_from_python_is_used_by_the_command(tmp_path):

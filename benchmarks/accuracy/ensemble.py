@@ -16,6 +16,7 @@ MASE gain over one network is at least 2 % per doubling of the time; else 1.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -24,7 +25,9 @@ import numpy as np
 
 
 def main(argv=None) -> int:
-    files = (argv or sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", help="evidence.py --json files of the same half, one per ensemble size")
+    files = parser.parse_args(argv).runs
     runs = [json.loads(Path(f).read_text()) for f in files]
     names = [str(r["meta"]["params"].get("ensemble", 1)) for r in runs]
     by = [{x["dataset"]: x for x in r["results"]} for r in runs]

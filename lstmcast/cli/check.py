@@ -1,7 +1,7 @@
 """``lstmcast check``: is the model still better than the simple baselines on the newest
 data? Prints the scores (data) and the verdict (stderr); the exit code says it to cron:
 0 fine, 3 worse than the best of naive and seasonal naive, 4 nothing newer than the
-model's history (documented in the README)."""
+model's history (documented in docs/guide/production.md)."""
 
 from __future__ import annotations
 

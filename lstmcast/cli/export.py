@@ -31,8 +31,8 @@ def run(model_path: str, fmt: str, output: str, series: str | None, horizon: int
     shapes = "; ".join(f"{i['name']} {_shape(i['shape'])}" for i in desc["inputs"])
     out = desc["outputs"][0]
     msg.note(f"wrote {'stdout' if output == '-' else output}: ONNX opset {desc['opset']}, inputs {shapes}; "
-             f"output {out['name']} {_shape(out['shape'])} (lstmcast export --json, or the README's "
-             "'ONNX export', says what each input holds)")
+             f"output {out['name']} {_shape(out['shape'])} (lstmcast export --json, or the guide's "
+             "'ONNX export' in docs/guide/model-file.md, says what each input holds)")
     return desc
 
 

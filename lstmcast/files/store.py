@@ -4,8 +4,8 @@ envelope (the format's name and version number), schema checks, atomic writes.
 A model (or a training checkpoint) is one safetensors file. Its arrays keep their own
 names; the network's are stored under the exact PyTorch names of
 ``torch.nn.LSTM(batch_first=True)`` followed by ``torch.nn.Linear`` called ``head``
-(see :mod:`lstmcast.nn.network`), so PyTorch can use the weights directly (the README's
-"Use the weights in PyTorch" shows how).
+(see :mod:`lstmcast.nn.network`), so PyTorch can use the weights directly (``docs/guide/model-file.md``,
+"Use the weights in PyTorch", shows how).
 
 The container of format ``lstmcast-model`` (the sections of each version and the
 migrations between them: :mod:`lstmcast.files.modelfile`), on top of safetensors (8-byte little-endian header length,
