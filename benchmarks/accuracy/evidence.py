@@ -181,7 +181,7 @@ def best_baseline(r: dict) -> float:
 
 
 def table(results: list[dict], compact: bool = False) -> str:
-    """The per-dataset table; ``compact``: MASE and the many-origin coverage only (README)."""
+    """The per-dataset table; ``compact``: MASE and the many-origin coverage only."""
     models = [m for m in MODELS if m != "autoets" or any("autoets_MASE" in r for r in results)]
     head = (["dataset", "domain", "freq", "rows", "folds x h"] + [f"MASE {SHORT[m]}" for m in models]
             + ([] if compact else [f"sMAPE {SHORT[m]}" for m in models] + ["cov 80", "cov 95"])
