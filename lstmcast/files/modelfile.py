@@ -133,8 +133,8 @@ def read(path, kind: str = "model", max_mb: int | None = None):
     path = os.fspath(path)
     if not os.path.exists(path):
         what = "no model at" if kind == "model" else "no checkpoint at"
-        hint = ("train one with: lstmcast fit DATA, or give the path of yours: --model PATH, or lstmcast info PATH" if kind == "model"
-                else "run fit without --resume")
+        hint = ("train one with: lstmcast fit DATA, or give the path of yours: --model PATH, "
+                "or lstmcast info PATH" if kind == "model" else "run fit without --resume")
         raise InputMissingError(f"{what} {path} ({hint})")
     arrays, doc = store.load(path, store.MAX_DATA_BYTES if max_mb is None else int(max_mb) << 20)
     if doc.get("kind") != kind:
