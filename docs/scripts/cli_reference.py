@@ -135,6 +135,17 @@ def _default(param, ctx) -> str:
     return str(value.value if isinstance(value, enum.Enum) else value)
 
 
+def _help_and_default(param, ctx) -> tuple[str, str]:
+    """The one-line help and the default; an option whose default click does not know
+    (lstmcast's options default to None and resolve later) says it at the end of its
+    help, ``Default: X.``, which moves to the default column."""
+    text, default = _one_line(param.help), _default(param, ctx)
+    said = re.search(r"\s*Default: (.*)\.$", text)
+    if said and not default:
+        return text[:said.start()], said.group(1)
+    return text, default
+
+
 def _envvars(param) -> list[str]:
     envvar = getattr(param, "envvar", None)
     if not envvar:
@@ -154,8 +165,8 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _arguments(params, ctx) -> list[str]:
     rows = [[_code(_argument_name(p)), "yes" if p.required else "no", _type(p, ctx),
-             _code(_default(p, ctx)), ", ".join(map(_code, _envvars(p))), _one_line(p.help)]
-            for p in params]
+             _code(_help_and_default(p, ctx)[1]), ", ".join(map(_code, _envvars(p))),
+             _help_and_default(p, ctx)[0]] for p in params]
     if not rows:
         return []
     return ["**Arguments**", _table(["Argument", "Required", "Type", "Default", "Environment variable",
@@ -178,9 +189,9 @@ def _options(params, ctx) -> list[str]:
     rows = []
     for p in params:
         deprecated = "(Deprecated) " if getattr(p, "deprecated", False) else ""
+        text, default = _help_and_default(p, ctx)
         rows.append([", ".join(_code(n) for n in _names(p, ctx)), _type(p, ctx),
-                     _code(_default(p, ctx)), ", ".join(map(_code, _envvars(p))),
-                     deprecated + _one_line(p.help)])
+                     _code(default), ", ".join(map(_code, _envvars(p))), deprecated + text])
     if not rows:
         return []
     return ["**Options**", _table(["Option", "Type", "Default", "Environment variable", "Description"], rows)]
