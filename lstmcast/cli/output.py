@@ -190,7 +190,10 @@ def _numbers_as_text(frame: pd.DataFrame, exact: bool, limits: dict[str, float] 
     """Float columns as text without exponents for ordinary magnitudes: every digit that
     round-trips (``exact``, for CSV), or the fewest significant digits, from 4, that keep
     consecutive different values apart (tables). Values within 1e-12 of the column's
-    largest magnitude (or ``limits[column]``) from zero are printed as 0."""
+    largest magnitude (or ``limits[column]``) from zero are printed as 0. In tables, two
+    empty cells (NaN) are alike, and so are values 1e-12 apart (float rounding noise, as
+    between a model's mean and a baseline's that forecast the same): either once made a
+    column look for 17 digits to tell them apart."""
     out = frame.copy()
     for col in frame.columns:
         if not pd.api.types.is_float_dtype(frame[col]):
@@ -202,7 +205,12 @@ def _numbers_as_text(frame: pd.DataFrame, exact: bool, limits: dict[str, float] 
         if exact:
             out[col] = [_number(v, None) for v in values]
             continue
-        changes = np.flatnonzero(values[1:] != values[:-1]) if len(values) > 1 else np.zeros(0, int)
+        a, b = values[1:], values[:-1]
+        both = np.isfinite(a) & np.isfinite(b)
+        fa, fb = np.where(both, a, 0.0), np.where(both, b, 0.0)
+        alike = ((a == b) | (np.isnan(a) & np.isnan(b))
+                 | (both & (np.abs(fa - fb) <= 1e-12 * np.maximum(np.abs(fa), np.abs(fb)))))
+        changes = np.flatnonzero(~alike)
         for digits in range(4, 18):
             texts = [_number(v, digits) for v in values]
             if all(texts[i] != texts[i + 1] for i in changes):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import daily_frame
-from test_cli import EXE, run
+from test_cli import EXE, SAMPLE, run
 
 FAST = ["--epochs", "2", "--hidden", "4", "--seed", "1", "-q"]
 
@@ -105,3 +105,31 @@ def test_forecast_errors_name_what_the_model_needs(tmp_path):
         .to_csv(tmp_path / "yearly.csv", index=False)
     r = run("forecast", "yearly.csv", cwd=tmp_path)
     assert r.returncode == 65 and b"frequency mismatch" in r.stderr and b"fill limit" not in r.stderr
+
+
+def _significant(cell: str) -> int:
+    """Significant digits written in a table cell (``0.004560`` has 4, ``2346`` has 4)."""
+    digits = cell.lstrip("-").replace(".", "").lstrip("0")
+    return len(digits)
+
+
+def test_evaluate_table_is_readable_and_csv_keeps_every_digit(tmp_path):
+    """Interval columns are empty for the baselines: empty cells once made the table
+    look for digits that told them apart and print 17 of them (``5.184418888989728``)."""
+    args = ["evaluate", SAMPLE / "seattle-weather.csv", "--target", "temp_max", "--folds", "2",
+            "--level", "80", *FAST]
+    table = run(*args, "--format", "table", env={"COLUMNS": "200"}).stdout.decode()
+    csv = pd.read_csv(__import__("io").StringIO(run(*args, "--format", "csv").stdout.decode()))
+    rows = [[c.strip() for c in line.split("│")] for line in table.splitlines() if "│" in line]
+    header = [h.strip() for h in next(x for x in table.splitlines() if "┃" in x).split("┃")]
+    assert [r[0] for r in rows] == csv["model"].tolist() and "MSIS_80" in header
+    for r, (_, exact) in zip(rows, csv.iterrows()):
+        for name, cell in zip(header[1:], r[1:]):
+            if not cell:
+                assert np.isnan(exact[name])
+                continue
+            assert _significant(cell) <= 6, (name, cell)
+            assert float(cell) == pytest.approx(exact[name], rel=1e-3), (name, cell)
+    msis = csv.loc[csv["model"] == "lstm", "MSIS_80"].iloc[0]
+    assert len(repr(msis).replace(".", "")) > 12  # CSV: every digit that round-trips
+
