@@ -221,7 +221,10 @@ def _numbers_as_text(frame: pd.DataFrame, exact: bool, limits: dict[str, float] 
 
 def _number(v: float, digits: int | None) -> str:
     """One number: positional for 1e-4 <= |v| < 1e16, else scientific; ``digits``
-    significant digits, or as many as round-trip exactly (None)."""
+    significant digits, or as many as round-trip exactly (None). Rounded text never
+    states digits the value does not have: the whole part is kept whole (2345678, not
+    2346000), and trailing zeros that rounding made are kept (0.99998 is ``1.000``, not
+    ``1``; 22.4977 is ``22.50``); they are dropped where the value is that exactly (2.5)."""
     if not np.isfinite(v):
         return "" if np.isnan(v) else ("inf" if v > 0 else "-inf")
     if v == 0:
@@ -229,7 +232,11 @@ def _number(v: float, digits: int | None) -> str:
     if 1e-4 <= abs(v) < 1e16:
         if digits is None:
             return np.format_float_positional(v, unique=True, trim="-")
-        return np.format_float_positional(v, precision=digits, unique=False, fractional=False, trim="-")
+        whole = len(str(int(abs(v)))) if abs(v) >= 1 else 0
+        text = np.format_float_positional(v, precision=max(digits, whole), unique=False, fractional=False,
+                                          trim="k").rstrip(".")
+        short = text.rstrip("0").rstrip(".") if "." in text else text
+        return short if abs(float(short) - v) <= 1e-12 * abs(v) else text
     return repr(float(v)) if digits is None else f"{v:.{digits}g}"
 
 

@@ -133,3 +133,21 @@ def test_evaluate_table_is_readable_and_csv_keeps_every_digit(tmp_path):
     msis = csv.loc[csv["model"] == "lstm", "MSIS_80"].iloc[0]
     assert len(repr(msis).replace(".", "")) > 12  # CSV: every digit that round-trips
 
+
+def test_table_numbers_never_claim_digits_they_do_not_have():
+    """``check``'s table (the same rendering as every table) once printed a MAPE of 0.99998
+    as ``1``, and a value of 2,345,678 as ``2346000``: rounding to 4 significant digits
+    then dropping the zeros (or inventing them) misstated the value."""
+    from lstmcast.cli.output import render
+
+    frame = pd.DataFrame({"model": ["lstm", "naive", "seasonal_naive", "drift"],
+                          "MAE": [0.5, 0.8123456, 1.25, 2_345_678.4],
+                          "MAPE": [0.99998, 1.5, 22.497657992996153, 2.0],
+                          "MASE": [0.4719401801833651, 0.5795404290036386, 0.7977678687991232, np.nan]})
+    text = render(frame, "table", title="check")
+    rows = {(cells := [c.strip() for c in line.split("│")])[0]: cells[1:]
+            for line in text.splitlines() if "│" in line}
+    assert rows["lstm"] == ["0.5", "1.000", "0.4719"]
+    assert rows["naive"] == ["0.8123", "1.5", "0.5795"]
+    assert rows["seasonal_naive"] == ["1.25", "22.50", "0.7978"]
+    assert rows["drift"] == ["2345678", "2", ""]
