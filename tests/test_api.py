@@ -34,3 +34,15 @@ def test_importing_the_package_is_cheap():
     import lstmcast
 
     assert set(lstmcast.__all__) >= {"LSTMForecaster", "read_csv", "load_model", "Forecast"}
+
+
+def test_a_backtest_prints_in_a_few_lines():
+    """``print(lstmcast.backtest(...))`` once dumped every fold's frames (~300 lines)."""
+    import lstmcast
+
+    data = lstmcast.read_csv(str(ROOT / "sample_data" / "seattle-weather.csv"), targets=["temp_max"])
+    result = lstmcast.backtest(data, forecaster=lstmcast.LSTMForecaster(hidden=4, epochs=2, seed=1), folds=2)
+    text = repr(result)
+    assert str(result) == text and len(text.splitlines()) <= 6 and max(map(len, text.splitlines())) < 120
+    assert "2 folds of 14 steps" in text and "lstm, naive, seasonal_naive, drift" in text
+    assert result.verdict in text and ".table" in text and ".verdict" in text

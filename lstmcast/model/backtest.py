@@ -34,14 +34,29 @@ class FoldResult:
     forecasts: dict[str, np.ndarray]  # model name -> (horizon, targets)
 
 
-@dataclass
+@dataclass(repr=False)
 class Backtest:
+    """A backtest's result: ``table`` (one row of scores per model), ``verdict`` (the
+    sentence ``evaluate`` prints), the best baseline, and every fold's forecasts."""
     table: pd.DataFrame
     verdict: str
     best_baseline: str
     folds: list[FoldResult] = field(default_factory=list)
     seconds: float = 0.0
     methods: dict[str, int] = field(default_factory=dict)  # the guard's choices: (series, target, fold)s each
+    n_folds: int = 0
+    horizon: int = 0
+
+    def __repr__(self) -> str:
+        """A few lines (the frames inside run to hundreds): what was compared, the verdict,
+        and where the rest is."""
+        models = ", ".join(map(str, self.table["model"])) if "model" in self.table else ""
+        series = len({f.series for f in self.folds})
+        scores = ", ".join(str(c) for c in self.table.columns if c != "model")
+        return (f"Backtest of {models} on {self.n_folds} folds of {self.horizon} steps ({series} series)\n"
+                f"  {self.verdict}\n"
+                f"  .table: the scores per model ({scores})\n"
+                f"  .verdict: the sentence above; .folds: each fold's forecasts")
 
     def guard_note(self) -> str:
         """``the baseline guard forecast 8 of 10 series-folds with the LSTM, 2 with seasonal_naive``."""
@@ -197,4 +212,4 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
     theirs = float(table.loc[table["model"] == best, metric].iloc[0])
     verdict = (f"the LSTM {'beats' if ours < theirs else 'does NOT beat'} the best baseline "
                f"({best}) on {metric}: {ours:.3f} vs {theirs:.3f} over {folds} folds of {horizon} steps")
-    return Backtest(table, verdict, best, results, time.perf_counter() - started, methods)
+    return Backtest(table, verdict, best, results, time.perf_counter() - started, methods, folds, horizon)
