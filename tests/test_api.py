@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -46,3 +48,35 @@ def test_a_backtest_prints_in_a_few_lines():
     assert str(result) == text and len(text.splitlines()) <= 6 and max(map(len, text.splitlines())) < 120
     assert "2 folds of 14 steps" in text and "lstm, naive, seasonal_naive, drift" in text
     assert result.verdict in text and ".table" in text and ".verdict" in text
+
+
+@pytest.mark.parametrize("zone,tz", [
+    ("+02:00", "UTC+02:00"),        # one offset throughout: local wall time, offset kept
+    ("Z", "UTC"),
+    ("Europe/Berlin", "UTC"),       # daylight saving, two offsets: converted to UTC, as the CLI writes
+])
+def test_to_frame_keeps_the_inputs_utc_offset_as_the_command_does(tmp_path, zone, tz):
+    """``to_frame()`` once gave naive times for data written with a UTC offset, while the
+    command's CSV wrote the offset: the same model, two different times."""
+    import io
+
+    import lstmcast
+    import numpy as np
+    import pandas as pd
+
+    times = pd.date_range("2021-03-20", periods=300, freq="h", tz="UTC")
+    cells = ([t.tz_convert(zone).isoformat() for t in times] if "/" in zone
+             else [t.strftime("%Y-%m-%dT%H:%M:%S") + zone for t in times])
+    value = 20 + 5 * np.sin(np.arange(300) * 2 * np.pi / 24)
+    pd.DataFrame({"time": cells, "value": value.round(3)}).to_csv(tmp_path / "d.csv", index=False)
+    data = lstmcast.read_csv(str(tmp_path / "d.csv"))
+    model = lstmcast.LSTMForecaster(hidden=4, epochs=2, seed=1).fit(data)
+    got = model.predict(5).to_frame()["time"]
+    model.save(tmp_path / "m.safetensors")
+    r = subprocess.run([sys.executable, "-m", "lstmcast", "forecast", "--model", "m.safetensors", "-H", "5"],
+                       cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    written = pd.read_csv(io.StringIO(r.stdout))["time"]
+    assert str(got.dt.tz) == tz
+    assert got.tolist() == pd.to_datetime(written).tolist()
+    assert [t.isoformat().replace("+00:00", "Z" if zone == "Z" else "+00:00") for t in got] == written.tolist()

@@ -355,6 +355,20 @@ def time_form(column: pd.Series) -> str | None:
     return None
 
 
+def form_timezone(form: str | None):
+    """The UTC offset a :func:`time_form` writes (``+02:00``, ``Z``) as a tzinfo, else
+    None: the times are that offset's wall times (several offsets were converted to UTC)."""
+    from datetime import timedelta, timezone
+
+    m = re.search(r"(Z|([+-])(\d{2}):?(\d{2}))$", form or "")
+    if not m:
+        return None
+    if m.group(1) == "Z":
+        return timezone.utc
+    minutes = int(m.group(3)) * 60 + int(m.group(4))
+    return timezone.utc if minutes == 0 else timezone(timedelta(minutes=-minutes if m.group(2) == "-" else minutes))
+
+
 def format_times(times: pd.Series, form: str | None) -> pd.Series:
     """Times as text in ``form`` (:func:`time_form`), else ISO 8601 (plain dates when
     every time is midnight)."""

@@ -50,10 +50,16 @@ class Forecast:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per series and step: id (long format), time, the targets and their
-        bounds (``{target}_lower_{level}``, ``{target}_upper_{level}``)."""
+        bounds (``{target}_lower_{level}``, ``{target}_upper_{level}``). Times of input
+        written with a UTC offset carry it (timezone-aware, as the command writes them:
+        the input's one offset, or UTC where it had several)."""
+        from lstmcast.data.timeparse import form_timezone
+
+        zone = form_timezone(self.time_form) if isinstance(self.time_form, str) else None
         frames = []
         for key, s in self.series.items():
-            out = pd.DataFrame(index=s.index)
+            index = s.index if zone is None or s.index.tz is not None else s.index.tz_localize(zone)
+            out = pd.DataFrame(index=index)
             for j, t in enumerate(self.targets):
                 out[t] = s.point[:, j]
             for level in self.levels:
