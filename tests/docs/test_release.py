@@ -75,3 +75,42 @@ def test_the_quick_start_runs_in_the_sdist_and_the_wheel_installs(dist, tmp_path
     again = run([str(src / ".venv/bin/lstmcast"), "forecast", "--model", str(src / "lstmcast-model.safetensors"),
                  "-H", "3"], cwd=tmp_path).stdout.splitlines()
     assert again == ["date,temp_max"] + [",".join(r.split(",")[:2]) for r in rows[1:4]]  # the same model
+
+
+def _extra_requirements(extra: str) -> set[str]:
+    """The distributions an extra of the installed lstmcast brings (its metadata, made
+    from pyproject.toml: reinstall with ``pip install --no-deps -e .`` after editing it)."""
+    from importlib.metadata import requires
+
+    names = set()
+    for req in requires("lstmcast") or []:
+        spec, _, marker = req.partition(";")
+        if re.search(rf"""extra\s*==\s*["']{extra}["']""", marker) or (extra == "" and not marker.strip()):
+            names.add(re.match(r"[A-Za-z0-9_.-]+", spec.strip()).group(0).lower().replace("_", "-"))
+    return names
+
+
+def test_the_onnx_extra_brings_what_the_docs_onnx_example_imports():
+    """The ONNX guide's Python example runs with ``pip install '.[onnx]'`` and nothing
+    else: each module it imports is the standard library's, lstmcast's own dependencies'
+    or the ``onnx`` extra's (``all`` too). The extra once brought onnx, not onnxruntime."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    examples = __import__("conftest").docs_script("examples")
+    page = (ROOT / "docs" / "guide" / "model-file.md").read_text()
+    body = next(b.body for b in examples.blocks(page) if b.kind == "python" and "InferenceSession" in b.body)
+    modules = {alias.name.split(".")[0] for node in ast.walk(ast.parse(body)) if isinstance(node, ast.Import)
+               for alias in node.names}
+    modules |= {node.module.split(".")[0] for node in ast.walk(ast.parse(body))
+                if isinstance(node, ast.ImportFrom) and node.module}
+    dists = packages_distributions()
+    needed = {d.lower().replace("_", "-") for m in modules - set(sys.stdlib_module_names)
+              for d in dists.get(m, [m])}
+    assert "onnxruntime" in needed
+    base = _extra_requirements("")
+    assert needed - base <= _extra_requirements("onnx"), needed - base - _extra_requirements("onnx")
+    assert needed - base <= _extra_requirements("all"), needed - base - _extra_requirements("all")
+    # and the install page says what the extra installs
+    line = next(x for x in (ROOT / "docs" / "getting-started.md").read_text().splitlines() if "'.[onnx]'" in x)
+    assert all(name in line for name in _extra_requirements("onnx")), line
