@@ -156,7 +156,8 @@ def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_b
     if inputs["static"]:
         covariates.check_static(values, used, inputs["static"], parts, lines, label)
     clean = _Cleaner(label, date_name, used, fill, dedupe, by_id=bool(id_name), n_targets=len(tnames),
-                     keep_ahead=bool(inputs["future"]), mask=config.missing == "mask")
+                     keep_ahead=bool(inputs["future"]), mask=config.missing == "mask",
+                     can_mask=expected_by is None)  # a fitted model's inputs are fixed
     sorted_parts = {k: clean.sort_dedupe(k, times[p], values[p], lines[p]) for k, p in parts.items()}
     longest = max(sorted_parts, key=lambda k: len(sorted_parts[k][0]))
     if freq is None:
@@ -393,6 +394,14 @@ def _choose_columns(df, targets, features, date_name, id_name, label, notes, exp
 
 # --- cleaning ----------------------------------------------------------------------------
 
+def _longest_run(flags: np.ndarray) -> int:
+    """The longest run of True in a boolean vector."""
+    if not flags.any():
+        return 0
+    edges = np.diff(np.r_[0, flags.view(np.int8), 0])
+    return int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max())
+
+
 @dataclass
 class _Cleaner:
     """Sorts, dedupes, regularises and fills the series of one file; counts for the notes."""
@@ -410,6 +419,7 @@ class _Cleaner:
     n_targets: int = 1
     keep_ahead: bool = False  # rows after the last target value are future covariates
     mask: bool = False  # missing target values stay missing (NaN), not filled
+    can_mask: bool = False  # the data is read to fit a model: --missing mask may be suggested
     ahead: dict[str, pd.DataFrame] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ["unsorted", "dups", "resampled", "trimmed", "cells", "periods", "masked", "ahead"], 0))
@@ -528,6 +538,10 @@ class _Cleaner:
     def _fill(self, key, full, missing, grid, line_at) -> None:
         """Fill interior gaps in place, refusing runs longer than ``limit``."""
         try_fill = "try --fill interpolate or --fill ffill"
+        runs = [_longest_run(missing[:, j]) for j in range(len(self.columns))]
+        # masking leaves missing targets out of the loss; inputs are still filled
+        maskable = (self.can_mask and not self.mask and self.limit is not None
+                    and max(runs[self.n_targets:], default=0) <= self.limit)
         for j, col in enumerate(self.columns):
             m = missing[:, j]
             if not m.any():
@@ -546,8 +560,9 @@ class _Cleaner:
                 first, last = fmt_time(grid[starts[k]]), fmt_time(grid[ends[k] - 1])
                 raise DataError(f"{self.where(key)}, column {col!r}: {ends[k] - starts[k]} values "
                                 f"missing in a row from {first} to {last}, more than the fill limit "
-                                f"of {self.limit} (try --fill ffill, a larger --fill-limit, or a "
-                                "coarser --freq)")
+                                f"of {self.limit} (try --fill ffill, a larger --fill-limit, "
+                                + ("a coarser --freq, or --missing mask to leave them out of training)"
+                                   if maskable and j < self.n_targets else "or a coarser --freq)"))
             if self.fill == "interpolate":
                 known, gaps = np.flatnonzero(~m), np.flatnonzero(m)
                 full[gaps, j] = np.interp(gaps, known, full[known, j])

@@ -118,3 +118,34 @@ def test_forecast_shards_on_dask_carry_the_future_values(fitted):
     assert spread.stdout == local.stdout
     same_file = run("forecast", "sales.csv", "--scheduler", "local:2", "-q", cwd=d)
     assert same_file.stdout == local.stdout
+
+
+def test_a_long_target_gap_suggests_masking_where_it_would_work(tmp_path):
+    """A gap too long to interpolate named --fill ffill, --fill-limit and --freq, never
+    --missing mask; masking covers missing target values only, so it is suggested for
+    those, in the commands that fit (not for an input column's gap, a gap in every
+    column, or data read for a fitted model, whose columns are fixed)."""
+    n = 200
+    t = np.arange(n)
+    full = pd.DataFrame({"date": pd.date_range("2021-01-01", periods=n).strftime("%Y-%m-%d"),
+                         "value": (20 + 5 * np.sin(2 * np.pi * t / 7)).round(3), "temp": (10 + t * 0.01).round(2)})
+    full.to_csv(tmp_path / "full.csv", index=False)
+    full.assign(value=np.where((t >= 100) & (t < 118), np.nan, full["value"])).to_csv(tmp_path / "gap.csv", index=False)
+    full[["date", "value"]].assign(value=np.where((t >= 100) & (t < 118), np.nan, full["value"])) \
+        .to_csv(tmp_path / "target_only.csv", index=False)
+    full.assign(temp=np.where((t >= 100) & (t < 118), np.nan, full["temp"])).to_csv(tmp_path / "input_gap.csv",
+                                                                                    index=False)
+    full.drop(index=range(100, 118)).to_csv(tmp_path / "rows_gap.csv", index=False)
+    for args in [("fit", "target_only.csv"), ("fit", "gap.csv", "--target", "value", "--features", "temp"),
+                 ("evaluate", "target_only.csv"), ("tune", "target_only.csv", "--budget", "1m")]:
+        err = one_line_error(run(*args, cwd=tmp_path), 65)
+        assert "18 values missing in a row" in err and "--missing mask" in err and "--fill-limit" in err, err
+    assert run("fit", "target_only.csv", "--missing", "mask", "--epochs", "2", "-q", cwd=tmp_path).returncode == 0
+    for args in [("fit", "input_gap.csv", "--target", "value", "--features", "temp"),
+                 ("fit", "input_gap.csv", "--target", "value", "--features", "temp", "--missing", "mask"),
+                 ("fit", "rows_gap.csv", "--target", "value", "--features", "temp")]:
+        err = one_line_error(run(*args, cwd=tmp_path), 65)
+        assert "18 values missing in a row" in err and "--fill-limit" in err and "--missing" not in err, err
+    assert run("fit", "full.csv", "--target", "value", "--epochs", "2", "-q", cwd=tmp_path).returncode == 0
+    err = one_line_error(run("forecast", "target_only.csv", cwd=tmp_path), 65)
+    assert "18 values missing in a row" in err and "--missing" not in err, err
