@@ -267,10 +267,15 @@ class TuneConfig(Config):
 
 @dataclass(frozen=True)
 class CheckConfig(Config):
-    """check: how many of the newest points are scored."""
+    """check and update: the verdict's window and margin."""
 
-    last: int | None = option(None, "--last", "Newest points to score per series (default: 4 times the "
-                              "model's horizon, or all new points).", kind=int, short="-k", minimum=1)
+    last: int | None = option(None, "--last", "The verdict's window: the newest scored points per series, "
+                              "from the model's record and the new rows (default: 4 times the model's "
+                              "horizon).", kind=int, short="-k", minimum=1)
+    tolerance: float | None = option(None, "--tolerance", "How much worse than the best of naive and "
+                                     "seasonal naive the model may score before it is called worse, as a "
+                                     "share (0.1: ten percent worse; default: chosen on the evidence, see "
+                                     "docs/guide/production.md).", kind=float, minimum=0.0)
 
 
 EXPORT_FORMATS = ("onnx",)

@@ -46,7 +46,7 @@ NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 ELLIPSIS = "..."
 RUN_TIMEOUT = 300
 # what a command prints only on a fresh machine (the first fit compiles the kernels once)
-MACHINE_STATE = re.compile(r"^lstmcast: (compiling the training kernels|compiled in )")
+MACHINE_STATE = re.compile(r"^lstmcast: (compiling the training kernels|compiled in |compiled the training kernels)")
 
 
 def pages() -> list[Path]:

@@ -88,6 +88,7 @@ def _output(given: dict) -> config.OutputConfig:
 def fit(data: Data, model: Model = None,
         resume: Annotated[bool, _opt("--resume", help="Continue an interrupted fit from its checkpoint.")] = False,
         json_out: Annotated[bool, _opt("--json", env="JSON", help="Print a JSON summary to stdout.")] = False,
+        like: Annotated[Optional[str], _opt("--like", help="Fit with every option this model file was fitted with (targets, reading, model, training, covariates); a flag given here overrides one. The refit of a cron job.")] = None,
         quiet: Quiet = False, debug: Debug = False, *, given):
     """Train a model on DATA and write it to --model.
 
@@ -100,7 +101,7 @@ def fit(data: Data, model: Model = None,
                        "the checkpoint": command.checkpoint_path(model or DEFAULT_MODEL)}, {"DATA": data})
     scheduler = _scheduler(given)
     summary = command.run(data, model or DEFAULT_MODEL, given, resume=resume, msg=_messages(quiet),
-                          scheduler=scheduler)
+                          scheduler=scheduler, like=like)
     if json_out:
         import json
 
@@ -197,13 +198,16 @@ def tune(data: Data, model: Model = None, quiet: Quiet = False, debug: Debug = F
 
 
 @app.command()
-@with_configs(READ_PARSING, TRAIN_UPDATE)
+@with_configs(READ_PARSING, TRAIN_UPDATE, CHECK)
 def update(data: Data, model: Model = None,
            resume: Annotated[bool, _opt("--resume", help="Continue an interrupted update from its checkpoint.")] = False,
            json_out: Annotated[bool, _opt("--json", env="JSON", help="Print a JSON summary to stdout.")] = False,
            quiet: Quiet = False, debug: Debug = False, *, given):
     """Continue training --model on the rows of DATA newer than its history (a replay of
     recent rows, a lower learning rate, intervals recalibrated), and write it in place.
+    First the model's forecasts for the new rows are scored and kept in its record; after
+    the update, the verdict on that record is as check's: exit 3 when the model is worse
+    than the simple baselines (refit it).
 
     Example: lstmcast update prices.csv --model prices.safetensors
     """
@@ -212,22 +216,27 @@ def update(data: Data, model: Model = None,
 
     model = model or DEFAULT_MODEL
     refuse_own_inputs({"--model": model}, {"DATA": data})
+    c = config.CheckConfig(**given.pop("check"))
     summary = command.run(data, model, given["read"], epochs=given["train"].get("epochs"),
-                          lr=given["train"].get("lr"), resume=resume, msg=_messages(quiet))
+                          lr=given["train"].get("lr"), resume=resume, msg=_messages(quiet),
+                          last=c.last, tolerance=c.tolerance)
     if json_out:
         import json
 
         from lstmcast.cli.output import to_stdout
 
         to_stdout(json.dumps(summary, indent=2) + "\n")
+    if summary.get("exit_code"):
+        raise typer.Exit(summary["exit_code"])
 
 
 @app.command()
 @with_configs(READ_PARSING, CHECK, OUTPUT_TABLE)
 def check(data: Data, model: Model = None, quiet: Quiet = False, debug: Debug = False, *, given):
-    """Score the model's forecasts for the newest points of DATA (from origins before them,
-    no refit) against naive and seasonal naive. Exit 0: fine; 3: worse than the best of
-    them; 4: DATA holds nothing newer than the model's history.
+    """Judge the model against naive and seasonal naive: its record of scored forecasts
+    (kept by update) and the newest points of DATA (forecast from origins before them, no
+    refit), over the last --last points. Exit 0: fine; 3: worse than the best of them by
+    more than --tolerance (refit); 4: nothing to judge. check never changes the model.
 
     Example: lstmcast check prices.csv --model prices.safetensors || echo "refit needed"
     """
@@ -236,12 +245,12 @@ def check(data: Data, model: Model = None, quiet: Quiet = False, debug: Debug = 
     from lstmcast.cli.data import refuse_own_inputs
 
     model = model or DEFAULT_MODEL
-    last, o = config.CheckConfig(**given.pop("check")).last, _output(given)
+    c, o = config.CheckConfig(**given.pop("check")), _output(given)
     output = o.output
     refuse_own_inputs({"-o": output}, {"DATA": data, "--model": model})
     msg = _messages(quiet)
     fmt = out.choose_format(o.format, output)
-    result, code = command.run(model, data, last, given["read"], msg)
+    result, code = command.run(model, data, c.last, c.tolerance, given["read"], msg)
     if fmt == "json":
         import json
 

@@ -28,6 +28,13 @@ class Messages:
 
             self.console.print(f"lstmcast: {escaped(text)}", markup=False, soft_wrap=True)
 
+    def warn(self, text: str) -> None:
+        """A note that --quiet does not silence: what a cron log must show (a verdict that
+        says refit, a model whose targets change)."""
+        from lstmcast.cli.app import escaped
+
+        self.console.print(f"lstmcast: {escaped(text)}", markup=False, soft_wrap=True)
+
     def notes(self, texts) -> None:
         for text in texts:
             self.note(text)

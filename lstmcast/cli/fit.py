@@ -68,13 +68,16 @@ def _parallel(scheduler: str | None, ckpt: str, configs, dataset, msg):
 
 
 def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages,
-        scheduler: str | None = None) -> dict:
-    """Train and write the model; the summary for ``--json``."""
+        scheduler: str | None = None, like: str | None = None) -> dict:
+    """Train and write the model; the summary for ``--json``. ``like``: a model file whose
+    options (reading, model, training) this fit starts from, flags overriding them."""
     from lstmcast.model.forecaster import LSTMForecaster, save_model
 
-    configs = (ReadConfig(**given["read"]), ModelConfig(**given["model"]), TrainConfig(**given["train"]))
+    configs = configs_like(like, given) if like else (
+        ReadConfig(**given["read"]), ModelConfig(**given["model"]), TrainConfig(**given["train"]))
     dataset = load_data(data, configs[0], msg)
     _check_writable(model_path)
+    _say_if_targets_change(model_path, dataset, like, msg)
     forecaster = LSTMForecaster(model=configs[1], train=configs[2])
     ckpt = checkpoint_path(model_path)
     state = _load_checkpoint(ckpt, configs, dataset.sha256) if resume else None
@@ -174,6 +177,40 @@ def _normalisation(m) -> str:
         k = m.seasons
         return f"season ({k} season{'s' if k and k > 1 else ''} of {m.season})" if k else f"season ({m.season})"
     return m.normalize
+
+
+def configs_like(like: str, given: dict):
+    """The (read, model, train) options ``like`` was fitted with, the given flags
+    overriding them. What the data decided there (the lookback, the hidden size, the
+    batch size, the epochs, ...) it decides again here, on this data: the model file keeps
+    the options as they were given. (Files from before it kept them: the resolved ones,
+    those that depend on the number of windows decided again.)"""
+    from lstmcast.model.forecaster import load_model
+
+    base = load_model(like, given["read"].get("max_input_mb"))
+    if base.given_ is not None:
+        model, train = ModelConfig(**base.given_["model"]), TrainConfig(**base.given_["train"])
+    else:
+        model = base.model_config_.replace(hidden=None)
+        train = base.train_config_.replace(epochs=None, batch_size=None, epoch_windows=None, val_fraction=None)
+    return (base.read_config_.replace(**given["read"]), model.replace(**given["model"]),
+            train.replace(**given["train"]))
+
+
+def _say_if_targets_change(model_path: str, dataset, like: str | None, msg: Messages) -> None:
+    """A fit that replaces a model of other targets says so, even with --quiet: whatever
+    reads the forecasts would find other columns."""
+    from lstmcast.errors import LstmcastError
+    from lstmcast.files import modelfile
+
+    try:
+        old = modelfile.read(model_path)[1]["forecaster"]["targets"]
+    except (OSError, LstmcastError, KeyError, TypeError):  # no model there, or not one we can read
+        return
+    if list(old) != list(dataset.targets):
+        hint = "" if like else f" (to keep its options: lstmcast fit DATA --like {shlex.quote(model_path)})"
+        msg.warn(f"{model_path} was a model of {', '.join(map(repr, old))}; this fit replaces it with a model "
+                 f"of {', '.join(map(repr, dataset.targets))}{hint}")
 
 
 def resume_command(data: str, model_path: str, configs) -> str:

@@ -18,18 +18,39 @@ from lstmcast.cli.fit import checkpoint_path, network_spec, warm_up_kernels
 from lstmcast.errors import Interrupted, UsageError
 
 
+REFIT = 3  # the exit code when the verdict after the update says: refit (as check's)
+
+
 def run(data: str, model_path: str, given_read: dict, *, epochs: int | None, lr: float | None,
-        resume: bool, msg: Messages) -> dict:
-    """Update the model; the summary for ``--json``."""
+        resume: bool, msg: Messages, last: int | None = None, tolerance: float | None = None) -> dict:
+    """Update the model; the summary for ``--json`` (its ``exit_code`` is 3 when the
+    verdict on the model's record says it is worse than the simple baselines)."""
     from lstmcast.files.lock import exclusive
 
     if not os.path.exists(model_path):  # the one-line error load_model gives
-        return _run(data, model_path, given_read, epochs, lr, resume, msg)
+        return _run(data, model_path, given_read, epochs, lr, resume, msg, last, tolerance)
     with exclusive(model_path):
-        return _run(data, model_path, given_read, epochs, lr, resume, msg)
+        return _run(data, model_path, given_read, epochs, lr, resume, msg, last, tolerance)
 
 
-def _run(data, model_path, given_read, epochs, lr, resume, msg) -> dict:
+def _verdict(forecaster, data: str, model_path: str, last, tolerance, msg) -> dict:
+    """The verdict on the model's record after an update, said on stderr (even with
+    --quiet when it says refit, since cron logs stderr)."""
+    from lstmcast.cli.check import refit_command
+    from lstmcast.model import monitor
+
+    tolerance = monitor.TOLERANCE if tolerance is None else float(tolerance)
+    v = monitor.verdict(monitor.record(forecaster), None, monitor.window(forecaster, last), tolerance)
+    if v is None:
+        return {"verdict": None, "exit_code": 0}
+    if v.status == "worse":
+        msg.warn(v.sentence() + f"; refit: {refit_command(data, model_path)}")
+    else:
+        msg.note(v.sentence())
+    return {"verdict": v.summary(), "exit_code": REFIT if v.status == "worse" else 0}
+
+
+def _run(data, model_path, given_read, epochs, lr, resume, msg, last=None, tolerance=None) -> dict:
     from lstmcast.files import modelfile
     from lstmcast.model.forecaster import load_model, save_model
 
@@ -88,6 +109,7 @@ def _run(data, model_path, given_read, epochs, lr, resume, msg) -> dict:
                  f"{report.seconds:.1f} s (validation loss {report.val_loss_before:.4g} -> "
                  f"{report.val_loss_after:.4g}); history now ends at "
                  f"{when(max(f.index[-1] for f in forecaster.history_.values()))}")
+    summary.update(_verdict(forecaster, data, model_path, last, tolerance, msg))
     return summary
 
 

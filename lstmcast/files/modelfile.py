@@ -153,6 +153,7 @@ def describe(path, max_mb: int | None = None) -> dict:
     training = dict(fm.get("training", {}))
     history = training.pop("history", [])
     updates = training.pop("updates", [])
+    scored = training.pop("monitor", [])
     return {
         "file": os.fspath(path), "format": f"{doc.get('format')} {doc.get('format_version')}",
         "lstmcast_version": doc.get("lstmcast_version"), "created": doc.get("created"),
@@ -167,4 +168,5 @@ def describe(path, max_mb: int | None = None) -> dict:
         "training": training,
         "validation_loss_by_epoch": [round(h["val_loss"], 6) for h in history],
         "updates": updates,
+        "scored_forecasts": scored,
     }

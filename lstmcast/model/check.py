@@ -1,35 +1,24 @@
-"""Is a fitted model still worth its keep? (``lstmcast check``)
+"""``lstmcast check``: is a fitted model still worth its keep?
 
-Owns the decay check: the forecasts the model would have made for the newest observed
-points, from origins before them and without refitting, scored against naive and
-seasonal naive on the very same points (a rolling-origin backtest of the fitted model,
-:func:`lstmcast.model.backtest.backtest`, over the rows after the model's history).
-
-Which points: the last ``last`` new points of every series that has new rows (``last``
-defaults to four horizons: one origin is too noisy a verdict to page anyone on). With ``last >= horizon`` they are covered by
-``last // horizon`` origins, each forecasting ``horizon`` steps; with fewer, one origin
-forecasts them all. Only rows newer than the model's history are ever scored, so the
-model is never judged on data it was trained on.
-
-The verdict compares MASE (MAE where a history's seasonal naive error is 0) averaged
-over series, origins and targets: ``worse`` when the model's is above the best of naive
-and seasonal naive.
+Owns the check's result: the model's record of scored forecasts (kept by ``update``) plus
+the rows of the data newer than the model's history, scored now, judged over the newest
+``last`` points (default: four horizons) against the best of naive and seasonal naive
+with a tolerance (:mod:`lstmcast.model.monitor` scores, keeps and judges). ``check``
+never changes the model. Nothing to judge (no new row and an empty record) is
+``nothing-new``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from lstmcast.config import CheckConfig
 from lstmcast.data.dataset import Dataset
-from lstmcast.model.backtest import MODEL, backtest
+from lstmcast.model import monitor
 from lstmcast.model.update import continued, when
-
-JUDGES = ("naive", "seasonal_naive")  # the baselines the verdict compares against
-DEFAULT_ORIGINS = 4  # --last defaults to this many horizons
 
 
 @dataclass
@@ -46,6 +35,7 @@ class CheckResult:
     horizon: int = 0
     series: int = 0
     notes: list[str] = field(default_factory=list)
+    verdict: monitor.Verdict | None = None
 
     def summary(self) -> dict:
         """JSON-able, for ``--format json``."""
@@ -53,6 +43,8 @@ class CheckResult:
                 "model": self.model_score, "best_baseline": self.best_baseline,
                 "baseline": self.baseline_score, "points": self.points, "origins": self.origins,
                 "horizon": self.horizon, "series": self.series,
+                "from_record": self.verdict.recorded if self.verdict else 0,
+                "tolerance": self.verdict.tolerance if self.verdict else None,
                 "table": json_records(self.table)}
 
 
@@ -61,41 +53,25 @@ def json_records(frame: pd.DataFrame) -> list[dict]:
             for row in frame.to_dict(orient="records")]
 
 
-def check(forecaster, dataset: Dataset, last: int | None = None) -> CheckResult:
-    """Score ``forecaster`` on the newest points of ``dataset`` (see the module docstring)."""
-    CheckConfig(last=last)  # the option's own rule (a UsageError naming --last)
+def check(forecaster, dataset: Dataset, last: int | None = None,
+          tolerance: float | None = None) -> CheckResult:
+    """Judge ``forecaster`` on its record and the newest points of ``dataset`` (see the
+    module docstring)."""
+    CheckConfig(last=last, tolerance=tolerance)  # the options' own rules (UsageErrors naming them)
+    tolerance = monitor.TOLERANCE if tolerance is None else float(tolerance)
     frames, added, notes = continued(forecaster, dataset)
     end = when(max(f.index[-1] for f in forecaster.history_.values()))
-    if not frames:
+    want = monitor.window(forecaster, last)
+    new = monitor.score_new(forecaster, dataset, frames, added, want) if frames else None
+    recorded = monitor.record(forecaster)
+    if new is not None:
+        notes += new.notes
+    v = monitor.verdict(recorded, new, want, tolerance)
+    if v is None:
         return CheckResult("nothing-new", end, notes=notes)
-    H = forecaster.model_config_.horizon
-    want = DEFAULT_ORIGINS * H if last is None else int(last)
-    have = min(added[k] for k in frames)
-    k = min(want, have)
-    if k < want:
-        notes.append(f"only {have} new point(s) per series{' (the fewest)' if len(frames) > 1 else ''}: "
-                     f"scoring {k}, not {want}")
-    horizon, folds = (H, k // H) if k >= H else (k, 1)
-    if k % horizon:
-        notes.append(f"scoring the last {folds * horizon} points ({folds} origins of {horizon} steps), "
-                     f"not {k}")
-    scored = folds * horizon
-    counts = [int(np.isfinite(f[t].to_numpy(np.float64)[-scored:]).sum())
-              for f in frames.values() for t in forecaster.targets_]
-    observed = min(counts)
-    if max(counts) == 0:
-        notes.append(f"the newest {scored} points have no observed values (missing targets): nothing to score")
-        return CheckResult("nothing-new", end, notes=notes)
-    if observed < scored:
-        notes.append(f"{scored - observed} of the {scored} newest points are missing (--missing mask) and "
-                     "are not scored" + (" (in the series missing most)" if len(frames) > 1 else ""))
-    newest = replace(dataset, series=frames, notes=[])
-    result = backtest(newest, folds=folds, step=horizon, fitted=forecaster, horizon=horizon)
-    table = result.table
-    metric = "MASE" if table["MASE"].notna().all() else "MAE"
-    judges = table[table["model"].isin(JUDGES)]
-    best = judges.loc[judges[metric].idxmin()]
-    ours = float(table.loc[table["model"] == MODEL, metric].iloc[0])
-    status = "worse" if ours > float(best[metric]) else "ok"
-    return CheckResult(status, end, table, metric, ours, str(best["model"]), float(best[metric]),
-                       observed, folds, horizon, len(frames), notes)
+    if new is not None and new.points:
+        table, origins, horizon, series = new.table, new.origins, new.horizon, new.series
+    else:
+        table, origins, horizon, series = monitor.record_table(recorded, want), 0, 0, len(forecaster.history_)
+    return CheckResult(v.status, end, table, v.metric, v.model, v.best_baseline, v.baseline,
+                       v.points, origins, horizon, series, notes, v)

@@ -104,6 +104,8 @@ class LSTMForecaster:
             val_idx = val_idx[np.sort(pick)]
         val_idx, held_idx = training.holdout_split(windows, val_idx, H, self.choices.holdout)
         self.targets_ = list(dataset.targets)
+        # the options as given (None: the data decides), so a refit like this one decides them again
+        self.given_ = {"model": self.model_config.to_dict(), "train": self.train_config.to_dict()}
         nt = len(self.targets_)
         K = m.ensemble
         n_future = len(windows.future_cols)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from lstmcast.data import calendar
 from lstmcast.data.timeparse import period
-from lstmcast.errors import ModelFileError
+from lstmcast.errors import ModelFileError, UsageError
 from lstmcast.model import ensemble, guard
 from lstmcast.model.choices import Choices
 from lstmcast.nn.network import Net, Spec
@@ -53,6 +53,8 @@ def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
              "history": {"series": keys, "last": [str(self.history_[k].index[-1]) for k in keys]},
              "calibration": self.calibration_, "training": self.training_, "guard": self.guard_meta_,
              "choices": self.choices.to_dict()}
+    if getattr(self, "given_", None) is not None:
+        state["given"] = self.given_
     configs = {"read": self.read_config_.to_dict(), "model": self.model_config_.to_dict(),
                "train": self.train_config_.to_dict()}
     network = {k: v for k, v in asdict(self.net_.spec).items()
@@ -102,6 +104,7 @@ def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs):
                      or not all(math.isfinite(v) and v > 0 for v in self.calibration_["floor"]))):
             raise ValueError(f"calibration {self.calibration_}")
         self.covariates_ = _checked_covariates(fm.get("covariates", {}), self.features_)
+        self.given_ = _checked_given(fm.get("given"))
         spec = Spec(**doc["network"])
         params = {name: arrays[name] for name in spec.shapes()}
         self.pipeline_ = Pipeline.from_arrays(arrays, fm["pipeline"])
@@ -187,3 +190,19 @@ def _checked_covariates(cov: dict, features: list[str]) -> dict:
     if out["holidays"] is not None:
         out["holidays"] = str(out["holidays"])  # its codes are checked when used
     return out
+
+
+def _checked_given(given) -> dict | None:
+    """The options the fit was given (None: decided by the data), as stored; None for files
+    from before they were stored. Each setting is checked as its flag is."""
+    from lstmcast.config import ModelConfig, TrainConfig
+
+    if given is None:
+        return None
+    if not isinstance(given, dict):
+        raise ValueError(f"given {given!r}")
+    try:
+        return {"model": ModelConfig.from_dict(given.get("model", {}), "forecaster.given.model").to_dict(),
+                "train": TrainConfig.from_dict(given.get("train", {}), "forecaster.given.train").to_dict()}
+    except UsageError as e:
+        raise ModelFileError(f"model file: {e}") from None

@@ -15,7 +15,10 @@ Owns what an update does to a fitted :class:`~lstmcast.model.forecaster.LSTMFore
   the range the network was trained on are refused (``UNSAFE``) or noted (``UNUSUAL``);
 * the intervals recalibrated on the newest windows, the history tail and data summary
   replaced, and an entry in ``training_["updates"]`` (when, rows added, validation loss
-  before and after).
+  before and after);
+* before any of that, the model's forecasts for the new rows are scored and added to its
+  record (:mod:`lstmcast.model.monitor`), so ``check`` can judge rows the update has
+  already taken into the history.
 
 The constants' evidence is in ``benchmarks/production/update.py``.
 """
@@ -61,6 +64,7 @@ class UpdateReport:
     seconds: float = 0.0
     stopped: str = "nothing-new"
     notes: list[str] = field(default_factory=list)
+    scored: object = None  # the monitor's Scores of the new rows, before learning from them
 
     def entry(self, source: str) -> dict:
         return {"when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "source": source,
@@ -142,10 +146,14 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
     was interrupted (``report.stopped == "interrupted"``; ``forecaster.trainer_`` then
     holds the state to resume from). The underscored arguments are internal choices,
     settable for the evidence in ``benchmarks/production/update.py``."""
+    from lstmcast.model import monitor
+
     frames, added, notes = continued(forecaster, dataset)
     report = UpdateReport(sum(added.values()), [k for k in frames], notes=notes)
     if not frames:
         return report
+    report.scored = monitor.score_new(forecaster, dataset, frames, added)
+    monitor.remember(forecaster, report.scored)
     m, t = forecaster.model_config_, forecaster.train_config_
     L, H, nt = m.lookback, m.horizon, len(forecaster.targets_)
     recent = {}

@@ -27,6 +27,9 @@ def folder(tmp_path_factory):
     return d
 
 
+UPDATED = (0, 3)  # the update was written (3: and the verdict on the model's record says refit)
+
+
 def copy(folder, name, to):
     (folder / to).write_bytes((folder / name).read_bytes())
     return folder / to
@@ -107,7 +110,8 @@ def minutes(tmp_path_factory):
 def test_an_interrupted_update_keeps_the_model_and_resumes_exactly(minutes, sig, code):
     ref = copy(minutes, "base.safetensors", "ref.safetensors")
     started = time.monotonic()
-    assert run("update", "all.csv", "-m", ref, "--epochs", "8", "-q", cwd=minutes).returncode == 0
+    # a weak model (2 epochs): the update may end with the verdict "refit" (3), which is not under test here
+    assert run("update", "all.csv", "-m", ref, "--epochs", "8", "-q", cwd=minutes).returncode in UPDATED
     took = time.monotonic() - started
     model = copy(minutes, "base.safetensors", "m.safetensors")
     before = model.read_bytes()
@@ -116,7 +120,7 @@ def test_an_interrupted_update_keeps_the_model_and_resumes_exactly(minutes, sig,
     time.sleep(0.7 * took)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
-    if proc.returncode == 0:
+    if proc.returncode in UPDATED:
         pytest.skip("finished before the signal")
     assert proc.returncode == code, err.decode()
     assert model.read_bytes() == before and (minutes / "m.safetensors.ckpt").exists()
@@ -124,7 +128,7 @@ def test_an_interrupted_update_keeps_the_model_and_resumes_exactly(minutes, sig,
     wrong = run("fit", "all.csv", "-m", model, "--resume", cwd=minutes)
     assert wrong.returncode == 2 and b"checkpoint of an interrupted update" in wrong.stderr
     resumed = run("update", "all.csv", "--epochs", "8", "--model", "m.safetensors", "--resume", cwd=minutes)
-    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.returncode in UPDATED, resumed.stderr
     assert not (minutes / "m.safetensors.ckpt").exists()
     assert_same_bits(load_model(model).net_.theta, load_model(ref).net_.theta)  # same machine
 
