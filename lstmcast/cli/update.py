@@ -40,7 +40,8 @@ def _verdict(forecaster, data: str, model_path: str, last, tolerance, msg) -> di
     from lstmcast.model import monitor
 
     tolerance = monitor.TOLERANCE if tolerance is None else float(tolerance)
-    v = monitor.verdict(monitor.record(forecaster), None, monitor.window(forecaster, last), tolerance)
+    v = monitor.verdict(monitor.record(forecaster), None, monitor.window(forecaster, last), tolerance,
+                        monitor.least(forecaster, last))
     if v is None:
         return {"verdict": None, "exit_code": 0}
     if v.status == "worse":

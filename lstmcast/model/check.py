@@ -23,7 +23,7 @@ from lstmcast.model.update import continued, when
 
 @dataclass
 class CheckResult:
-    status: str                      # "ok", "worse" or "nothing-new"
+    status: str                      # "ok", "worse", "too-few" or "nothing-new"
     history_end: str                 # where the model's history ends (latest series)
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     metric: str = "MASE"
@@ -66,7 +66,7 @@ def check(forecaster, dataset: Dataset, last: int | None = None,
     recorded = monitor.record(forecaster)
     if new is not None:
         notes += new.notes
-    v = monitor.verdict(recorded, new, want, tolerance)
+    v = monitor.verdict(recorded, new, want, tolerance, monitor.least(forecaster, last))
     if v is None:
         return CheckResult("nothing-new", end, notes=notes)
     if new is not None and new.points:

@@ -18,7 +18,8 @@ Owns three things:
 * **The verdict** (:func:`verdict`): over the newest ``last`` scored points (rows that
   ``check`` scores now first, then the record, newest first), the points-weighted mean
   error of the model against the best of naive and seasonal naive: ``worse`` when the
-  model's is above the best one's times ``1 + tolerance``.
+  model's is above the best one's times ``1 + tolerance``; no verdict (``too-few``) on
+  fewer points than one horizon.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _table_scores(table: pd.DataFrame) -> tuple[str, dict[str, float]] | None:
 
 @dataclass
 class Verdict:
-    status: str             # "ok" or "worse"
+    status: str             # "ok", "worse", or "too-few" (fewer points than one horizon)
     metric: str
     model: float
     best_baseline: str
@@ -96,6 +97,9 @@ class Verdict:
                 "from_record": self.recorded, "tolerance": self.tolerance}
 
     def sentence(self) -> str:
+        if self.status == "too-few":
+            return (f"no verdict yet: {self.points} scored point(s), fewer than one horizon ({self.metric} "
+                    f"{self.model:.3f} vs {self.best_baseline} {self.baseline:.3f} so far)")
         how = "fine" if self.status == "ok" else "WORSE than the best simple baseline"
         margin = f" (tolerance {self.tolerance:.0%})" if self.tolerance else ""
         source = (f", {self.recorded} of them from the model's record" if self.recorded and
@@ -106,6 +110,11 @@ class Verdict:
 
 def window(forecaster, last: int | None) -> int:
     return DEFAULT_ORIGINS * forecaster.model_config_.horizon if last is None else int(last)
+
+
+def least(forecaster, last: int | None) -> int:
+    """The fewest points a verdict rests on: one horizon (or the whole window, if smaller)."""
+    return min(forecaster.model_config_.horizon, window(forecaster, last))
 
 
 def score_new(forecaster, dataset: Dataset, frames: dict[str, pd.DataFrame], added: dict[str, int],
@@ -210,9 +219,11 @@ def means(recorded: list[dict], new: Scores | None, last: int) -> tuple[str, dic
     return metric, out, int(w.sum()), from_record
 
 
-def verdict(recorded: list[dict], new: Scores | None, last: int, tolerance: float) -> Verdict | None:
+def verdict(recorded: list[dict], new: Scores | None, last: int, tolerance: float,
+            least: int = 1) -> Verdict | None:
     """The verdict on the newest ``last`` scored points (see the module docstring); None
-    without any."""
+    without any; ``too-few`` with fewer than ``least`` (one horizon: a week of a daily
+    model's points is too noisy to refit on)."""
     found = means(recorded, new, last)
     if found is None:
         return None
@@ -222,6 +233,8 @@ def verdict(recorded: list[dict], new: Scores | None, last: int, tolerance: floa
         return None
     best = min(judged, key=judged.get)
     status = "worse" if score[MODEL] > judged[best] * (1 + tolerance) else "ok"
+    if points < least:
+        status = "too-few"
     return Verdict(status, metric, score[MODEL], best, judged[best], points, from_record, tolerance)
 
 
