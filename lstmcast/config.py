@@ -237,9 +237,10 @@ class EvaluateConfig(Config):
 
 @dataclass(frozen=True)
 class TuneConfig(Config):
-    """tune: the search's budget, size and folds."""
+    """tune: the run's budget, the search's size and folds."""
 
-    budget: str = option("10m", "--budget", "Wall-clock time for the search: 90s, 10m, 1h.")
+    budget: str = option("10m", "--budget", "Wall-clock time for the whole run (the search, the check on "
+                         "unseen folds, the final fit): 90s, 10m, 1h.")
     trials: int = option(27, "--trials", "Option sets to try, the defaults first (successive halving "
                          "keeps the best third at each rung).", kind=int, minimum=1)
     folds: int | None = option(None, "--folds", "Most search folds a trial is scored on (default 4, "

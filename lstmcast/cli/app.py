@@ -174,9 +174,9 @@ def evaluate(data: Data,
 @with_configs(READ, MODEL, TRAIN, TUNE, OUTPUT_TABLE, SCHEDULE)
 def tune(data: Data, model: Model = None, quiet: Quiet = False, debug: Debug = False, *, given):
     """Search lookback, hidden size, layers, learning rate, normalisation, dropout and
-    ensemble size on rolling-origin folds of DATA within --budget, then fit the best
-    options on all of DATA and write --model. Prints the table of trials; options set on
-    the command line are not searched.
+    ensemble size on rolling-origin folds of DATA, then fit the best options on all of
+    DATA and write --model, all within --budget. Prints the table of the trials that ran;
+    options set on the command line are not searched.
 
     Example: lstmcast tune sample_data/stocks.csv --id-col symbol --budget 2m
     """

@@ -74,14 +74,19 @@ def check_workers(client, want: str) -> None:
 def fit_predict_runner(client, should_stop=None, return_errors: bool = False):
     """``run(jobs, levels) -> forecasts`` where each job is ``(forecaster, history,
     horizon)``: every job's fit and forecast as one task, all at once, in job order. With
-    ``should_stop``, waiting ends (None is returned, the tasks cancelled) when it says so;
-    with ``return_errors``, a job that lstmcast refused gives its error in its place."""
+    ``should_stop`` (here, or for one call), waiting ends (None is returned, the tasks
+    cancelled) when it says so, or with ``partial`` the jobs done by then, None in place of
+    the others; with ``return_errors``, a job that lstmcast refused gives its error in its
+    place. ``run.workers``: the workers when it was made (``tune`` plans its budget with it)."""
     import distributed
 
     from lstmcast.cluster import tasks
     from lstmcast.cluster.payload import dataset_out, forecast_in
 
-    def run(jobs, levels):
+    default_stop = should_stop
+
+    def run(jobs, levels, should_stop=None, partial: bool = False):
+        should_stop = should_stop or default_stop
         futures = []
         for forecaster, history, horizon in jobs:
             options = json.dumps({"model": forecaster.model_config.to_dict(),
@@ -90,12 +95,19 @@ def fit_predict_runner(client, should_stop=None, return_errors: bool = False):
             data, meta = dataset_out(history)
             futures.append(client.submit(tasks.fit_predict, data, meta, options, horizon, list(levels),
                                          retries=RETRIES, pure=False))
+        stopped = False
         while should_stop is not None and _pending(distributed, futures):
             if should_stop():
-                client.cancel(futures)
-                return None
+                client.cancel([f for f in futures if not f.done()] if partial else futures)
+                if not partial:
+                    return None
+                stopped = True
+                break
         out = []
         for f in futures:
+            if stopped and f.status not in ("finished", "error"):
+                out.append(None)
+                continue
             try:
                 out.append(forecast_in(*f.result()))
             except LstmcastError as e:
@@ -103,6 +115,7 @@ def fit_predict_runner(client, should_stop=None, return_errors: bool = False):
                     raise
                 out.append(e)
         return out
+    run.workers = len(client.scheduler_info().get("workers", {})) or 1
     return run
 
 
