@@ -139,5 +139,5 @@ def test_every_flag_comes_from_its_definition(command, groups):
 def test_evaluate_and_fit_accept_the_same_model_options():
     from lstmcast.cli import app
 
-    model_flags = {n for n in _typer_options(app.fit) if n not in ("model", "resume", "json_out", "quiet", "debug")}
+    model_flags = {n for n in _typer_options(app.fit) if n not in ("model", "resume", "json_out", "quiet", "debug", "like")}
     assert model_flags <= set(_typer_options(app.evaluate))
