@@ -33,6 +33,11 @@ def _needing():
 def test_an_example_that_needs_another_library_runs_where_it_is_installed(page, block, tmp_path):
     module = re.match(r"# requires: (\w+)", block.body).group(1)
     pytest.importorskip(module, reason=f"{page.name}:{block.line} needs {module}, which lstmcast never installs")
+    (tmp_path / "sample_data").symlink_to(ROOT / "sample_data")
+    for earlier in examples.blocks(page.read_text()):  # the files the page's earlier examples made
+        if earlier.line < block.line and earlier.kind == "console":
+            for command in examples.commands(earlier.body):
+                assert examples.run_command(command.line, tmp_path)[0] == 0, command.line
     examples.run_script(block.body, tmp_path, f"{page.name}:{block.line}")
 
 
