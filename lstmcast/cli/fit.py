@@ -146,15 +146,15 @@ def warm_up_kernels(msg, ensemble: bool = False) -> float:
     """Compile or load the kernels before training (with ``ensemble``, their ensemble
     variant too), saying so on a first run."""
     from lstmcast.nn import jitcache
-    from lstmcast.nn.train import warm_up
+    from lstmcast.nn.warmup import warm_up
 
     cold = jitcache.is_cold()
     if cold:
-        msg.note("compiling the training kernels for this machine (first run only, about 10 s)")
-    seconds = warm_up(ensemble=ensemble)
+        msg.note("compiling the training kernels for this machine (first run only, 5-10 s)")
+    seconds, compiled = warm_up(ensemble=ensemble)
     if cold:
         msg.note(f"compiled in {seconds:.1f} s; later runs load them from {jitcache.cache_dir()}")
-    elif seconds > 3:  # a cache of other kernels (an upgrade), or an ensemble's first fit
+    elif compiled:  # a cache of other kernels (an upgrade), or an ensemble's first fit
         msg.note(f"compiled the training kernels{' with their ensemble variant' if ensemble else ''} "
                  f"in {seconds:.1f} s (once; cached in {jitcache.cache_dir()})")
     return seconds

@@ -75,3 +75,16 @@ def is_cold() -> bool:
         if any(f.startswith("kernels.") and f.endswith(".nbi") for f in files):
             return False
     return True
+
+
+def enabled() -> bool:
+    """True when Numba caches compiled kernels: a writable cache folder (after
+    :func:`configure`)."""
+    folder = os.environ.get("NUMBA_CACHE_DIR")
+    if not folder:
+        return False
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)

@@ -12,12 +12,21 @@ int64 table ``layout`` has one row per (layer, direction) with the offsets of
 the input size ``In``. Gate order inside the 4H rows is PyTorch's: input, forget, cell
 candidate, output.
 
-Work is split over the batch: ``step`` does the whole forward pass and BPTT for one
-chunk of rows with single-threaded BLAS (``np.dot``) and its own workspace row, and
-releases the GIL, so the caller runs one chunk per core on plain threads; the cores
-never wait for each other inside a sequence. Per-chunk gradients are summed afterwards
-in a fixed order. (Numba's ``parallel=True`` did the same job but added ~10 s to the
-first compilation and an OpenMP runtime that spins against other libraries' threads.)
+Work is split over the batch: ``forward`` and then ``backward`` do the whole forward
+pass and BPTT for one chunk of rows with single-threaded BLAS (``np.dot``) and its own
+workspace row, and release the GIL, so the caller runs one chunk per core on plain
+threads; the cores never wait for each other inside a sequence. Per-chunk gradients are
+summed afterwards in a fixed order. (Numba's ``parallel=True`` did the same job but added
+~10 s to the first compilation and an OpenMP runtime that spins against other
+libraries' threads.)
+
+Compilation is what a newcomer waits for (about 9 s of CPU for a fit's kernels), and
+Numba compiles one function at a time per process. So the work is split between two
+entry points, called one after the other from Python, which :mod:`lstmcast.nn.warmup`
+compiles in two processes at once; a process that only predicts compiles ``forward``
+alone. The call graph stays shallow: Numba compiles a jitted callee on its own and again
+inside each caller, so every level of jitted calls adds its callees' compilation once
+more. Helpers that only jitted code calls get no CPython or C wrapper (``_INNER``).
 
 Inside a chunk, buffers are time-major, ``(T, Bc, .)``. For a direction's hidden and
 cell states the buffer has T+1 slots: the forward direction reads its previous state
@@ -52,7 +61,8 @@ from numba.extending import intrinsic
 
 LOSS_MSE, LOSS_MAE, LOSS_HUBER = 0, 1, 2
 
-_JIT = dict(cache=True, error_model="numpy", nogil=True)
+_JIT = dict(cache=True, error_model="numpy", nogil=True, no_cfunc_wrapper=True)
+_INNER = dict(_JIT, no_cpython_wrapper=True)  # called from jitted code only
 
 
 @intrinsic
@@ -73,7 +83,7 @@ def _pow2(typingctx, n):
     return n(n), codegen
 
 
-@njit(**_JIT)
+@njit(**_INNER)
 def _exp_neg(a):
     """exp(-a) for a >= 0 (a is clamped at 80, where exp(-a) ~ 1.8e-35)."""
     dt = type(a)
@@ -166,7 +176,7 @@ def workspace_offsets(T, Bc, I, H, L, D, O):
 # add about half to the first compilation).
 
 
-@njit(**_JIT)
+@njit(**_INNER)
 def _member_blocks(W, K, H, out, transpose):
     """Member blocks of a (4H, H) recurrent matrix into out: (K, 4Hm, Hm), gates in
     order, or (K, Hm, 4Hm) if transpose. (Element loops: an array assignment's shape
@@ -183,7 +193,7 @@ def _member_blocks(W, K, H, out, transpose):
                         out[m, q * Hm + i, j] = v
 
 
-@njit(**_JIT)
+@njit(**_INNER)
 def _gather_gates(a, m, K, H, out):
     """out (N,4Hm) = member m's gate columns of a (N,4H)."""
     Hm = H // K
@@ -193,7 +203,7 @@ def _gather_gates(a, m, K, H, out):
                 out[r, q * Hm + i] = a[r, q * H + m * Hm + i]
 
 
-@njit(**_JIT)
+@njit(**_INNER)
 def _gather_units(a, m, K, H, out):
     """out (N,Hm) = member m's unit columns of a (N,H)."""
     Hm = H // K
@@ -202,7 +212,7 @@ def _gather_units(a, m, K, H, out):
             out[r, j] = a[r, m * Hm + j]
 
 
-@njit(**_JIT)
+@njit(**_INNER)
 def _block_hw(hp, WmT, out, K, H, hs, gs):
     """out (Bc,4H) = hp (Bc,H) @ Whh.T on the member blocks; WmT (K,Hm,4Hm) are the
     blocks transposed, hs (Bc,Hm) and gs (Bc,4Hm) scratch."""
@@ -216,7 +226,7 @@ def _block_hw(hp, WmT, out, K, H, hs, gs):
                     out[r, q * H + m * Hm + i] = gs[r, q * Hm + i]
 
 
-@njit(**_JIT)
+@njit(**_INNER)
 def _block_gw(dg, Wm, dh, K, H, gs, hs):
     """dh (Bc,H) = dg (Bc,4H) @ Whh on the member blocks; Wm (K,4Hm,Hm) the blocks,
     gs (Bc,4Hm) and hs (Bc,Hm) scratch."""
@@ -229,7 +239,7 @@ def _block_gw(dg, Wm, dh, K, H, gs, hs):
                 dh[r, m * Hm + j] = hs[r, j]
 
 
-@njit(**_JIT)
+@njit(**_INNER)
 def _block_grad(dg2, hp2, gw, K, H):
     """gw (4H,H) = dg2.T (4H,N) @ hp2 (N,H) on the member blocks, zero across members."""
     N = dg2.shape[0]
@@ -254,7 +264,7 @@ def _block_grad(dg2, hp2, gw, K, H):
 # --------------------------------------------------------------------------- forward
 
 
-@njit(**_JIT)
+@njit(**_INNER)
 def _layer_forward(theta, row, x2, T, Bc, H, members, reverse, G, c, h, tc, tmp):
     """One direction of one layer over the whole window for one chunk.
 
@@ -338,7 +348,7 @@ def _layer_forward(theta, row, x2, T, Bc, H, members, reverse, G, c, h, tc, tmp)
                 hn[o + j] = gt[a + j] * tcr[o + j]
 
 
-@njit(**_JIT)
+@njit(**_INNER)
 def _layer_backward(theta, grad, row, x2, T, Bc, H, members, reverse, G, c, h, tc,
                     dout, dcol, has_dout, dfinal, dG, dh, dc, dx2, want_dx):
     """BPTT for one direction of one layer; writes its weight gradients into ``grad``.
@@ -440,36 +450,17 @@ def _layer_backward(theta, grad, row, x2, T, Bc, H, members, reverse, G, c, h, t
 
 
 @njit(**_JIT)
-def _state_views(ws, off, j, T, Bc, H):
-    """Gates (T,Bc,4H), cell (T+1,Bc,H), hidden (T+1,Bc,H), tanh(cell) (T,Bc,H) of layer-direction j."""
-    G = ws[off[4 * j]:off[4 * j] + T * Bc * 4 * H].reshape((T, Bc, 4 * H))
-    c = ws[off[4 * j + 1]:off[4 * j + 1] + (T + 1) * Bc * H].reshape((T + 1, Bc, H))
-    h = ws[off[4 * j + 2]:off[4 * j + 2] + (T + 1) * Bc * H].reshape((T + 1, Bc, H))
-    tc = ws[off[4 * j + 3]:off[4 * j + 3] + T * Bc * H].reshape((T, Bc, H))
-    return G, c, h, tc
+def forward(ci, theta, losses, layout, H, members, L, D, head_w, head_b, O, x, y,
+            loss_code, delta, masks, use_masks, wss, off, pred_out, want_grad):
+    """Forward pass for chunk ci of the batch: rows [ci*B/n, (ci+1)*B/n).
 
-
-@njit(**_JIT)
-def _layer_input(ws, off, xin, k, L, D, T, Bc, DH):
-    """Layer k's input as (T*Bc, In): the chunk's data for k = 0, else the layer below's output."""
-    if k == 0:
-        return xin.reshape((T * Bc, xin.shape[2]))
-    return ws[off[L * D * 4 + k]:off[L * D * 4 + k] + T * Bc * DH].reshape((T * Bc, DH))
-
-
-@njit(**_JIT)
-def step(ci, theta, grads, losses, layout, H, members, L, D, head_w, head_b, O, x, y,
-         loss_code, delta, masks, use_masks, wss, off, pred_out, want_grad):
-    """Forward (and, if want_grad, backward) for chunk ci of the batch: rows [ci*B/n, (ci+1)*B/n).
-
-    grads (nchunks, P) and wss (nchunks, W) are per-chunk; losses (nchunks,) receives
-    each chunk's share of the mean loss; pred_out (B, O) the predictions. A NaN target
-    is masked: no loss and no gradient (the caller rescales the mean). Releases
-    the GIL, so the caller runs chunks on several Python threads at once. (One entry
-    point with no wrapper: every jitted caller level recompiles its callees' machine
-    code, about 2 s of the first compilation per level.) ``members``: None for one
-    network, else K, an ensemble of K members whose recurrent weights are block-diagonal
-    (see ``_block_hw``).
+    losses (nchunks,) receives each chunk's share of the mean loss (0 unless want_grad);
+    pred_out (B, O) the predictions. A NaN target is masked: no loss and no gradient (the
+    caller rescales the mean). With want_grad, the chunk's workspace row of wss
+    (nchunks, W) is left ready for :func:`backward`: the states of every layer and d loss
+    / d prediction. Releases the GIL, so the caller runs chunks on several Python
+    threads at once. ``members``: None for one network, else K, an ensemble of K members
+    whose recurrent weights are block-diagonal (see ``_block_hw``).
     """
     dt = theta.dtype.type
     B = x.shape[0]
@@ -480,19 +471,11 @@ def step(ci, theta, grads, losses, layout, H, members, L, D, head_w, head_b, O, 
     b0 = (ci * B) // nch
     b1 = ((ci + 1) * B) // nch
     Bc = b1 - b0
-    grad = grads[ci]
     ws = wss[ci]
     DH = D * H
-    in_max = max(I, DH)
-    base = L * D * 4 + L
+    base = L * D * 4 + L  # the shared regions (see workspace_offsets)
     xin = ws[off[base]:off[base] + T * Bc * I].reshape((T, Bc, I))
     tmp = ws[off[base + 1]:off[base + 1] + Bc * 4 * H].reshape((Bc, 4 * H))
-    dG = ws[off[base + 2]:off[base + 2] + T * Bc * 4 * H].reshape((T, Bc, 4 * H))
-    dh = ws[off[base + 3]:off[base + 3] + Bc * H].reshape((Bc, H))
-    dc = ws[off[base + 4]:off[base + 4] + Bc * H].reshape((Bc, H))
-    dxa = ws[off[base + 5]:off[base + 5] + T * Bc * in_max]
-    dxb = ws[off[base + 6]:off[base + 6] + T * Bc * in_max]
-    dxc = ws[off[base + 7]:off[base + 7] + T * Bc * in_max]
     hfin = ws[off[base + 8]:off[base + 8] + Bc * DH].reshape((Bc, DH))
     pred = ws[off[base + 9]:off[base + 9] + Bc * O].reshape((Bc, O))
 
@@ -501,12 +484,17 @@ def step(ci, theta, grads, losses, layout, H, members, L, D, head_w, head_b, O, 
             for f in range(I):
                 xin[t, b, f] = x[b0 + b, t, f]
 
-    # ---- forward, layer by layer
+    # ---- layer by layer
     for k in range(L):
-        x2 = _layer_input(ws, off, xin, k, L, D, T, Bc, DH)
+        # its input as (T*Bc, In): the chunk's data, or the layer below's output
+        x2 = xin.reshape((T * Bc, I)) if k == 0 else \
+            ws[off[L * D * 4 + k]:off[L * D * 4 + k] + T * Bc * DH].reshape((T * Bc, DH))
         for d in range(D):
-            j = k * D + d
-            G, c, h, tc = _state_views(ws, off, j, T, Bc, H)
+            j = k * D + d  # its gates (T,Bc,4H), cell (T+1,Bc,H), hidden (T+1,Bc,H), tanh(cell) (T,Bc,H)
+            G = ws[off[4 * j]:off[4 * j] + T * Bc * 4 * H].reshape((T, Bc, 4 * H))
+            c = ws[off[4 * j + 1]:off[4 * j + 1] + (T + 1) * Bc * H].reshape((T + 1, Bc, H))
+            h = ws[off[4 * j + 2]:off[4 * j + 2] + (T + 1) * Bc * H].reshape((T + 1, Bc, H))
+            tc = ws[off[4 * j + 3]:off[4 * j + 3] + T * Bc * H].reshape((T, Bc, H))
             _layer_forward(theta, layout[j], x2, T, Bc, H, members, d == 1, G, c, h, tc, tmp)
             if k + 1 < L:  # the next layer's input: this layer's outputs, maybe dropped out
                 nxt = ws[off[L * D * 4 + k + 1]:off[L * D * 4 + k + 1] + T * Bc * DH].reshape((T, Bc, DH))
@@ -555,11 +543,39 @@ def step(ci, theta, grads, losses, layout, H, members, L, D, head_w, head_b, O, 
                         total += delta * (ae - dt(0.5) * delta)
                         g = delta if e > dt(0.0) else -delta
                 pred[b, o] = g / nrm  # pred now holds d loss / d pred
-    if not want_grad:
-        losses[ci] = dt(0.0)
-        return
+    losses[ci] = total / nrm if want_grad else dt(0.0)
 
-    # ---- backward
+
+@njit(**_JIT)
+def backward(ci, theta, grads, layout, H, members, L, D, head_w, head_b, O, x, masks, use_masks, wss, off):
+    """BPTT for chunk ci after :func:`forward` with want_grad: the chunk's gradient into
+    grads (nchunks, P). The arguments are forward's (x for its shape only)."""
+    dt = theta.dtype.type
+    B = x.shape[0]
+    T = x.shape[1]
+    I = x.shape[2]
+    nch = wss.shape[0]
+    b0 = (ci * B) // nch
+    b1 = ((ci + 1) * B) // nch
+    Bc = b1 - b0
+    grad = grads[ci]
+    ws = wss[ci]
+    DH = D * H
+    in_max = max(I, DH)
+    base = L * D * 4 + L  # the shared regions (see workspace_offsets)
+    xin = ws[off[base]:off[base] + T * Bc * I].reshape((T, Bc, I))
+    tmp = ws[off[base + 1]:off[base + 1] + Bc * 4 * H].reshape((Bc, 4 * H))
+    dG = ws[off[base + 2]:off[base + 2] + T * Bc * 4 * H].reshape((T, Bc, 4 * H))
+    dh = ws[off[base + 3]:off[base + 3] + Bc * H].reshape((Bc, H))
+    dc = ws[off[base + 4]:off[base + 4] + Bc * H].reshape((Bc, H))
+    dxa = ws[off[base + 5]:off[base + 5] + T * Bc * in_max]
+    dxb = ws[off[base + 6]:off[base + 6] + T * Bc * in_max]
+    dxc = ws[off[base + 7]:off[base + 7] + T * Bc * in_max]
+    hfin = ws[off[base + 8]:off[base + 8] + Bc * DH].reshape((Bc, DH))
+    pred = ws[off[base + 9]:off[base + 9] + Bc * O].reshape((Bc, O))
+    Wo = theta[head_w:head_w + O * DH].reshape((O, DH))
+
+    # ---- head
     dpred = pred
     np.dot(dpred.T, hfin, grad[head_w:head_w + O * DH].reshape((O, DH)))
     gbo = grad[head_b:head_b + O]
@@ -572,14 +588,18 @@ def step(ci, theta, grads, losses, layout, H, members, L, D, head_w, head_b, O, 
     zero_final = tmp[:, :H]  # tmp is free during the backward sweep
     for k in range(L - 1, -1, -1):
         In = I if k == 0 else DH
-        x2 = _layer_input(ws, off, xin, k, L, D, T, Bc, DH)
+        x2 = xin.reshape((T * Bc, I)) if k == 0 else \
+            ws[off[L * D * 4 + k]:off[L * D * 4 + k] + T * Bc * DH].reshape((T * Bc, DH))
         # the gradient from the layer above sits in dxa as (T, Bc, DH), already masked
         dout = dxa[:T * Bc * DH].reshape((T, Bc, DH))
         acc = dxb[:T * Bc * In].reshape((T * Bc, In))
         part = dxc[:T * Bc * In].reshape((T * Bc, In))
         for d in range(D):
             j = k * D + d
-            G, c, h, tc = _state_views(ws, off, j, T, Bc, H)
+            G = ws[off[4 * j]:off[4 * j] + T * Bc * 4 * H].reshape((T, Bc, 4 * H))
+            c = ws[off[4 * j + 1]:off[4 * j + 1] + (T + 1) * Bc * H].reshape((T + 1, Bc, H))
+            h = ws[off[4 * j + 2]:off[4 * j + 2] + (T + 1) * Bc * H].reshape((T + 1, Bc, H))
+            tc = ws[off[4 * j + 3]:off[4 * j + 3] + T * Bc * H].reshape((T, Bc, H))
             final = hfin[:, d * H:(d + 1) * H] if k == L - 1 else zero_final
             _layer_backward(theta, grad, layout[j], x2, T, Bc, H, members, d == 1, G, c, h, tc,
                             dout, d * H, k < L - 1, final, dG, dh, dc,
@@ -599,4 +619,3 @@ def step(ci, theta, grads, losses, layout, H, members, L, D, head_w, head_b, O, 
                         if use_masks:
                             v *= masks[k - 1, t, b0 + b, f]
                         nd[t, b, f] = v
-    losses[ci] = total / nrm

@@ -332,9 +332,9 @@ class Net:
             raise ValueError(f"x must be (batch, time, {self.spec.input_size}), got {x.shape}")
         return x
 
-    def _run(self, x, y, loss_code, delta, masks, want_grad):
-        from lstmcast.nn import kernels
-
+    def _kernel_args(self, x, y, loss_code, delta, masks, want_grad):
+        """The arguments of ``kernels.forward`` and of ``kernels.backward`` (None without
+        want_grad), after ``ci``; the workspace sized for x."""
         s = self.spec
         ws = self._workspace(x.shape[0], x.shape[1])
         use_masks = masks is not None
@@ -342,16 +342,30 @@ class Net:
             masks = np.zeros((0, 0, 0, 0), dtype=self.dtype)
         head_w = self._offsets["head.weight"]
         head_b = self._offsets["head.bias"]
-        args = (self.theta, self._grads, self._losses, self._layout, s.hidden_size,
-                None if self.members == 1 else self.members,
-                s.num_layers, s.directions, head_w, head_b, s.output_size, x, y,
-                loss_code, self.dtype(delta), masks, use_masks, ws, self._off,
-                self._pred, want_grad)
-        nch = ws.shape[0]
+        members = None if self.members == 1 else self.members
+        fwd = (self.theta, self._losses, self._layout, s.hidden_size, members,
+               s.num_layers, s.directions, head_w, head_b, s.output_size, x, y,
+               loss_code, self.dtype(delta), masks, use_masks, ws, self._off,
+               self._pred, want_grad)
+        bwd = (self.theta, self._grads, self._layout, s.hidden_size, members, s.num_layers,
+               s.directions, head_w, head_b, s.output_size, x, masks, use_masks, ws, self._off)
+        return fwd, (bwd if want_grad else None)
+
+    def _run(self, x, y, loss_code, delta, masks, want_grad):
+        from lstmcast.nn import kernels
+
+        fwd, bwd = self._kernel_args(x, y, loss_code, delta, masks, want_grad)
+
+        def chunk(ci):
+            kernels.forward(ci, *fwd)
+            if bwd is not None:
+                kernels.backward(ci, *bwd)
+
+        nch = self._ws.shape[0]
         _one_blas_thread()
         # chunks 1.. on worker threads, chunk 0 on this one; the kernels release the GIL
-        futures = [_pool().submit(kernels.step, ci, *args) for ci in range(1, nch)]
-        kernels.step(0, *args)
+        futures = [_pool().submit(chunk, ci) for ci in range(1, nch)]
+        chunk(0)
         for f in futures:
             f.result()
 

@@ -241,20 +241,3 @@ class Trainer:
     def _result(self, stopped: str) -> TrainResult:
         return TrainResult(self.epoch, self.best_epoch, self.best_val, self.seconds, stopped,
                            list(self.history))
-
-
-
-def warm_up(dtype=np.float32, ensemble: bool = False) -> float:
-    """Compile (or load from the cache) every kernel a fit uses, on a tiny network (and,
-    with ``ensemble``, the kernels' ensemble variant, which one network never compiles);
-    returns the seconds it took, so that compiling is not counted as training."""
-    from lstmcast.nn import network
-
-    started = time.perf_counter()
-    for members in ((1, 2) if ensemble else (1,)):
-        net = Net.from_params(network.init_params(2, 4, 1, 1, dtype=dtype), members)
-        x, y = np.zeros((2, 3, 2), dtype), np.zeros((2, 1), dtype)
-        _, grad = net.loss_and_grad(x, y)
-        Adam(net.size, dtype=dtype).step(net.theta, grad)
-        net.predict(x, engine="kernels")
-    return time.perf_counter() - started
