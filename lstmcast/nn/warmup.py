@@ -151,6 +151,8 @@ def _spawn(dtype: str, members: list[int]):
     """Start the second process (its output discarded: it only fills the cache), or None."""
     import lstmcast
 
+    if not sys.executable:  # an embedded interpreter: no Python to start
+        return None
     # run from the folder holding this lstmcast package, so that the child imports the same one
     root = os.path.dirname(os.path.dirname(os.path.abspath(lstmcast.__file__)))
     try:
