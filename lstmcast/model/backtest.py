@@ -46,6 +46,7 @@ class Backtest:
     methods: dict[str, int] = field(default_factory=dict)  # the guard's choices: (series, target, fold)s each
     n_folds: int = 0
     horizon: int = 0
+    fold_tables: list[pd.DataFrame] = field(default_factory=list)  # ``table`` of each origin alone
 
     def __repr__(self) -> str:
         """A few lines (the frames inside run to hundreds): what was compared, the verdict,
@@ -145,6 +146,7 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
     results: list[FoldResult] = []
     methods: dict[str, int] = {}
     scores: dict[str, list[dict]] = {}
+    by_fold: list[dict[str, list[dict]]] = [{} for _ in range(folds)]
     backs = [horizon + (folds - 1 - i) * step for i in range(folds)]
     histories = [_cut(dataset, b) for b in backs]
     skips = [_skips(dataset, h, b) for h, b in zip(histories, backs)]
@@ -189,20 +191,14 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
                         continue
                     iv = ({lv: (lo[seen, j], hi[seen, j]) for lv, (lo, hi) in bounds.items()}
                           if name == MODEL and levels else None)
-                    scores.setdefault(name, []).append(
-                        metrics.summarize(y[seen, j], f[seen, j], hist[t].to_numpy(np.float64), season, iv))
+                    summary = metrics.summarize(y[seen, j], f[seen, j], hist[t].to_numpy(np.float64), season, iv)
+                    scores.setdefault(name, []).append(summary)
+                    by_fold[i].setdefault(name, []).append(summary)
             results.append(FoldResult(key, i, hist, actual, fc))
         if on_fold:
             on_fold(i + 1, folds)
 
-    rows = []
-    for name, items in scores.items():
-        row = {"model": name}
-        for metric in items[0]:
-            vals = np.array([d[metric] for d in items], dtype=np.float64)
-            row[metric] = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
-        rows.append(row)
-    table = pd.DataFrame(rows)
+    table = _table(scores)
     base = table[table["model"] != MODEL]
     # MASE is undefined where a history's seasonal naive error is 0 (a perfectly periodic
     # series): then compare on MAE
@@ -212,4 +208,17 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
     theirs = float(table.loc[table["model"] == best, metric].iloc[0])
     verdict = (f"the LSTM {'beats' if ours < theirs else 'does NOT beat'} the best baseline "
                f"({best}) on {metric}: {ours:.3f} vs {theirs:.3f} over {folds} folds of {horizon} steps")
-    return Backtest(table, verdict, best, results, time.perf_counter() - started, methods, folds, horizon)
+    return Backtest(table, verdict, best, results, time.perf_counter() - started, methods, folds, horizon,
+                    [_table(f) for f in by_fold])
+
+
+def _table(scores: dict[str, list[dict]]) -> pd.DataFrame:
+    """One row per model: each metric's mean over the (series, target, fold)s scored."""
+    rows = []
+    for name, items in scores.items():
+        row = {"model": name}
+        for metric in items[0]:
+            vals = np.array([d[metric] for d in items], dtype=np.float64)
+            row[metric] = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)

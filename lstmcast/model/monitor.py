@@ -39,6 +39,7 @@ JUDGES = ("naive", "seasonal_naive")  # the baselines the verdict compares again
 SCORED = (MODEL, *JUDGES, "drift")
 DEFAULT_ORIGINS = 4  # the verdict's window defaults to this many horizons
 KEEP = 500           # entries the record keeps (far more than any window needs)
+MAX_ORIGINS = 100    # origins one scoring forecasts from, at most (the newest)
 # The margin by which the model must lose before it is called worse: chosen on the tuning
 # half of the evidence base by benchmarks/production/monitor.py (the smallest margin whose
 # false alarms, on series where the model is truly no worse over the whole run, stay at or
@@ -130,6 +131,9 @@ def score_new(forecaster, dataset: Dataset, frames: dict[str, pd.DataFrame], add
         notes.append(f"only {have} new point(s) per series{' (the fewest)' if len(frames) > 1 else ''}: "
                      f"scoring {k}, not {last}")
     horizon, folds = (H, k // H) if k >= H else (k, 1)
+    if folds > MAX_ORIGINS:  # far more than any verdict's window; each origin is a forecast
+        notes.append(f"scoring the newest {MAX_ORIGINS} origins of {horizon} steps of the {k} new points")
+        folds, k = MAX_ORIGINS, MAX_ORIGINS * horizon
     if k % horizon:
         notes.append(f"scoring the last {folds * horizon} new points ({folds} origins of {horizon} steps), "
                      f"not {k}")
@@ -144,23 +148,19 @@ def score_new(forecaster, dataset: Dataset, frames: dict[str, pd.DataFrame], add
         notes.append(f"{scored - observed} of the {scored} newest points are missing (--missing mask) and "
                      "are not scored" + (" (in the series missing most)" if len(frames) > 1 else ""))
     newest = replace(dataset, series=frames, notes=[])
-    table = backtest(newest, folds=folds, step=horizon, fitted=forecaster, horizon=horizon).table
-    metric, scores = _table_scores(table)  # at least one point is observed
+    result = backtest(newest, folds=folds, step=horizon, fitted=forecaster, horizon=horizon)
+    metric, scores = _table_scores(result.table)  # at least one point is observed
     until = str(max(f.index[-1] for f in frames.values()))
     each = []  # the record keeps each origin's scores, so a window is counted in whole origins
-    for i in range(folds):
+    for i, one in enumerate(result.fold_tables):
         back = (folds - 1 - i) * horizon
-        cut = {k: f.iloc[:len(f) - back] for k, f in frames.items()}
+        ends = [f.iloc[:len(f) - back] for f in frames.values()]
         seen = min(int(np.isfinite(f[t].to_numpy(np.float64)[-horizon:]).sum())
-                   for f in cut.values() for t in forecaster.targets_)
-        if not seen:  # an origin whose points are all missing scores nothing
-            continue
-        one = backtest(replace(dataset, series=cut, notes=[]), folds=1, step=horizon, fitted=forecaster,
-                       horizon=horizon).table
+                   for f in ends for t in forecaster.targets_)
         found = _table_scores(one)
-        if found is not None:
-            each.append(_entry(str(max(f.index[-1] for f in cut.values())), found[0], seen, len(frames), found[1]))
-    return Scores(metric, observed, len(frames), folds, horizon, until, scores, table, notes, each)
+        if seen and found is not None:  # an origin whose points are all missing scores nothing
+            each.append(_entry(str(max(f.index[-1] for f in ends)), found[0], seen, len(frames), found[1]))
+    return Scores(metric, observed, len(frames), folds, horizon, until, scores, result.table, notes, each)
 
 
 def record(forecaster) -> list[dict]:
