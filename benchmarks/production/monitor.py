@@ -89,17 +89,11 @@ def simulate(forecaster, full, back0: int, week: int, cycles: int, shift_from: i
 
 
 def overall(entries: list[dict]) -> tuple[float, float]:
-    """(model, best of naive and seasonal naive): points-weighted mean MASE."""
+    """(model, best of naive and seasonal naive): points-weighted mean MASE over all entries."""
     from lstmcast.model import monitor
 
-    w = np.array([e["points"] for e in entries], np.float64)
-
-    def mean(m):
-        v = np.array([math.nan if e["scores"].get(m) is None else e["scores"][m] for e in entries], np.float64)
-        ok = np.isfinite(v)
-        return float(np.sum(v[ok] * w[ok]) / np.sum(w[ok])) if ok.any() else math.nan
-
-    return mean(monitor.MODEL), min(mean(j) for j in monitor.JUDGES)
+    _, score, _, _ = monitor.means(entries, None, sum(e["points"] for e in entries))
+    return score.get(monitor.MODEL, math.nan), min(score.get(j, math.nan) for j in monitor.JUDGES)
 
 
 def run_dataset(data, folder: Path) -> dict | None:

@@ -62,9 +62,6 @@ class Scores:
     notes: list[str] = field(default_factory=list)
     origins_scored: list[dict] = field(default_factory=list)  # one record entry per origin, oldest first
 
-    def entry(self) -> dict:
-        return _entry(self.until, self.metric, self.points, self.series, self.scores)
-
 
 def _entry(until: str, metric: str, points: int, series: int, scores: dict[str, float]) -> dict:
     return {"when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "until": until,
