@@ -68,6 +68,24 @@ class Dataset:
     ahead: dict[str, pd.DataFrame] = field(default_factory=dict)
     masked: int = 0  # missing target values left unfilled (--missing mask)
 
+    @property
+    def only(self) -> pd.DataFrame:
+        """The frame of a single-series file (key ``""``); several series go by their ids."""
+        return only_series(self.series, "data", "data.series")
+
+
+def only_series(series: dict, what: str, pick: str):
+    """The one value of ``series`` (keyed ``""`` for a file without an id column), or a
+    UsageError that names a few keys and shows ``pick[key]``."""
+
+    if len(series) == 1:
+        return next(iter(series.values()))
+    if not series:
+        raise UsageError(f"the {what} holds no series")
+    names = ", ".join(repr(k) for k in list(series)[:3]) + (", ..." if len(series) > 3 else "")
+    raise UsageError(f"the {what} holds {len(series)} series ({names}): pick one by its id, "
+                     f"e.g. {pick}[{next(iter(series))!r}]")
+
 
 def load_csv(source, config: ReadConfig | None = None, *, stdin=None, expected_by: str | None = None,
              encodings: dict | None = None, **options) -> Dataset:

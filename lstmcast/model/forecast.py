@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from lstmcast.data.dataset import only_series
+
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,8 @@ class SeriesForecast:
 
 @dataclass(frozen=True)
 class Forecast:
-    """Forecasts of every series (key ``""`` for a single-series file)."""
+    """Forecasts of every series, by id (``forecast["AAPL"]``; ``forecast.only`` for the
+    single series of a file without an id column, whose key is ``""``)."""
 
     targets: list[str]
     levels: list[float]
@@ -42,6 +45,12 @@ class Forecast:
 
     def __getitem__(self, key: str) -> SeriesForecast:
         return self.series[key]
+
+    @property
+    def only(self) -> SeriesForecast:
+        """The forecast of a single-series file (whose key is ``""``); a file of several
+        series is indexed by its ids instead (``forecast["AAPL"]``)."""
+        return only_series(self.series, "forecast", "forecast")
 
     @staticmethod
     def column(target: str, bound: str, level: float) -> str:

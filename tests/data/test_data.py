@@ -548,3 +548,16 @@ def test_quarters_and_mixed_offsets_parse_without_warnings():
     assert quarters.iloc[1] == pd.Timestamp("1970-04-01") and pd.isna(quarters.iloc[2])
     mixed = _to_datetime(pd.Series(["2020-01-01T00:00:00+01:00", "2020-01-01T02:00:00+03:00"]), "ISO8601")
     assert str(mixed.dt.tz) == "UTC" and mixed.iloc[0] == mixed.iloc[1]
+
+
+def test_the_single_series_is_only_and_several_series_go_by_id(tmp_path):
+    one = tmp_path / "one.csv"
+    one.write_text("date,y\n" + "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 21)))
+    data = load_csv(str(one))
+    assert data.only is data.series[""]
+    many = tmp_path / "many.csv"
+    many.write_text("date,id,y\n" + "".join(f"2024-01-{d:02d},{k},{d}\n" for k in "abcd" for d in range(1, 21)))
+    data = load_csv(str(many))
+    assert data.series["b"]["y"].iloc[-1] == 20
+    with pytest.raises(UsageError, match=r"the data holds 4 series \('a', 'b', 'c', \.\.\.\): .*data.series\['a'\]"):
+        data.only

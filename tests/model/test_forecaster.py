@@ -236,3 +236,13 @@ def test_the_residual_scaling_that_covers_better_is_chosen():
     noise = rng.normal(size=(400, 6, 1))
     assert _better_scale(noise * change[:, None, :], change) == "change"
     assert _better_scale(noise, change) == "none"
+
+
+def test_forecast_only_is_the_single_series_and_names_ids_otherwise():
+    from lstmcast.model.forecast import Forecast, SeriesForecast
+    from lstmcast.errors import UsageError
+
+    one = SeriesForecast(pd.date_range("2024-01-01", periods=2), np.zeros((2, 1)))
+    assert Forecast(["y"], [], {"": one}).only is one
+    with pytest.raises(UsageError, match=r"2 series \('x', 'z'\): pick one by its id, e\.g\. forecast\['x'\]"):
+        Forecast(["y"], [], {"x": one, "z": one}, id_col="id").only
