@@ -124,6 +124,10 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages,
     guard = forecaster.guard_meta_
     if guard.get("enabled"):
         msg.note(_guard_line(guard, len(dataset.series) * len(forecaster.targets_)))
+        if guard.get("members"):
+            from lstmcast.model import combiner
+
+            msg.note("members' mean weight and held-out error (scaled units): " + combiner.line(guard["members"]))
     return {"model": str(model_path), "epochs": t["epochs_run"], "best_epoch": t["best_epoch"],
             "best_val_loss": t["best_val_loss"], "stopped": t["stopped"], "seconds": round(seconds, 3),
             "lookback": m.lookback, "horizon": m.horizon, "series": len(dataset.series),
@@ -138,7 +142,8 @@ def _guard_line(guard: dict, pairs: int) -> str:
     counts = guard["forecasts"]
     what = "series" if pairs == sum(counts.values()) else "series-targets"
     parts = [f"{n} {m}" for m, n in sorted(counts.items(), key=lambda kv: (kv[0] != "lstm", -kv[1]))]
-    return (f"baseline guard, by the lower error on {guard['windows']} held-out windows: "
+    who = "combiner" if guard.get("rule", "guard") != "guard" else "baseline guard"
+    return (f"{who}, by the lower error on {guard['windows']} held-out windows: "
             f"{', '.join(parts)} (of {pairs} {what})")
 
 

@@ -40,7 +40,11 @@ def _guard(guard: dict) -> str:
     named = guard.get("series") or {}
     pairs = [f"{k or 'the series'}: {v}" for k, v in list(named.items())[:5]]
     shown = f" ({', '.join(pairs)}{', ...' if len(named) > 5 else ''})" if named else ""
-    return f"on, {guard.get('windows')} held-out windows: {counts}{shown}"
+    from lstmcast.model import combiner
+
+    rule = f"combiner ({guard['rule']}), " if guard.get("rule", "guard") != "guard" else ""
+    members = f"; members' weight and error: {combiner.line(guard['members'])}" if guard.get("members") else ""
+    return f"on, {rule}{guard.get('windows')} held-out windows: {counts}{shown}{members}"
 
 
 def print_table(doc: dict) -> None:

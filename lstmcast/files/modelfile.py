@@ -5,8 +5,11 @@ A model (or a training checkpoint) is one safetensors file written and checked b
 envelope keys with the format's name and version number). This module owns what the
 document holds, and it is the only place that knows the layout of a version:
 
-Format ``lstmcast-model`` 2.3, kind ``model`` (2.3 added ``forecaster.choices``; 2.2 the
-covariates; 2.1 the guard, and a 2.0 file forecasts with the network alone):
+Format ``lstmcast-model`` 3.0, kind ``model`` (3.0 added the combiner's ``guard.mix`` and
+``guard.member_scores`` and the statistical members' ``members.*`` arrays: a 2.x reader
+would forecast such a model without them, so it is a major version; 2.3 added
+``forecaster.choices``; 2.2 the covariates; 2.1 the guard, and a 2.0 file forecasts with
+the network alone):
 
 - ``config``: ``{"read", "model", "train"}``, the resolved options
   (:mod:`lstmcast.config`): how the data was read (with the columns fit found), the
@@ -20,7 +23,8 @@ covariates; 2.1 the guard, and a 2.0 file forecasts with the network alone):
   float type, checked against the arrays by the container.
 - arrays: the network under PyTorch's names, ``pipeline.center`` / ``pipeline.scale``,
   ``calibration.residuals``, ``history.values``, ``guard.*`` (the baseline guard:
-  :mod:`lstmcast.model.guard`; its metadata in ``forecaster.guard``).
+  :mod:`lstmcast.model.guard`, and the combiner's mix: :mod:`lstmcast.model.combiner`;
+  their metadata in ``forecaster.guard``), ``members.*`` (:mod:`lstmcast.model.members`).
 
 Kind ``checkpoint``: ``config`` as above (before the data decided batch size and epochs)
 and ``forecaster: {"trainer", "fingerprint"}``, with the trainer's arrays.
@@ -77,8 +81,18 @@ def _from_1(doc: dict) -> dict:
             "forecaster": fm}
 
 
+def _from_2(doc: dict) -> dict:
+    """2.x (lstmcast 0.2) -> 3.0: the combiner (:mod:`lstmcast.model.combiner`) of a 2.x
+    model is its guard alone (rule ``guard``, no statistical members), as it forecast."""
+    if doc.get("kind") != "model":  # a checkpoint holds the trainer, unchanged
+        return {**doc, "format_version": "3.0"}
+    fm = dict(doc["forecaster"])
+    fm["choices"] = {**fm.get("choices", {}), "combine": "guard"}
+    return {**doc, "format_version": "3.0", "forecaster": fm}
+
+
 # major version -> the function that turns such a document into the next major version
-MIGRATIONS = {1: _from_1}
+MIGRATIONS = {1: _from_1, 2: _from_2}
 
 
 def migrate(doc: dict) -> dict:

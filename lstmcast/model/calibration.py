@@ -17,7 +17,7 @@ import numpy as np
 
 from lstmcast.config import ModelConfig
 from lstmcast.errors import UsageError
-from lstmcast.model import conformal, guard, training
+from lstmcast.model import combiner, conformal, guard, members, training
 from lstmcast.nn.network import Net
 from lstmcast.prep.normalize import window_change, window_offsets
 
@@ -30,6 +30,13 @@ class Scored(NamedTuple):
     actual: np.ndarray     # (n, H, nt) what happened (NaN where a target is missing)
     change: np.ndarray     # (n, nt) each window's typical step-to-step change
     series: np.ndarray     # (n,) each window's series
+    members: np.ndarray | None = None  # (2, n, H, nt) ETS and Theta (:mod:`lstmcast.model.members`)
+
+    def forecasts(self) -> np.ndarray:
+        """Every member's forecasts (len(combiner.MEMBERS), n, H, nt); zeros for
+        statistical members not fitted."""
+        stats = self.members if self.members is not None else np.zeros((2, *self.network.shape))
+        return np.concatenate([self.network[None], self.baselines, stats])
 
 
 def scored(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, first: np.ndarray,
@@ -77,15 +84,38 @@ def choose_guard(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, bl
     return arrays, meta, result
 
 
+def choose_mix(arrays: dict, meta: dict, result: Scored, windows, pipe, m: ModelConfig, idx: np.ndarray,
+               rule: str):
+    """The combiner's mix (:mod:`lstmcast.model.combiner`) on the held-out windows ``idx``,
+    with the statistical members fitted (:func:`lstmcast.model.members.fit`): stores
+    ``mix`` and ``member_scores`` in the guard's ``arrays`` and its summary in ``meta``;
+    returns ``(members, result with the members' held-out forecasts)``."""
+    nt = result.actual.shape[2]
+    fitted, held = members.fit(windows, pipe, nt, m.season, idx)
+    result = result._replace(members=np.stack([held[n] for n in members.NAMES]))
+    guard_mix = combiner.from_guard(arrays["baseline"], arrays["weight"])
+    mix, scores = combiner.choose(result.forecasts(), result.actual, result.series, guard_mix, rule)
+    arrays.update(mix=mix.astype(np.float32), member_scores=scores.astype(np.float32))
+    meta.update({"enabled": True, "rule": rule, "windows": int(len(idx)), **combiner.summary(windows.keys, mix),
+                 "members": combiner.table(mix, scores)})
+    return fitted, result
+
+
+def mix_of(guard_arrays: dict) -> np.ndarray:
+    """Each series' mix (S, nt, M): the combiner's, or the guard's choice as one."""
+    if "mix" in guard_arrays:
+        return guard_arrays["mix"].astype(np.float64)
+    return combiner.from_guard(guard_arrays["baseline"], guard_arrays["weight"])
+
+
 def guarded_residuals(result: Scored, guard_arrays: dict,
                       rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(residuals, change)`` of the guarded forecasts of ``result``, each window with its
-    series' guard choice (``rows``: the series' rows in ``guard_arrays``, when the windows
+    """``(residuals, change)`` of the combined forecasts of ``result``, each window with its
+    series' mix (``rows``: the series' rows in ``guard_arrays``, when the windows
     number their series differently). Windows with a missing target (``--missing mask``)
     are left out while any window is whole; missing values left count as zero error."""
     s = result.series if rows is None else rows[result.series]
-    r = result.actual - guard.combine(result.network, result.baselines, guard_arrays["baseline"][s],
-                                      guard_arrays["weight"][s])
+    r = result.actual - combiner.mixed(result.forecasts(), mix_of(guard_arrays)[s])
     change = result.change
     whole = ~np.isnan(r).any(axis=(1, 2))
     if not whole.all() and whole.any():

@@ -58,6 +58,12 @@ class Choices:
     # Evidence: benchmarks/results/guard-blends.md (tuning half: geometric mean of MASE
     # 0.99999 of the even blend alone; adopted by the rule fixed before the run).
     guard_blends: tuple[float, ...] = (0.25, 0.5, 0.75)
+    # How the guard's choice is combined with the statistical members (ETS, Theta) on the
+    # same held-out windows (:data:`lstmcast.model.combiner.RULES`): "guard" fits no
+    # member (lstmcast 0.2), "select" picks a mix per series, "mean" averages, "stats"
+    # selects without the network (for the evidence only).
+    # Evidence: benchmarks/accuracy/combiner.py (files from before 3.0 read as "guard").
+    combine: str = "select"
 
     def __post_init__(self):
         object.__setattr__(self, "guard_blends", tuple(float(w) for w in self.guard_blends))
@@ -72,6 +78,7 @@ class Choices:
             "future_block": self.future_block in ("step", "full"),
             "future_hidden": type(self.future_hidden) is int and 0 <= self.future_hidden <= 1024,
             "guard_blends": all(0 < w < 1 for w in self.guard_blends),
+            "combine": self.combine in ("guard", "select", "mean", "stats"),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

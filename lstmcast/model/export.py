@@ -40,7 +40,7 @@ import lstmcast
 from lstmcast.config import ExportConfig
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files.atomic import atomic_write_bytes
-from lstmcast.model import ahead, guard
+from lstmcast.model import ahead, calibration, combiner, guard
 from lstmcast.nn.onnx import IR_VERSION, OPSET, network_nodes, require_onnx
 from lstmcast.prep.scaling import calendar_features
 
@@ -213,6 +213,16 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
         if series not in pipe.center_:
             raise UsageError(f"series {series!r} is not in the model (series: {', '.join(map(repr, keys))})")
         keys = [series]
+    rows = forecaster.series_rows(keys)
+    mix = calibration.mix_of(forecaster.guard_)[rows]
+    plain = combiner.from_guard(forecaster.guard_["baseline"][rows], forecaster.guard_["weight"][rows])
+    if not np.allclose(mix, plain, atol=1e-6):
+        odd = [k for k, a, b in zip(keys, mix, plain) if not np.allclose(a, b, atol=1e-6)]
+        used = sorted({n for row in mix.reshape(-1, combiner.M) for n in combiner.name(row).split("+")}
+                      & set(combiner.STATISTICAL))
+        raise UsageError(f"ONNX export cannot carry the statistical members ({', '.join(used)}) this model's "
+                         f"combiner mixes into {len(odd)} series' forecasts (the first: {odd[0] or 'the series'!r}); "
+                         "export a model fitted with --no-guard, or forecast with lstmcast")
     for name in pipe.calendar_names:
         if name.rsplit("_", 1)[0] not in _CYCLES:
             raise UsageError(f"ONNX export cannot compute the calendar feature {name!r}")

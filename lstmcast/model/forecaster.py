@@ -30,7 +30,7 @@ from lstmcast.config import ForecastConfig, ModelConfig, ReadConfig, TrainConfig
 from lstmcast.data.dataset import Dataset, check_length, future_index, observed_column
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files import modelfile
-from lstmcast.model import ahead, calibration, defaults, ensemble, guard, persist, rollout, training
+from lstmcast.model import ahead, calibration, combiner, defaults, ensemble, persist, rollout, training
 from lstmcast.model.choices import Choices
 from lstmcast.model.forecast import Forecast, SeriesForecast
 from lstmcast.nn.network import Net, Spec, init_params
@@ -155,6 +155,11 @@ class LSTMForecaster:
                             "masked": int(windows.masked)}
         self.guard_, self.guard_meta_, scored = calibration.choose_guard(net, m, nt, windows, held_idx,
                                                                         self.choices.guard_blends)
+        self.members_ = None
+        if (self.choices.combine != "guard" and self.guard_meta_.get("enabled")
+                and m.transform not in ("diff", "pct") and len(held_idx)):
+            self.members_, scored = calibration.choose_mix(self.guard_, self.guard_meta_, scored, windows, pipe,
+                                                           m, held_idx, self.choices.combine)
         r, change = calibration.guarded_residuals(scored, self.guard_)
         self.residuals_, self.calibration_ = calibration.new_scores(r, change, self.choices.interval_scale)
         self.calibration_["monotone"] = True
@@ -252,6 +257,7 @@ class LSTMForecaster:
         all_scaled = rollout.network_steps(self, keys, tails, inputs, horizon, known)  # (series, horizon, targets)
         rows = self.series_rows(keys)
         all_scaled = rollout.guarded(self, keys, rows, inputs, all_scaled, dataset)
+        mixes = calibration.mix_of(self.guard_)
         futures: dict = {}  # series ending at the same time share their future timestamps
         series = {}
         for i, (key, frame) in enumerate(tails.items()):
@@ -264,8 +270,7 @@ class LSTMForecaster:
                 futures[last] = future_index(last, self.freq_, horizon, self.trading_slots())
             g = rows[i]
             series[key] = SeriesForecast(futures[last], point, lower, upper,
-                                         tuple(guard.name(b, w) for b, w in zip(self.guard_["baseline"][g],
-                                                                                self.guard_["weight"][g])))
+                                         tuple(combiner.name(row) for row in mixes[g]))
         form = dataset.time_form if dataset is not None and dataset.time_form else self.data_.get("time_form")
         return Forecast(list(self.targets_), levels, series, self.data_["date_col"],
                         self.data_["id_col"], notes, form if isinstance(form, str) else None)

@@ -18,7 +18,7 @@ import pandas as pd
 from lstmcast.data import calendar
 from lstmcast.data.timeparse import period
 from lstmcast.errors import ModelFileError, UsageError
-from lstmcast.model import ensemble, guard
+from lstmcast.model import combiner, ensemble, guard, members
 from lstmcast.model.choices import Choices
 from lstmcast.nn.network import Net, Spec
 from lstmcast.prep.scaling import Pipeline
@@ -31,7 +31,8 @@ SCALE_RATIO = 1e6  # a scale this many times every stored value and the centre i
 # every released version wrote them; anything else was altered.
 DTYPES = {"pipeline.center": "float64", "pipeline.scale": "float64", "calibration.residuals": "float32",
           "history.values": "float64", "guard.baseline": "int8", "guard.weight": "float32",
-          "guard.scores": "float32", "guard.first": "float64", "guard.since": "int64"}
+          "guard.scores": "float32", "guard.first": "float64", "guard.since": "int64",
+          "guard.mix": "float32", "guard.member_scores": "float32"}
 
 
 def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
@@ -44,6 +45,8 @@ def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
     arrays.update(parrays)
     arrays["calibration.residuals"] = self.residuals_
     arrays.update({f"guard.{name}": a for name, a in self.guard_.items()})
+    if getattr(self, "members_", None) is not None:
+        arrays.update(members.to_arrays(self.members_))
     keys = list(self.history_)
     arrays["history.values"] = np.stack([
         f[[*self.targets_, *self.features_]].to_numpy(np.float64) for f in self.history_.values()])
@@ -146,6 +149,13 @@ def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs):
     self.residuals_ = residuals
     try:
         self.guard_, self.guard_meta_ = guard.from_arrays(arrays, fm.get("guard"), len(keys), nt)
+        if "guard.mix" in arrays:
+            self.guard_["mix"] = combiner.check(arrays["guard.mix"], len(keys), nt).astype(np.float32)
+            self.guard_["member_scores"] = np.asarray(arrays["guard.member_scores"], dtype=np.float32).reshape(
+                len(keys), nt, len(combiner.MEMBERS) + 1)
+        self.members_ = members.from_arrays(arrays, len(keys), nt)
+        if self.members_ is None and "mix" in self.guard_ and combiner.uses(self.guard_["mix"]):
+            raise ValueError("the combiner weighs statistical members the file does not hold")
     except ValueError as e:
         raise ModelFileError(f"model file: {e}") from None
     self.history_ = {}

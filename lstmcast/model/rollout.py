@@ -15,10 +15,11 @@ import pandas as pd
 
 from lstmcast.data.dataset import Dataset, future_index
 from lstmcast.errors import DataError
-from lstmcast.model import guard, training
+from lstmcast.model import calibration, combiner, guard, members, training
 from lstmcast.nn.network import NUMPY_PREDICT_MAX
 from lstmcast.prep.normalize import window_offsets
 from lstmcast.prep.scaling import calendar_features, columns_of
+from lstmcast.prep.windows import fill_missing
 
 # A forecast further than this many times the range of the history it continues, from
 # its last value, is an extrapolation gone wrong (refused); bands are clipped there
@@ -81,11 +82,12 @@ def network_steps(model, keys: list[str], tails: dict[str, pd.DataFrame], inputs
 
 def guarded(model, keys: list[str], rows: np.ndarray, inputs: dict[str, np.ndarray], scaled: np.ndarray,
             dataset: Dataset | None) -> np.ndarray:
-    """The network's scaled forecasts with each series' guard choice applied (drift from
-    the series' first row: the stored one, or ``dataset``'s when forecasting from it)."""
+    """The network's scaled forecasts with each series' mix applied (:mod:`lstmcast.model.combiner`:
+    the guard's choice, and the statistical members where the combiner gave them weight);
+    drift from the series' first row: the stored one, or ``dataset``'s when forecasting from it."""
     g = model.guard_
-    baseline, weight = g["baseline"][rows], g["weight"][rows]
-    if not ((baseline >= 0) & (weight < 1)).any():
+    mix = calibration.mix_of(g)[rows]
+    if not (mix[..., 0] < 1).any():
         return scaled
     nt = len(model.targets_)
     if dataset is None:
@@ -95,7 +97,38 @@ def guarded(model, keys: list[str], rows: np.ndarray, inputs: dict[str, np.ndarr
         since = np.array([len(dataset.series[k]) - 1 for k in keys])
     x = np.stack([inputs[k][:, :nt] for k in keys])
     base = guard.baselines(x, first, since, scaled.shape[1], model.model_config_.season)
-    return guard.combine(scaled, base, baseline, weight)
+    stats = np.zeros((len(members.NAMES), *scaled.shape))
+    if getattr(model, "members_", None) is not None and combiner.uses(mix):
+        fitted = member_states(model, keys, rows, dataset)
+        made = members.forecast(fitted, rows, scaled.shape[1], model.pipeline_, keys)
+        stats = np.stack([made[n] for n in members.NAMES])
+    return combiner.mixed(np.concatenate([scaled[None], base, stats]), mix)
+
+
+def member_states(model, keys: list[str], rows: np.ndarray, dataset: Dataset | None) -> members.Members:
+    """The statistical members at the end of the rows forecast from: the stored states
+    (no ``dataset``), moved on through ``dataset``'s rows after the model's history, or
+    fitted again on ``dataset``'s rows of a series that do not continue the history."""
+    fitted = model.members_
+    if dataset is None:
+        return fitted
+    on, new, again, values = [], [], [], []
+    for r, key in zip(rows, keys):
+        frame = dataset.series[key]
+        last = model.history_[key].index[-1]
+        z = model.pipeline_.transformed(frame, key)[0][:, :len(model.targets_)]
+        z = fill_missing(z.copy(), range(z.shape[1]))
+        if last in frame.index:
+            on.append(r)
+            new.append(z[frame.index.get_loc(last) + 1:])
+        else:
+            again.append(r)
+            values.append(z)
+    if on:
+        fitted = members.advanced(fitted, np.array(on), new)
+    if again:
+        fitted = members.refitted(fitted, np.array(again), values)
+    return fitted
 
 
 def in_units(model, key: str, frame: pd.DataFrame, scaled: np.ndarray, band: np.ndarray, levels,

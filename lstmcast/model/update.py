@@ -36,8 +36,8 @@ from lstmcast.config import UPDATE_EPOCHS, UPDATE_LR_FACTOR, UPDATE_PATIENCE
 from lstmcast.data.dataset import Dataset
 from lstmcast.data.timeparse import period
 from lstmcast.errors import DataError
-from lstmcast.model import calibration, training
-from lstmcast.prep.windows import make_windows
+from lstmcast.model import calibration, combiner, members, training
+from lstmcast.prep.windows import fill_missing, make_windows
 
 # Chosen on the tuning half of benchmarks/production/update.py (lr x 0.1/0.3/1, replay 1/4/16, epochs
 # 5/10/20; a year of weekly cron on 5 series): lr x 0.3, replay 1, 20 epochs had the lowest
@@ -197,7 +197,8 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
         report.kept_old_weights, report.val_loss_after = True, before
     elif _shrink:  # as fit does: scale the head by the validation least-squares factor in [0, 1]
         training.shrink(net, m.ensemble, training.taker(windows, nt, m.normalize, m.season, m.seasons), val_idx)
-    _recalibrate(forecaster, windows, val_idx, added)
+    _recalibrate(forecaster, windows, val_idx, added, recent)
+    _advance_members(forecaster, frames, added)
     for key, frame in frames.items():
         forecaster.history_[key] = frame.iloc[-len(forecaster.history_[key]):].copy()
     data = forecaster.data_
@@ -227,19 +228,69 @@ def _check_scale(take, train_idx, val_idx, source: str) -> list[str]:
     return []
 
 
-def _recalibrate(forecaster, windows, val_idx, added: dict[str, int]) -> None:
-    """Conformal residuals of the guarded forecasts (the guard's choices are kept) from the
-    newest windows first, the stored ones filling up to the stored count (the calibration
-    set keeps its size, and its floor): the newest windows alone when they are as many.
+def _recalibrate(forecaster, windows, val_idx, added: dict[str, int], recent: dict[str, pd.DataFrame]) -> None:
+    """Conformal residuals of the combined forecasts (the guard's and combiner's choices are
+    kept) from the newest windows first, the stored ones filling up to the stored count (the
+    calibration set keeps its size, and its floor): the newest windows alone when they are
+    as many. Where the combiner weighs statistical members, only windows whose forecasts
+    start in the new rows count (the members' states before them are not kept).
     Also moves each series' drift count on by its new rows."""
     g = forecaster.guard_
     g["since"][forecaster.series_rows(list(added))] += np.array(list(added.values()), dtype=np.int64)
+    val_idx, stats = _member_forecasts(forecaster, windows, val_idx, added, recent)
+    if not len(val_idx):
+        return
     rows = forecaster.series_rows(windows.keys)
     row0 = g["since"][rows] - (np.diff(windows.offsets) - 1)
     result = calibration.scored(forecaster.net_, forecaster.model_config_, len(forecaster.targets_), windows,
                                 val_idx, g["first"][rows], row0)
+    if stats is not None:
+        result = result._replace(members=stats)
     r, change = calibration.guarded_residuals(result, g, rows)
     stored = forecaster.residuals_
     keep = len(stored) or len(r)
     scores = calibration.scale(r, change, forecaster.calibration_)
     forecaster.residuals_ = np.concatenate([stored, scores])[-keep:].astype(np.float32)
+
+
+def _member_forecasts(forecaster, windows, val_idx: np.ndarray, added: dict[str, int],
+                      recent: dict[str, pd.DataFrame]) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(windows, their statistical members' forecasts (2, n, H, nt))`` for the
+    recalibration; ``(val_idx, None)`` when the combiner weighs no member."""
+    fitted = getattr(forecaster, "members_", None)
+    if fitted is None or not combiner.uses(calibration.mix_of(forecaster.guard_)):
+        return val_idx, None
+    L, H, nt = windows.lookback, windows.horizon, len(forecaster.targets_)
+    rows = forecaster.series_rows(windows.keys)
+    kept, parts = [], {n: [] for n in members.NAMES}
+    for s, key in enumerate(windows.keys):
+        mine = val_idx[windows.series[val_idx] == s]
+        old_end = int(windows.offsets[s + 1] - windows.offsets[s]) - added.get(key, 0)
+        origins = windows.starts[mine] + L - old_end
+        mine, origins = mine[origins >= 0], origins[origins >= 0]
+        if not len(mine):
+            continue
+        new = _transformed(forecaster, key, recent[key])[old_end:]
+        center, scale = forecaster.pipeline_.center_[key][:nt], forecaster.pipeline_.scale_[key][:nt]
+        made = members.held_forecasts(fitted, [rows[s]], [new], [origins], H, [center], [scale])
+        kept.append(mine)
+        for n in members.NAMES:
+            parts[n].append(made[n][0])
+    if not kept:
+        return np.zeros(0, np.int64), None
+    return np.concatenate(kept), np.stack([np.concatenate(parts[n]) for n in members.NAMES])
+
+
+def _transformed(forecaster, key: str, frame: pd.DataFrame) -> np.ndarray:
+    """The targets of ``frame`` as the members see them (transformed, unscaled, gaps filled)."""
+    z = forecaster.pipeline_.transformed(frame, key)[0][:, :len(forecaster.targets_)]
+    return fill_missing(np.array(z, dtype=np.float64), range(z.shape[1]))
+
+
+def _advance_members(forecaster, frames: dict[str, pd.DataFrame], added: dict[str, int]) -> None:
+    """The statistical members moved on through each series' new rows."""
+    if getattr(forecaster, "members_", None) is None:
+        return
+    keys = [k for k in frames if added.get(k)]
+    new = [_transformed(forecaster, k, frames[k])[-added[k]:] for k in keys]
+    forecaster.members_ = members.advanced(forecaster.members_, forecaster.series_rows(keys), new)

@@ -15,8 +15,9 @@ from lstmcast.files import modelfile, store
 from lstmcast.model.forecaster import LSTMForecaster, load_model
 
 # format versions with committed fixtures (tests/fixtures/make_model_fixture.py): 1.0 from
-# lstmcast 0.1; 2.2 from the main branch before the internal choices were stored (2.3)
-RELEASED = ["1.0", "2.2"]
+# lstmcast 0.1; 2.2 from the main branch before the internal choices were stored (2.3);
+# 2.3 from lstmcast 0.2.0, before the combiner (3.0)
+RELEASED = ["1.0", "2.2", "2.3"]
 
 
 def recorded(version, case):
@@ -43,7 +44,7 @@ def assert_same_records(got, want):
 
 
 @pytest.mark.parametrize("version, case", [(v, c) for v in RELEASED for c in ("weather", "stocks")]
-                         + [("2.2", "bikes")])
+                         + [("2.2", "bikes"), ("2.3", "bikes")])
 def test_released_model_files_forecast_the_same_numbers_forever(version, case):
     m = load_model(FIXTURES / f"model-{version}-{case}.safetensors")
     if case == "bikes":  # covariates known ahead: their values come from the file's last rows

@@ -109,7 +109,7 @@ def test_round_trip_is_bitwise_and_keeps_meta(tmp_path, dtype):
         assert np.ascontiguousarray(a, dtype=b.dtype).tobytes() == b.tobytes(), name
         assert b.flags.writeable and b.flags.c_contiguous, name
     assert {k: doc[k] for k in meta} == meta
-    assert doc["format"] == "lstmcast-model" and doc["format_version"] == "2.3"
+    assert doc["format"] == "lstmcast-model" and doc["format_version"] == "%d.%d" % store.FORMAT_VERSION
     assert doc["lstmcast_version"] == lstmcast.__version__
     assert doc["created"].endswith("Z") and len(doc["created"]) == 20
     assert doc["arrays"] == {n: {"dtype": np.dtype(a.dtype).name, "shape": list(np.shape(a))}
@@ -156,7 +156,7 @@ def test_envelope_keys_in_meta_are_replaced(tmp_path):
     meta = {**meta, "format": "junk", "format_version": "9.9", "arrays": {"x": 1}, "created": 5}
     store.save(tmp_path / "m", arrays, meta)
     doc = store.load(tmp_path / "m")[1]
-    assert doc["format"] == "lstmcast-model" and doc["format_version"] == "2.3"
+    assert doc["format"] == "lstmcast-model" and doc["format_version"] == "%d.%d" % store.FORMAT_VERSION
     assert isinstance(doc["created"], str) and set(doc["arrays"]) == set(arrays)
 
 
@@ -457,7 +457,7 @@ def _without(d, key):
     (lambda d: {**d, "format_version": "1"}, "MAJOR.MINOR"),
     (lambda d: {**d, "format_version": "one.zero"}, "MAJOR.MINOR"),
     (lambda d: {**d, "format_version": "0.9"}, "unknown format version 0.9"),
-    (lambda d: {**d, "format_version": "3.0"}, "made by a newer lstmcast (format 3.0); upgrade lstmcast"),
+    (lambda d: {**d, "format_version": "4.0"}, "made by a newer lstmcast (format 4.0); upgrade lstmcast"),
     (lambda d: {**d, "kind": "weights"}, "kind"),
     (lambda d: {**d, "kind": ["model"]}, "'kind' should be a string"),
     (lambda d: {**d, "created": 20260101}, "'created' should be a string"),

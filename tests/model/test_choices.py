@@ -51,7 +51,9 @@ def test_the_model_file_stores_the_choices(tmp_path):
 
 def test_files_without_choices_read_with_todays_values():
     m = load_model(FIXTURES / "model-1.0-weather.safetensors")
-    assert m.choices == Choices()
+    # ... but the combiner of lstmcast 0.2 (format 2.x and older): the guard alone
+    assert m.choices == Choices(combine="guard")
+    assert load_model(FIXTURES / "model-2.3-weather.safetensors").choices.combine == "guard"
 
 
 @pytest.mark.parametrize("bad", [{"future_block": "diagonal"}, {"shrink": "yes"}, {"guard_blends": [2.0]},

@@ -94,7 +94,7 @@ def test_round_trip_and_recursive_forecast_with_season(tmp_path):
 
 def test_stored_seasons_change_the_forecast(tmp_path):
     ds = monthly_csv(tmp_path / "s.csv", noise=3.0)
-    m = LSTMForecaster(normalize="season", seasons=1, **TINY).fit(ds)
+    m = LSTMForecaster(normalize="season", seasons=1, _combine="guard", **TINY).fit(ds)  # the network's input
     assert m.model_config_.seasons == 1
     both = reload(m, tmp_path)
     both.model_config_ = replace(both.model_config_, seasons=2)  # lookback 24 = 2 seasons

@@ -80,7 +80,7 @@ def test_series_with_few_windows_take_the_pooled_choice():
 def hopeless(tmp_path):
     """A seasonal series and a network that cannot learn it (one epoch, no shrinkage)."""
     ds = monthly_csv(tmp_path / "m.csv", n=160, noise=0.2)
-    return ds, LSTMForecaster(hidden=4, epochs=1, lr=1e-6, seed=0, normalize="none", _head_init="random",
+    return ds, LSTMForecaster(hidden=4, epochs=1, lr=1e-6, seed=0, normalize="none", _head_init="random", _combine="guard",
                               _shrink=False).fit(ds)
 
 
@@ -93,7 +93,7 @@ def test_a_losing_network_forecasts_the_baseline(tmp_path):
     # the bands come from the baseline's own residuals: narrow, as the series is near periodic
     width = (f[""].upper[80] - f[""].lower[80])[:12, 0]
     assert width.max() < 0.25 * np.ptp(y[-24:])
-    unguarded = LSTMForecaster(hidden=4, epochs=1, lr=1e-6, seed=0, normalize="none", _head_init="random",
+    unguarded = LSTMForecaster(hidden=4, epochs=1, lr=1e-6, seed=0, normalize="none", _head_init="random", _combine="guard",
                                _shrink=False, guard=False).fit(ds)
     assert np.abs(unguarded.predict(30)[""].point - f[""].point).max() > 1
     loaded = load_model(m.save(tmp_path / "m.lstm") and tmp_path / "m.lstm")
@@ -106,7 +106,7 @@ def test_a_losing_network_forecasts_the_baseline(tmp_path):
 
 def test_drift_continues_from_the_first_row(tmp_path):
     ds = walk_csv(tmp_path / "w.csv")
-    m = LSTMForecaster(hidden=4, epochs=1, seed=0).fit(ds)
+    m = LSTMForecaster(hidden=4, epochs=1, seed=0, _combine="guard").fit(ds)
     m.guard_["baseline"][:], m.guard_["weight"][:] = 2, 0.0
     y = ds.series[""]["value"].to_numpy()
     np.testing.assert_allclose(m.predict(20)[""].point[:, 0], bl.drift(y, 20), rtol=1e-6)
@@ -122,7 +122,7 @@ def test_the_network_that_wins_is_kept(tmp_path):
     value = 10 * np.sin(2 * np.pi * t / 9) + np.cumsum(rng.normal(0, 0.05, n))
     pd.DataFrame({"date": pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
                   "value": value}).to_csv(tmp_path / "c.csv", index=False)
-    m = LSTMForecaster(seed=0, hidden=16).fit(load_csv(str(tmp_path / "c.csv")))
+    m = LSTMForecaster(seed=0, hidden=16, _combine="guard").fit(load_csv(str(tmp_path / "c.csv")))
     assert m.guard_["baseline"][0, 0] == -1 or m.guard_["weight"][0, 0] > 0
     s = m.guard_["scores"][0, 0]
     assert s[0] < min(s[1:4])
@@ -164,7 +164,7 @@ def test_update_keeps_the_choice_and_moves_drift_on(tmp_path):
     full = walk_csv(tmp_path / "w.csv", n=320)
     y = full.series[""]["value"].to_numpy()
     old = type(full)(**{**full.__dict__, "series": {"": full.series[""].iloc[:280]}})
-    m = LSTMForecaster(hidden=4, epochs=2, seed=0).fit(old)
+    m = LSTMForecaster(hidden=4, epochs=2, seed=0, _combine="guard").fit(old)
     m.guard_["baseline"][:], m.guard_["weight"][:] = 2, 0.0
     np.testing.assert_allclose(m.predict(5)[""].point[:, 0], bl.drift(y[:280], 5), rtol=1e-6)
     report = m.update(full)
