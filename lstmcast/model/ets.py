@@ -430,7 +430,9 @@ def _candidates(z: np.ndarray, season: int, kinds) -> tuple[list[str], int]:
 def fit(y: np.ndarray, season: int, *, kinds: tuple[str, ...] | None = None) -> EtsModel:
     """The kind of lowest AICc among ``kinds`` (default: the 15 automatic ones), each
     fitted by maximum likelihood; see the module docstring for what is admissible and
-    for constant and very short series. ``y``: 1-D, finite."""
+    for constant and very short series (also the answer when none of ``kinds`` is
+    admissible for ``y``, e.g. only multiplicative kinds for a series with zeros).
+    ``y``: 1-D, finite."""
     y = _check(y)
     if isinstance(season, (bool, np.bool_)) or int(season) != season or season < 1:
         raise ValueError(f"season must be a whole number of steps, 1 or more, not {season!r}")
