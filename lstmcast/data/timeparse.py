@@ -380,3 +380,31 @@ def format_times(times: pd.Series, form: str | None) -> pd.Series:
         return ts.dt.strftime(form)
     midnight = (ts.dt.hour == 0).all() and (ts.dt.minute == 0).all() and (ts.dt.second == 0).all()
     return ts.dt.strftime("%Y-%m-%d") if midnight else ts.map(lambda t: t.isoformat())
+
+
+def season_position(index, freq: str, season: int) -> np.ndarray:
+    """Each timestamp's position in the season (0..season-1), the same for the same time
+    of the cycle in any series: hour of day for hourly data and a season of 24, day of
+    the week for daily data and 7, month of the year for monthly data and 12. Steps of a
+    fixed length count from Monday 2001-01-01 00:00, business days from that Monday,
+    months from January of year 0; anything else counts its steps from that Monday."""
+    index = pd.DatetimeIndex(index)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    season = max(int(season), 1)
+    offset = to_offset(freq)
+    n = getattr(offset, "n", 1) or 1
+    epoch = pd.Timestamp("2001-01-01")
+    if isinstance(offset, (pd.offsets.MonthBegin, pd.offsets.MonthEnd, pd.offsets.BusinessMonthBegin,
+                           pd.offsets.BusinessMonthEnd, pd.offsets.QuarterBegin, pd.offsets.QuarterEnd,
+                           pd.offsets.YearBegin, pd.offsets.YearEnd)):
+        months = {"Quarter": 3, "Year": 12}
+        per = next((v for k, v in months.items() if k in type(offset).__name__), 1) * n
+        steps = (index.year.to_numpy(np.int64) * 12 + index.month.to_numpy(np.int64) - 1) // per
+    elif isinstance(offset, pd.offsets.BusinessDay):
+        days = index.normalize().to_numpy("datetime64[D]")
+        steps = np.busday_count(np.datetime64("2001-01-01"), days) // n
+    else:
+        step_ns = int(period(freq)[2].value)
+        steps = (index - epoch).to_numpy("timedelta64[ns]").astype(np.int64) // max(step_ns, 1)
+    return np.mod(steps, season).astype(np.int64)

@@ -87,7 +87,7 @@ def _from_2(doc: dict) -> dict:
     if doc.get("kind") != "model":  # a checkpoint holds the trainer, unchanged
         return {**doc, "format_version": "3.0"}
     fm = dict(doc["forecaster"])
-    fm["choices"] = {**fm.get("choices", {}), "combine": "guard"}
+    fm["choices"] = {**fm.get("choices", {}), "combine": "guard", "bands": "step"}
     return {**doc, "format_version": "3.0", "forecaster": fm}
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from lstmcast.config import ModelConfig
 from lstmcast.errors import UsageError
-from lstmcast.model import combiner, conformal, guard, members, training
+from lstmcast.model import bands, combiner, conformal, guard, members, training
 from lstmcast.nn.network import Net
 from lstmcast.prep.normalize import window_change, window_offsets
 
@@ -109,18 +109,21 @@ def mix_of(guard_arrays: dict) -> np.ndarray:
 
 
 def guarded_residuals(result: Scored, guard_arrays: dict,
-                      rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(residuals, change)`` of the combined forecasts of ``result``, each window with its
+                      rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(residuals, change, kept)`` of the combined forecasts of ``result``, each window with its
     series' mix (``rows``: the series' rows in ``guard_arrays``, when the windows
     number their series differently). Windows with a missing target (``--missing mask``)
-    are left out while any window is whole; missing values left count as zero error."""
+    are left out while any window is whole (``kept`` says which windows are in);
+    missing values left count as zero error."""
     s = result.series if rows is None else rows[result.series]
     r = result.actual - combiner.mixed(result.forecasts(), mix_of(guard_arrays)[s])
     change = result.change
     whole = ~np.isnan(r).any(axis=(1, 2))
     if not whole.all() and whole.any():
         r, change = r[whole], change[whole]
-    return np.nan_to_num(r), change
+    else:
+        whole = np.ones(len(r), bool)
+    return np.nan_to_num(r), change, whole
 
 
 def new_scores(r: np.ndarray, change: np.ndarray, how: str) -> tuple[np.ndarray, dict]:
@@ -153,24 +156,30 @@ def band_scale(calibration: dict, x: np.ndarray, nt: int) -> np.ndarray:
     return np.maximum(window_change(x[None], nt)[0], np.asarray(calibration["floor"]))
 
 
-def half_widths(scores: np.ndarray, calibration: dict, levels, horizon: int, notes: list[str]) -> np.ndarray:
-    """Half-widths (levels, horizon, targets) in scaled units from the stored scores
-    (n, trained horizon, targets); past the trained horizon the last step's widens like a
-    random walk's. Adds a note when a level has too few scores for its guarantee."""
+def prepared(scores: np.ndarray, calibration: dict, levels, notes: list[str],
+             positions: np.ndarray | None = None, season: int = 1) -> dict:
+    """The band calibration of the stored scores (n, trained horizon, targets) for
+    ``levels`` (:func:`lstmcast.model.bands.quantiles`, the way ``calibration`` says;
+    ``positions``: each score window's first season position). Adds a note when a level
+    has too few scores for its guarantee."""
     n, H, nt = scores.shape
-    if not levels:
-        return np.zeros((0, horizon, nt))
-    if n == 0:
+    how = {k: bool(calibration.get(k)) for k in ("pool", "positions", "signed")}
+    if levels and n == 0:
         raise UsageError("the model has no validation residuals to calibrate intervals "
                          "(it was fitted with --val-fraction 0); refit with a validation split")
-    small = [v for v in levels if n < conformal.min_calibration_size(v)]
+    behind = n * H if how["pool"] else n
+    small = [v for v in levels if behind < conformal.min_calibration_size(v, signed=how["signed"])]
     if small:
-        notes.append(f"only {n} validation windows: the {', '.join(f'{v:g}%' for v in small)} "
-                     "intervals use the largest residual and may be too narrow")
-    q = conformal.calibrate(scores.astype(np.float64), levels)  # (levels, H, nt)
-    if calibration.get("monotone"):
-        q = np.maximum.accumulate(q, axis=1)
-    if horizon <= H:
-        return q[:, :horizon]
-    extra = q[:, -1:, :] * np.sqrt(np.arange(H + 1, horizon + 1) / H)[None, :, None]
-    return np.concatenate([q, extra], axis=1)
+        notes.append(f"only {behind} calibration scores: the {', '.join(f'{v:g}%' for v in small)} "
+                     "intervals use the largest one and may be too narrow")
+    if positions is None or len(positions) != n:
+        how["positions"] = False
+    cal = bands.quantiles(scores.astype(np.float64), levels, how, season, positions)
+    cal["monotone"] = bool(calibration.get("monotone"))  # files of lstmcast 0.1: as they were
+    return cal
+
+
+def scores_behind(scores: np.ndarray, calibration: dict) -> int:
+    """How many calibration scores stand behind each level's quantile."""
+    n, H = scores.shape[:2]
+    return int(n * H if calibration.get("pool") else n)

@@ -64,6 +64,12 @@ class Choices:
     # selects without the network (for the evidence only).
     # Evidence: benchmarks/accuracy/combiner.py (files from before 3.0 read as "guard").
     combine: str = "select"
+    # How calibration scores become band widths (lstmcast/model/bands.py): "step", each
+    # step's own quantile (lstmcast 0.2); "pooled", step-scaled scores pooled over the
+    # steps; "auto", chosen per model on the held-out windows by halves (per step,
+    # pooled, signed, by season position). Evidence: benchmarks/accuracy/intervals.py
+    # (files from before 3.0 read as "step").
+    bands: str = "auto"
 
     def __post_init__(self):
         object.__setattr__(self, "guard_blends", tuple(float(w) for w in self.guard_blends))
@@ -79,6 +85,7 @@ class Choices:
             "future_hidden": type(self.future_hidden) is int and 0 <= self.future_hidden <= 1024,
             "guard_blends": all(0 < w < 1 for w in self.guard_blends),
             "combine": self.combine in ("guard", "select", "mean", "stats"),
+            "bands": self.bands in ("step", "pooled", "auto"),
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

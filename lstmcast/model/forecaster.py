@@ -30,7 +30,8 @@ from lstmcast.config import ForecastConfig, ModelConfig, ReadConfig, TrainConfig
 from lstmcast.data.dataset import Dataset, check_length, future_index, observed_column
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files import modelfile
-from lstmcast.model import ahead, calibration, combiner, defaults, ensemble, persist, rollout, training
+from lstmcast.data.timeparse import season_position
+from lstmcast.model import ahead, bands, calibration, combiner, defaults, ensemble, persist, rollout, training
 from lstmcast.model.choices import Choices
 from lstmcast.model.forecast import Forecast, SeriesForecast
 from lstmcast.nn.network import Net, Spec, init_params
@@ -160,12 +161,22 @@ class LSTMForecaster:
                 and m.transform not in ("diff", "pct") and len(held_idx)):
             self.members_, scored = calibration.choose_mix(self.guard_, self.guard_meta_, scored, windows, pipe,
                                                            m, held_idx, self.choices.combine)
-        r, change = calibration.guarded_residuals(scored, self.guard_)
+        r, change, kept = calibration.guarded_residuals(scored, self.guard_)
         self.residuals_, self.calibration_ = calibration.new_scores(r, change, self.choices.interval_scale)
         self.calibration_["monotone"] = True
         self.nonnegative_ = [bool(m.nonnegative) if m.nonnegative is not None
                              else bool(all((f[t].dropna() >= 0).all() for f in dataset.series.values()))
                              for t in self.targets_]
+        phase = self._phases(dataset, m)
+        self.positions_ = None
+        if phase is not None:
+            first = (phase[windows.series[held_idx]] + windows.starts[held_idx] + L) % m.season
+            self.positions_ = first[kept].astype(np.int64)
+        if self.choices.bands == "auto":
+            self.calibration_.update(bands.choose(self.residuals_.astype(np.float64), m.season, self.positions_))
+        elif self.choices.bands == "pooled":
+            self.calibration_.update(pool=True, positions=False, signed=False)
+        self.zeros_ = self._zero_positions(dataset, m)
         self.data_ = {"source": dataset.source, "rows": dataset.n_rows, "sha256": dataset.sha256,
                       "date_col": dataset.date_col, "id_col": dataset.id_col,
                       "fill_limit": dataset.fill_limit, "time_form": dataset.time_form,
@@ -178,6 +189,26 @@ class LSTMForecaster:
         self.training_ = {**asdict(result), "windows": self.windows_, "shrink": self.shrink_}
         self.history_ = self._tails(dataset, L, m.transform)
         return self
+
+    def _phases(self, dataset: Dataset, m: ModelConfig) -> np.ndarray | None:
+        """Each series' season position of its first windowed row (None without a season)."""
+        if m.season <= 1:
+            return None
+        skip = 1 if m.transform in ("diff", "pct") else 0
+        return np.array([season_position(f.index[skip:skip + 1], dataset.freq, m.season)[0]
+                         for f in dataset.series.values()], dtype=np.int64)
+
+    def _zero_positions(self, dataset: Dataset, m: ModelConfig) -> np.ndarray | None:
+        """(series, targets, season) bool: where a series floored at 0 has been 0 at every
+        observation (two cycles at least), which it then forecasts as 0 with no band."""
+        if m.season <= 1 or not any(self.nonnegative_):
+            return None
+        out = np.zeros((len(dataset.series), len(self.targets_), m.season), bool)
+        for i, f in enumerate(dataset.series.values()):
+            pos = season_position(f.index, dataset.freq, m.season)
+            out[i] = bands.zero_positions(f[self.targets_].to_numpy(np.float64), pos, m.season).T
+        out &= np.asarray(self.nonnegative_, bool)[None, :, None]
+        return out if out.any() else None
 
     def _net_predict(self, x: np.ndarray, engine: str = "auto", f: np.ndarray | None = None) -> np.ndarray:
         """The network's output for windows ``x`` (and future block inputs ``f``), an
@@ -249,7 +280,9 @@ class LSTMForecaster:
                                  f"with --horizon {horizon} (or give them as --future columns)")
             notes.append(f"the model was trained for {H} steps; steps {H + 1}-{horizon} are "
                          "forecast recursively from its own forecasts (less accurate, wider intervals)")
-        q = calibration.half_widths(self.residuals_, self.calibration_, levels, horizon, notes)
+        season = self.model_config_.season
+        cal = calibration.prepared(self.residuals_, self.calibration_, levels, notes,
+                                   getattr(self, "positions_", None), season)
         keys = list(tails)
         inputs = {k: fill_missing(self.pipeline_.to_array(k, tails[k])[-self.model_config_.lookback:],
                                   range(len(self.targets_))) for k in keys}
@@ -262,13 +295,16 @@ class LSTMForecaster:
         series = {}
         for i, (key, frame) in enumerate(tails.items()):
             scaled = all_scaled[i]
-            band = q * calibration.band_scale(self.calibration_, inputs[key], len(self.targets_))[None, None, :] \
-                if len(q) else q
-            point, lower, upper = rollout.in_units(self, key, frame, scaled, band, levels, notes)
             last = frame.index[-1]
             if last not in futures:
                 futures[last] = future_index(last, self.freq_, horizon, self.trading_slots())
+            steps = season_position(futures[last], self.freq_, season) if season > 1 else None
+            lo, hi = bands.widths(cal, levels, horizon, None if steps is None else int(steps[0]))
+            by = calibration.band_scale(self.calibration_, inputs[key], len(self.targets_))[None, None, :]
             g = rows[i]
+            zeros = None if getattr(self, "zeros_", None) is None or steps is None else self.zeros_[g][:, steps].T
+            point, lower, upper = rollout.in_units(self, key, frame, scaled, (lo * by, hi * by), levels, notes,
+                                                   zeros)
             series[key] = SeriesForecast(futures[last], point, lower, upper,
                                          tuple(combiner.name(row) for row in mixes[g]))
         form = dataset.time_form if dataset is not None and dataset.time_form else self.data_.get("time_form")

@@ -32,7 +32,28 @@ SCALE_RATIO = 1e6  # a scale this many times every stored value and the centre i
 DTYPES = {"pipeline.center": "float64", "pipeline.scale": "float64", "calibration.residuals": "float32",
           "history.values": "float64", "guard.baseline": "int8", "guard.weight": "float32",
           "guard.scores": "float32", "guard.first": "float64", "guard.since": "int64",
-          "guard.mix": "float32", "guard.member_scores": "float32"}
+          "guard.mix": "float32", "guard.member_scores": "float32", "calibration.positions": "int64",
+          "bounds.zeros": "uint8"}
+
+
+def _checked_positions(a, n: int, season: int):
+    """The season position of each calibration window, checked (ValueError), or None."""
+    if a is None:
+        return None
+    a = np.asarray(a)
+    if a.shape != (n,) or (n and not (0 <= a.min() and a.max() < max(season, 1))):
+        raise ValueError("calibration.positions does not match the calibration scores and the season")
+    return a.astype(np.int64)
+
+
+def _checked_zeros(a, S: int, nt: int, season: int):
+    """Where each series is forecast as 0 (bool (S, nt, season)), checked, or None."""
+    if a is None:
+        return None
+    a = np.asarray(a)
+    if a.shape != (S, nt, season) or not np.isin(a, (0, 1)).all():
+        raise ValueError("bounds.zeros does not match the model's series, targets and season")
+    return a.astype(bool)
 
 
 def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
@@ -47,6 +68,10 @@ def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
     arrays.update({f"guard.{name}": a for name, a in self.guard_.items()})
     if getattr(self, "members_", None) is not None:
         arrays.update(members.to_arrays(self.members_))
+    if getattr(self, "positions_", None) is not None:
+        arrays["calibration.positions"] = np.asarray(self.positions_, dtype=np.int64)
+    if getattr(self, "zeros_", None) is not None:
+        arrays["bounds.zeros"] = np.asarray(self.zeros_, dtype=np.uint8)
     keys = list(self.history_)
     arrays["history.values"] = np.stack([
         f[[*self.targets_, *self.features_]].to_numpy(np.float64) for f in self.history_.values()])
@@ -154,6 +179,8 @@ def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs):
             self.guard_["member_scores"] = np.asarray(arrays["guard.member_scores"], dtype=np.float32).reshape(
                 len(keys), nt, len(combiner.MEMBERS) + 1)
         self.members_ = members.from_arrays(arrays, len(keys), nt)
+        self.positions_ = _checked_positions(arrays.get("calibration.positions"), len(residuals), m.season)
+        self.zeros_ = _checked_zeros(arrays.get("bounds.zeros"), len(keys), nt, m.season)
         if self.members_ is None and "mix" in self.guard_ and combiner.uses(self.guard_["mix"]):
             raise ValueError("the combiner weighs statistical members the file does not hold")
     except ValueError as e:

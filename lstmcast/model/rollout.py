@@ -15,7 +15,7 @@ import pandas as pd
 
 from lstmcast.data.dataset import Dataset, future_index
 from lstmcast.errors import DataError
-from lstmcast.model import calibration, combiner, guard, members, training
+from lstmcast.model import bands, calibration, combiner, guard, members, training
 from lstmcast.nn.network import NUMPY_PREDICT_MAX
 from lstmcast.prep.normalize import window_offsets
 from lstmcast.prep.scaling import calendar_features, columns_of
@@ -131,21 +131,25 @@ def member_states(model, keys: list[str], rows: np.ndarray, dataset: Dataset | N
     return fitted
 
 
-def in_units(model, key: str, frame: pd.DataFrame, scaled: np.ndarray, band: np.ndarray, levels,
-             notes: list[str]):
+def in_units(model, key: str, frame: pd.DataFrame, scaled: np.ndarray, band, levels,
+             notes: list[str], zeros: np.ndarray | None = None):
     """One series' forecast in the data's units: ``(point, lower, upper)`` from its scaled
-    forecast and half-widths ``band`` (levels, steps, targets); no side of a band narrows
-    as the step grows, absurd values are refused (:func:`sane`), and a series of values
-    that were never negative is floored at 0."""
+    forecast and half-widths ``band`` (``(lower, upper)``, each (levels, steps, targets));
+    no side of a band narrows as the step grows (at the same season position, where the
+    widths follow it), absurd values are refused (:func:`sane`), a series of values that
+    were never negative is floored at 0, and steps at a position where it was always 0
+    (``zeros``, (steps, targets) bool) are 0 with no band."""
     anchor = model.pipeline_.anchor(frame)
     point = model.pipeline_.inverse(key, scaled, anchor)
+    lo, hi = band
+    period = model.model_config_.season if model.calibration_.get("positions") else 1
     lower, upper = {}, {}
     for li, level in enumerate(levels):
-        lower[level] = np.minimum(model.pipeline_.inverse(key, scaled - band[li], anchor), point)
-        upper[level] = np.maximum(model.pipeline_.inverse(key, scaled + band[li], anchor), point)
+        lower[level] = np.minimum(model.pipeline_.inverse(key, scaled - lo[li], anchor), point)
+        upper[level] = np.maximum(model.pipeline_.inverse(key, scaled + hi[li], anchor), point)
         if model.calibration_.get("monotone"):
-            lower[level] = point - np.maximum.accumulate(point - lower[level], axis=0)
-            upper[level] = point + np.maximum.accumulate(upper[level] - point, axis=0)
+            lower[level] = point - bands.monotone(point - lower[level], period)
+            upper[level] = point + bands.monotone(upper[level] - point, period)
     lower, upper = sane(model, key, frame, point, lower, upper, notes)
     floored = np.asarray(model.nonnegative_, dtype=bool)
     below = floored & (np.nanmin(columns_of(frame, model.targets_), axis=0) < 0)
@@ -159,6 +163,11 @@ def in_units(model, key: str, frame: pd.DataFrame, scaled: np.ndarray, band: np.
     point = np.maximum(point, floor)
     lower = {lv: np.maximum(a, floor) for lv, a in lower.items()}
     upper = {lv: np.maximum(a, floor) for lv, a in upper.items()}
+    if zeros is not None:
+        night = zeros & floored[None, :]
+        point = np.where(night, 0.0, point)
+        lower = {lv: np.where(night, 0.0, a) for lv, a in lower.items()}
+        upper = {lv: np.where(night, 0.0, a) for lv, a in upper.items()}
     if not all(np.isfinite(a).all() for a in (point, *lower.values(), *upper.values())):
         raise DataError("the forecast is not finite (the model extrapolated out of range); "
                         "try --transform log, or refit on more data")

@@ -34,7 +34,7 @@ import pandas as pd
 
 from lstmcast.config import UPDATE_EPOCHS, UPDATE_LR_FACTOR, UPDATE_PATIENCE
 from lstmcast.data.dataset import Dataset
-from lstmcast.data.timeparse import period
+from lstmcast.data.timeparse import period, season_position
 from lstmcast.errors import DataError
 from lstmcast.model import calibration, combiner, members, training
 from lstmcast.prep.windows import fill_missing, make_windows
@@ -246,11 +246,18 @@ def _recalibrate(forecaster, windows, val_idx, added: dict[str, int], recent: di
                                 val_idx, g["first"][rows], row0)
     if stats is not None:
         result = result._replace(members=stats)
-    r, change = calibration.guarded_residuals(result, g, rows)
+    r, change, kept = calibration.guarded_residuals(result, g, rows)
     stored = forecaster.residuals_
     keep = len(stored) or len(r)
     scores = calibration.scale(r, change, forecaster.calibration_)
     forecaster.residuals_ = np.concatenate([stored, scores])[-keep:].astype(np.float32)
+    if getattr(forecaster, "positions_", None) is not None:
+        season = forecaster.model_config_.season
+        skip = windows.lookback + (1 if forecaster.model_config_.transform in ("diff", "pct") else 0)
+        first = np.array([season_position(recent[k].index[windows.starts[w] + skip:][:1],
+                                          forecaster.freq_, season)[0]
+                          for k, w in zip(np.asarray(windows.keys)[windows.series[val_idx]], val_idx)], np.int64)
+        forecaster.positions_ = np.concatenate([forecaster.positions_, first[kept]])[-keep:]
 
 
 def _member_forecasts(forecaster, windows, val_idx: np.ndarray, added: dict[str, int],

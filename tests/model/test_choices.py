@@ -52,7 +52,7 @@ def test_the_model_file_stores_the_choices(tmp_path):
 def test_files_without_choices_read_with_todays_values():
     m = load_model(FIXTURES / "model-1.0-weather.safetensors")
     # ... but the combiner of lstmcast 0.2 (format 2.x and older): the guard alone
-    assert m.choices == Choices(combine="guard")
+    assert m.choices == Choices(combine="guard", bands="step")
     assert load_model(FIXTURES / "model-2.3-weather.safetensors").choices.combine == "guard"
 
 
