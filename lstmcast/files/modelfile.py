@@ -160,6 +160,22 @@ def read(path, kind: str = "model", max_mb: int | None = None):
     return arrays, doc, configs(doc, path, resolved=(kind == "model"))
 
 
+def _intervals(arrays: dict, calibration: dict) -> dict:
+    """What stands behind the model's bands: how they are calibrated, how many scores each
+    level's quantile is taken from, the fewest a level needs for its guarantee, and the
+    realised coverage of the forecasts ``update`` has scored (with the level each tracked
+    level is now calibrated at)."""
+    from lstmcast.model import adaptive, conformal
+
+    shape = arrays["calibration.residuals"].shape if "calibration.residuals" in arrays else (0, 0)
+    n = int(shape[0] * shape[1]) if calibration.get("pool") else int(shape[0])
+    how = "+".join(k for k in ("pool", "positions", "signed") if calibration.get(k)) or "per step"
+    signed = bool(calibration.get("signed"))
+    return {"calibration": how, "scores_per_level": n,
+            "needed": {f"{lv:g}": conformal.min_calibration_size(lv, signed=signed) for lv in (80.0, 95.0, 99.0)},
+            "realised": adaptive.realised(calibration)}
+
+
 def describe(path, max_mb: int | None = None) -> dict:
     """What ``lstmcast info`` shows: provenance, options, network, training."""
     arrays, doc, (read_cfg, model_cfg, train_cfg) = read(path, max_mb=max_mb)
@@ -177,8 +193,10 @@ def describe(path, max_mb: int | None = None) -> dict:
         "read": read_cfg.to_dict(), "model": model_cfg.to_dict(),
         "train": train_cfg.to_dict(), "network": doc.get("network"),
         "parameters": int(sum(arrays[n].size for n in arrays
-                              if n.split(".")[0] not in ("pipeline", "calibration", "history", "guard"))),
+                              if n.split(".")[0] not in ("pipeline", "calibration", "history", "guard",
+                                                         "members", "bounds"))),
         "guard": fm.get("guard", {"enabled": False}),
+        "intervals": _intervals(arrays, fm.get("calibration", {})),
         "training": training,
         "validation_loss_by_epoch": [round(h["val_loss"], 6) for h in history],
         "updates": updates,

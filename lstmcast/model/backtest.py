@@ -32,6 +32,7 @@ class FoldResult:
     history: pd.DataFrame          # the rows before the origin (targets)
     actual: pd.DataFrame           # the test rows
     forecasts: dict[str, np.ndarray]  # model name -> (horizon, targets)
+    bounds: dict[float, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # the model's, by level
 
 
 @dataclass(repr=False)
@@ -194,7 +195,7 @@ def backtest(dataset: Dataset, *, folds: int = 3, step: int | None = None, level
                     summary = metrics.summarize(y[seen, j], f[seen, j], hist[t].to_numpy(np.float64), season, iv)
                     scores.setdefault(name, []).append(summary)
                     by_fold[i].setdefault(name, []).append(summary)
-            results.append(FoldResult(key, i, hist, actual, fc))
+            results.append(FoldResult(key, i, hist, actual, fc, bounds))
         if on_fold:
             on_fold(i + 1, folds)
 

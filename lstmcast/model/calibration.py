@@ -17,7 +17,7 @@ import numpy as np
 
 from lstmcast.config import ModelConfig
 from lstmcast.errors import UsageError
-from lstmcast.model import bands, combiner, conformal, guard, members, training
+from lstmcast.model import adaptive, bands, combiner, conformal, guard, members, training
 from lstmcast.nn.network import Net
 from lstmcast.prep.normalize import window_change, window_offsets
 
@@ -168,13 +168,14 @@ def prepared(scores: np.ndarray, calibration: dict, levels, notes: list[str],
         raise UsageError("the model has no validation residuals to calibrate intervals "
                          "(it was fitted with --val-fraction 0); refit with a validation split")
     behind = n * H if how["pool"] else n
-    small = [v for v in levels if behind < conformal.min_calibration_size(v, signed=how["signed"])]
+    working = adaptive.effective(calibration, levels)  # as update's adaptive steps moved them
+    small = [v for v, w in zip(levels, working) if behind < conformal.min_calibration_size(w, signed=how["signed"])]
     if small:
         notes.append(f"only {behind} calibration scores: the {', '.join(f'{v:g}%' for v in small)} "
                      "intervals use the largest one and may be too narrow")
     if positions is None or len(positions) != n:
         how["positions"] = False
-    cal = bands.quantiles(scores.astype(np.float64), levels, how, season, positions)
+    cal = bands.quantiles(scores.astype(np.float64), working, how, season, positions)
     cal["monotone"] = bool(calibration.get("monotone"))  # files of lstmcast 0.1: as they were
     return cal
 

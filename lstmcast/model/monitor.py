@@ -33,6 +33,7 @@ import pandas as pd
 
 from lstmcast.data.dataset import Dataset
 from lstmcast.errors import DataError
+from lstmcast.model import adaptive
 from lstmcast.model.backtest import MODEL, backtest
 
 JUDGES = ("naive", "seasonal_naive")  # the baselines the verdict compares against
@@ -61,6 +62,7 @@ class Scores:
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
     origins_scored: list[dict] = field(default_factory=list)  # one record entry per origin, oldest first
+    hits: dict[float, tuple[int, int]] = field(default_factory=dict)  # level -> (inside, points) of the bands
 
 
 def _entry(until: str, metric: str, points: int, series: int, scores: dict[str, float]) -> dict:
@@ -145,7 +147,8 @@ def score_new(forecaster, dataset: Dataset, frames: dict[str, pd.DataFrame], add
         notes.append(f"{scored - observed} of the {scored} newest points are missing (--missing mask) and "
                      "are not scored" + (" (in the series missing most)" if len(frames) > 1 else ""))
     newest = replace(dataset, series=frames, notes=[])
-    result = backtest(newest, folds=folds, step=horizon, fitted=forecaster, horizon=horizon)
+    levels = adaptive.TRACKED if len(forecaster.residuals_) else ()
+    result = backtest(newest, folds=folds, step=horizon, fitted=forecaster, horizon=horizon, levels=levels)
     metric, scores = _table_scores(result.table)  # at least one point is observed
     until = str(max(f.index[-1] for f in frames.values()))
     each = []  # the record keeps each origin's scores, so a window is counted in whole origins
@@ -157,7 +160,23 @@ def score_new(forecaster, dataset: Dataset, frames: dict[str, pd.DataFrame], add
         found = _table_scores(one)
         if seen and found is not None:  # an origin whose points are all missing scores nothing
             each.append(_entry(str(max(f.index[-1] for f in ends)), found[0], seen, len(frames), found[1]))
-    return Scores(metric, observed, len(frames), folds, horizon, until, scores, result.table, notes, each)
+    return Scores(metric, observed, len(frames), folds, horizon, until, scores, result.table, notes, each,
+                  _hits(result, levels))
+
+
+def _hits(result, levels) -> dict[float, tuple[int, int]]:
+    """Per level, how many observed points fell inside the model's band, of how many."""
+    out = {}
+    for level in levels:
+        inside = points = 0
+        for fold in result.folds:
+            y = fold.actual.to_numpy(np.float64)
+            lo, hi = fold.bounds[level]
+            seen = ~np.isnan(y)
+            inside += int(((y >= lo) & (y <= hi))[seen].sum())
+            points += int(seen.sum())
+        out[level] = (inside, points)
+    return out
 
 
 def record(forecaster) -> list[dict]:

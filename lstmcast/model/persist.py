@@ -18,7 +18,7 @@ import pandas as pd
 from lstmcast.data import calendar
 from lstmcast.data.timeparse import period
 from lstmcast.errors import ModelFileError, UsageError
-from lstmcast.model import combiner, ensemble, guard, members
+from lstmcast.model import adaptive, combiner, ensemble, guard, members
 from lstmcast.model.choices import Choices
 from lstmcast.nn.network import Net, Spec
 from lstmcast.prep.scaling import Pipeline
@@ -126,6 +126,7 @@ def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs):
             raise ValueError(f"nonnegative {fm.get('nonnegative')!r}")
         if not isinstance(self.calibration_.get("monotone", False), bool):
             raise ValueError(f"calibration {self.calibration_}")
+        adaptive.check(self.calibration_)
         if self.calibration_["scale"] not in ("none", "change") or (
                 self.calibration_["scale"] == "change"
                 and (len(self.calibration_["floor"]) != len(self.targets_)

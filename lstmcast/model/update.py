@@ -36,7 +36,7 @@ from lstmcast.config import UPDATE_EPOCHS, UPDATE_LR_FACTOR, UPDATE_PATIENCE
 from lstmcast.data.dataset import Dataset
 from lstmcast.data.timeparse import period, season_position
 from lstmcast.errors import DataError
-from lstmcast.model import calibration, combiner, members, training
+from lstmcast.model import adaptive, calibration, combiner, members, training
 from lstmcast.prep.windows import fill_missing, make_windows
 
 # Chosen on the tuning half of benchmarks/production/update.py (lr x 0.1/0.3/1, replay 1/4/16, epochs
@@ -154,6 +154,8 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
         return report
     report.scored = monitor.score_new(forecaster, dataset, frames, added)
     monitor.remember(forecaster, report.scored)
+    if report.scored is not None and report.scored.hits:  # the bands move with the new actuals
+        adaptive.step(forecaster.calibration_, report.scored.hits)
     m, t = forecaster.model_config_, forecaster.train_config_
     L, H, nt = m.lookback, m.horizon, len(forecaster.targets_)
     recent = {}
