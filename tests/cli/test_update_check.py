@@ -106,13 +106,20 @@ def minutes(tmp_path_factory):
     return d
 
 
-@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_an_interrupted_update_keeps_the_model_and_resumes_exactly(minutes, sig, code):
+@pytest.fixture(scope="module")
+def uninterrupted(minutes):
+    """The uninterrupted update, run once for both signals: the model every resumed update
+    must equal, and its wall time (which sets when to send the signal)."""
     ref = copy(minutes, "base.safetensors", "ref.safetensors")
     started = time.monotonic()
     # a weak model (2 epochs): the update may end with the verdict "refit" (3), which is not under test here
     assert run("update", "all.csv", "-m", ref, "--epochs", "8", "-q", cwd=minutes).returncode in UPDATED
-    took = time.monotonic() - started
+    return ref, time.monotonic() - started
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_update_keeps_the_model_and_resumes_exactly(minutes, uninterrupted, sig, code):
+    ref, took = uninterrupted
     model = copy(minutes, "base.safetensors", "m.safetensors")
     before = model.read_bytes()
     proc = subprocess.Popen([EXE, "update", "all.csv", "-m", "m.safetensors", "--epochs", "8"], cwd=minutes,
