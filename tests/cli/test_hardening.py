@@ -24,7 +24,10 @@ def fitted(tmp_path_factory):
     d = tmp_path_factory.mktemp("hard")
     daily_frame(200).to_csv(d / "data.csv", index=False)
     n = 600_000
-    pd.DataFrame({"date": pd.date_range("2000-01-01", periods=n, freq="min").strftime("%Y-%m-%d %H:%M"),
+    # the minutes as text through numpy: the same bytes as pandas' strftime, in 1 s instead of 6
+    start = np.datetime64("2000-01-01T00:00")
+    minutes = np.char.replace(np.datetime_as_string(np.arange(start, start + n), unit="m"), "T", " ")
+    pd.DataFrame({"date": minutes,
                   "value": np.random.default_rng(0).normal(size=n).round(3)}).to_csv(d / "big.csv", index=False)
     assert run("fit", "data.csv", *FAST, cwd=d).returncode == 0
     return d
