@@ -45,22 +45,39 @@ def test_cache_dir_falls_back_to_temp_without_a_home(tmp_path, monkeypatch):
     assert got == os.path.join(__import__("tempfile").gettempdir(), f"lstmcast-{os.getuid()}", cache_key())
 
 
-def test_a_fit_writes_nothing_into_the_installed_package(tmp_path):
+@pytest.fixture(scope="module")
+def first_fits(tmp_path_factory):
+    """A user's first fits, on which the two tests below check different things (one cold
+    compile for both, about 8 s): a copy of the package as pip installs it (a folder on the
+    path), an empty user cache in the default place (no NUMBA_ variables), two overlapping
+    fits (same seed, same data) that both find the cache cold, then a third fit."""
+    folder = tmp_path_factory.mktemp("first-fits")
+    site = folder / "site-packages"
+    shutil.copytree(PACKAGE, site / "lstmcast", ignore=shutil.ignore_patterns("__pycache__"))
+    before = sorted(p.relative_to(site) for p in site.rglob("*"))
+    many_series_csv(folder / "many.csv", n_series=3)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env.update(PYTHONPATH=str(site), XDG_CACHE_HOME=str(folder / "cache"), PYTHONDONTWRITEBYTECODE="1")
+    fit = [sys.executable, "-m", "lstmcast", "fit", "many.csv", "--id-col", "id", "--epochs", "2", "--hidden", "8",
+           "--lookback", "14", "--horizon", "5", "-q"]
+    procs = [subprocess.Popen([*fit, "--model", f"m{i}.safetensors"], cwd=folder, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(2)]
+    outs = [p.communicate(timeout=900) for p in procs]
+    started = time.perf_counter()
+    third = subprocess.run([*fit, "--model", "m2.safetensors"], cwd=folder, env=env, capture_output=True)
+    return dict(folder=folder, site=site, before=before, cache=folder / "cache" / "lstmcast" / cache_key(),
+                codes=[p.returncode for p in procs], errors=[e.decode()[-500:] for _, e in outs],
+                third=third, third_seconds=time.perf_counter() - started)
+
+
+def test_a_fit_writes_nothing_into_the_installed_package(first_fits):
     """A copy of the package as pip installs it (a folder on the path): after a first fit
     from it, it holds exactly the files it had, so a later pip install (-e or not) owns
     every file in it; the compiled kernels are in the user cache."""
-    site = tmp_path / "site-packages"
-    shutil.copytree(PACKAGE, site / "lstmcast", ignore=shutil.ignore_patterns("__pycache__"))
-    before = sorted(p.relative_to(site) for p in site.rglob("*"))
-    many_series_csv(tmp_path / "one.csv", n_series=1)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
-    env.update(PYTHONPATH=str(site), XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONDONTWRITEBYTECODE="1")
-    r = subprocess.run([sys.executable, "-m", "lstmcast", "fit", "one.csv", "--epochs", "1", "--hidden", "4",
-                        "--lookback", "14", "--horizon", "5", "-q"], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr
-    assert sorted(p.relative_to(site) for p in site.rglob("*")) == before
-    assert any((tmp_path / "cache" / "lstmcast" / cache_key()).rglob("*.nbi"))
+    assert first_fits["codes"] == [0, 0], first_fits["errors"]
+    site = first_fits["site"]
+    assert sorted(p.relative_to(site) for p in site.rglob("*")) == first_fits["before"]
+    assert any(first_fits["cache"].rglob("*.nbi"))
 
 
 def many_series_csv(path, n_series=20, n=120):
@@ -89,26 +106,15 @@ def test_concurrent_forecasts_with_a_cold_jit_cache(tmp_path):
     assert not any(cold.rglob("*.nbi")), "a forecast compiled something"
 
 
-def test_overlapping_fits_fill_a_cold_cache_safely(tmp_path):
-    many_series_csv(tmp_path / "many.csv", n_series=3)
-    cold = tmp_path / "cold-cache"
-    cold.mkdir()
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(cold)}
-    args = ["fit", "many.csv", "--id-col", "id", "--epochs", "2", "--hidden", "8", "--lookback", "14",
-            "--horizon", "5", "-q"]
-    procs = [subprocess.Popen([EXE, *args, "--model", f"m{i}.safetensors"], cwd=tmp_path, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(2)]
-    outs = [p.communicate(timeout=900) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], [e.decode()[-500:] for _, e in outs]
-    assert any(cold.rglob("*.nbi"))
+def test_overlapping_fits_fill_a_cold_cache_safely(first_fits):
+    assert first_fits["codes"] == [0, 0], first_fits["errors"]
+    assert any(first_fits["cache"].rglob("*.nbi"))
     # same seed, same data: both compiled independently and agree on every array (the
     # metadata differs: it records each fit's own timings)
-    a0, _ = store.load(tmp_path / "m0.safetensors")
-    a1, _ = store.load(tmp_path / "m1.safetensors")
+    a0, _ = store.load(first_fits["folder"] / "m0.safetensors")
+    a1, _ = store.load(first_fits["folder"] / "m1.safetensors")
     assert a0.keys() == a1.keys() and all(np.array_equal(a0[k], a1[k]) for k in a0)
-    started = time.perf_counter()
-    r = subprocess.run([EXE, *args, "--model", "m2.safetensors"], cwd=tmp_path, env=env, capture_output=True)
-    assert r.returncode == 0 and time.perf_counter() - started < 15
+    assert first_fits["third"].returncode == 0 and first_fits["third_seconds"] < 15
 
 
 def can_switch_to_nobody():
