@@ -67,9 +67,10 @@ class Choices:
     # How calibration scores become band widths (lstmcast/model/bands.py): "step", each
     # step's own quantile (lstmcast 0.2); "pooled", step-scaled scores pooled over the
     # steps; "auto", chosen per model on the held-out windows by halves (per step,
-    # pooled, signed, by season position). Evidence: benchmarks/accuracy/intervals.py
-    # (files from before 3.0 read as "step").
-    bands: str = "auto"
+    # pooled, signed, by season position). Evidence: benchmarks/results/bands-rule.md
+    # (tuning half: within 5 points of nominal at 80 and 95 on 12 of 29 datasets per step,
+    # 10 pooled, 10 auto; adopted by the rule fixed before the run).
+    bands: str = "step"
 
     def __post_init__(self):
         object.__setattr__(self, "guard_blends", tuple(float(w) for w in self.guard_blends))
