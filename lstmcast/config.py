@@ -129,9 +129,12 @@ class ModelConfig(Config):
                                       kind=bool)
     ensemble: int = option(1, "--ensemble", "Networks trained together from seeds seed, seed+1, ...; "
                            "the forecast is their mean.", kind=int, minimum=1)
-    guard: bool = option(True, "--guard", "Per series, forecast with naive, seasonal naive, drift or a blend "
-                         "with the network where that beats the network on held-out windows "
-                         "(--no-guard: the network alone).", kind=bool)
+    guard: bool = option(True, "--guard", "Per series, forecast with naive, seasonal naive, drift, ETS, Theta, "
+                         "a blend or a mix with the network where that beats the network on held-out "
+                         "windows (--no-guard: the network alone).", kind=bool)
+    statistical: bool = option(True, "--statistical", "Fit ETS and Theta beside the network for the guard "
+                               "to mix in (--no-statistical: baselines only, a model ONNX export can carry).",
+                               kind=bool)
     calendar: bool = option(True, None, "calendar: calendar features as inputs.", kind=bool)
     stride: int = option(1, None, "stride: steps between training windows.", kind=int, minimum=1)
 

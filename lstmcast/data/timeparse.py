@@ -405,6 +405,7 @@ def season_position(index, freq: str, season: int) -> np.ndarray:
         days = index.normalize().to_numpy("datetime64[D]")
         steps = np.busday_count(np.datetime64("2001-01-01"), days) // n
     else:
-        step_ns = int(period(freq)[2].value)
-        steps = (index - epoch).to_numpy("timedelta64[ns]").astype(np.int64) // max(step_ns, 1)
+        step_us = max(int(period(freq)[2].value) // 1000, 1)  # microseconds reach the year 9999
+        us = index.to_numpy("datetime64[us]").astype(np.int64) - epoch.to_datetime64().astype("datetime64[us]").astype(np.int64)
+        steps = us // step_us
     return np.mod(steps, season).astype(np.int64)

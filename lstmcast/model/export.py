@@ -222,7 +222,7 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
                       & set(combiner.STATISTICAL))
         raise UsageError(f"ONNX export cannot carry the statistical members ({', '.join(used)}) this model's "
                          f"combiner mixes into {len(odd)} series' forecasts (the first: {odd[0] or 'the series'!r}); "
-                         "export a model fitted with --no-guard, or forecast with lstmcast")
+                         "refit with --no-statistical to export (or forecast with lstmcast)")
     for name in pipe.calendar_names:
         if name.rsplit("_", 1)[0] not in _CYCLES:
             raise UsageError(f"ONNX export cannot compute the calendar feature {name!r}")

@@ -157,7 +157,7 @@ class LSTMForecaster:
         self.guard_, self.guard_meta_, scored = calibration.choose_guard(net, m, nt, windows, held_idx,
                                                                         self.choices.guard_blends)
         self.members_ = None
-        if (self.choices.combine != "guard" and self.guard_meta_.get("enabled")
+        if (self.choices.combine != "guard" and self.guard_meta_.get("enabled") and m.statistical
                 and m.transform not in ("diff", "pct") and len(held_idx)):
             self.members_, scored = calibration.choose_mix(self.guard_, self.guard_meta_, scored, windows, pipe,
                                                            m, held_idx, self.choices.combine)

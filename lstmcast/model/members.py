@@ -50,6 +50,18 @@ class Members:
         return out
 
 
+def needs_positive(members: Members, row: int) -> bool:
+    """Whether a member of the series at ``row`` is multiplicative (an ETS error, trend or
+    season, a Theta season of factors): it cannot follow values at or below 0."""
+    for model in members.models.get("ets", [[]])[row]:
+        if "M" in model.kind:
+            return True
+    for model in members.models.get("theta", [[]])[row]:
+        if model.season > 1 and model.params[2] == 0:
+            return True
+    return False
+
+
 def unscaled(values: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Scaled target values (rows, nt) back to the pipeline's transformed units (float64)."""
     return np.asarray(values, dtype=np.float64) * scale + center
@@ -157,7 +169,7 @@ def held_forecasts(members: Members, rows: np.ndarray, values: list[np.ndarray],
 
 def to_arrays(members: Members) -> dict[str, np.ndarray]:
     """``members.<name>.<array>``: each member's ``to_arrays`` flattened and stacked over
-    (series, target), rows padded (float64 with NaN, or int64 with 0 for whole numbers), and ``.<array>.size`` (the length of
+    (series, target), rows padded with 0 (float64, or int64 for whole numbers), and ``.<array>.size`` (the length of
     each row's array; -1 for a scalar); ``members.season``."""
     out = {"members.season": np.array([members.season], dtype=np.int64)}
     for name, module in MODULES.items():
@@ -166,9 +178,11 @@ def to_arrays(members: Members) -> dict[str, np.ndarray]:
             values = [np.asarray(d[part]) for d in flat]
             whole = all(np.issubdtype(v.dtype, np.integer) or v.dtype == np.bool_ for v in values)
             width = max(1, max(v.size for v in values))
-            stacked = np.zeros((len(values), width), np.int64) if whole else np.full((len(values), width), np.nan)
+            stacked = np.zeros((len(values), width), np.int64 if whole else np.float64)  # files hold no NaN
             for i, v in enumerate(values):
-                stacked[i, :v.size] = v.ravel()
+                # the container holds finite numbers only: an AICc of inf (a series too short
+                # to score) is stored as the largest finite double, and read back as it
+                stacked[i, :v.size] = v.ravel() if whole else np.nan_to_num(v.ravel(), nan=0.0)
             out[f"members.{name}.{part}"] = stacked
             out[f"members.{name}.{part}.size"] = np.array([v.size if v.ndim else -1 for v in values], dtype=np.int64)
     return out

@@ -108,7 +108,8 @@ def guarded(model, keys: list[str], rows: np.ndarray, inputs: dict[str, np.ndarr
 def member_states(model, keys: list[str], rows: np.ndarray, dataset: Dataset | None) -> members.Members:
     """The statistical members at the end of the rows forecast from: the stored states
     (no ``dataset``), moved on through ``dataset``'s rows after the model's history, or
-    fitted again on ``dataset``'s rows of a series that do not continue the history."""
+    fitted again on ``dataset``'s rows of a series that do not continue the history or
+    whose newer rows reach 0 or below (a multiplicative member cannot follow them)."""
     fitted = model.members_
     if dataset is None:
         return fitted
@@ -118,10 +119,11 @@ def member_states(model, keys: list[str], rows: np.ndarray, dataset: Dataset | N
         last = model.history_[key].index[-1]
         z = model.pipeline_.transformed(frame, key)[0][:, :len(model.targets_)]
         z = fill_missing(z.copy(), range(z.shape[1]))
-        if last in frame.index:
+        later = z[frame.index.get_loc(last) + 1:] if last in frame.index else None
+        if later is not None and not ((later <= 0).any() and members.needs_positive(fitted, r)):
             on.append(r)
-            new.append(z[frame.index.get_loc(last) + 1:])
-        else:
+            new.append(later)
+        else:  # no overlap, or values at or below 0 that a multiplicative member cannot follow
             again.append(r)
             values.append(z)
     if on:

@@ -324,9 +324,22 @@ def _whole(horizon, what="horizon") -> int:
 
 
 def forecast(model: ThetaModel, horizon: int) -> np.ndarray:
-    """``(horizon,)`` point forecasts from ``model.state``, reseasonalised."""
+    """``(horizon,)`` point forecasts from ``model.state``, reseasonalised. The kernel's
+    forecast loop in plain Python (its step function's ``py_func``): a forecast from a
+    stored model compiles nothing, so a cold cache does not delay ``lstmcast forecast``
+    (tests/cli/test_concurrency.py); ``forecasts_from`` at the last origin is the same."""
     horizon = _whole(horizon)
-    _, out = _run(model, np.empty(0), model.n, np.zeros(1, np.int64), horizon)
+    alpha, theta = float(model.params[0]), float(model.params[1])
+    c, q = 1.0 - 1.0 / theta, 1.0 - alpha
+    level, mean, a, b = (float(v) for v in model.state)
+    dynamic, t, fq = model.kind.startswith("D"), model.n, q ** model.n
+    step = _step.py_func
+    out = np.empty((1, horizon))
+    for j in range(horizon):
+        mu = level + c * (a * fq + b * (1.0 - fq * q) / alpha)
+        out[0, j] = mu
+        level, mean, a, b = step(level, mean, a, b, t + j, mu, alpha, dynamic)
+        fq *= q
     return _reseason(out, model.seasonal, model.params[2] > 0, [model.n])[0]
 
 

@@ -297,9 +297,18 @@ def _transformed(forecaster, key: str, frame: pd.DataFrame) -> np.ndarray:
 
 
 def _advance_members(forecaster, frames: dict[str, pd.DataFrame], added: dict[str, int]) -> None:
-    """The statistical members moved on through each series' new rows."""
+    """The statistical members moved on through each series' new rows (fitted again on
+    the rows the update sees where new values reach 0 or below)."""
     if getattr(forecaster, "members_", None) is None:
         return
     keys = [k for k in frames if added.get(k)]
     new = [_transformed(forecaster, k, frames[k])[-added[k]:] for k in keys]
-    forecaster.members_ = members.advanced(forecaster.members_, forecaster.series_rows(keys), new)
+    rows = forecaster.series_rows(keys)
+    stuck = [bool((v <= 0).any() and members.needs_positive(forecaster.members_, r)) for v, r in zip(new, rows)]
+    on = [i for i, s in enumerate(stuck) if not s]
+    again = [i for i, s in enumerate(stuck) if s]  # a multiplicative member cannot follow them
+    fitted = members.advanced(forecaster.members_, rows[on], [new[i] for i in on])
+    if again:
+        fitted = members.refitted(fitted, rows[again], [_transformed(forecaster, keys[i], frames[keys[i]])
+                                                         for i in again])
+    forecaster.members_ = fitted

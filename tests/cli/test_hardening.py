@@ -30,6 +30,8 @@ def fitted(tmp_path_factory):
     pd.DataFrame({"date": minutes,
                   "value": np.random.default_rng(0).normal(size=n).round(3)}).to_csv(d / "big.csv", index=False)
     assert run("fit", "data.csv", *FAST, cwd=d).returncode == 0
+    # without ETS and Theta: a model ONNX export carries
+    assert run("fit", "data.csv", *FAST, "--no-statistical", "-m", "plain.safetensors", cwd=d).returncode == 0
     return d
 
 
@@ -172,7 +174,7 @@ def test_a_header_of_100000_columns_is_refused_at_once(tmp_path):
 
 def test_closed_and_full_streams(fitted, tmp_path):
     shell = lambda cmd: subprocess.run(cmd, shell=True, cwd=fitted, capture_output=True)  # noqa: E731
-    for cmd in ("info", "forecast", f"export -o - -m '{fitted}/lstmcast-model.safetensors'"):
+    for cmd in ("info", "forecast", f"export -o - -m '{fitted}/plain.safetensors'"):
         r = shell(f"'{EXE}' {cmd} >&-")  # the data would be lost: once exit 0 ("wrote stdout")
         assert r.returncode == 73 and r.stderr.count(b"\n") == 1 and b"it was closed" in r.stderr, (cmd, r.stderr)
     r = shell(f"'{EXE}' fit data.csv {' '.join(FAST[:-1])} --model '{tmp_path}/m.safetensors' 2>&-")
