@@ -24,10 +24,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from lstmcast.model import ets, theta
+NAMES = ("ets", "theta")
 
-MODULES = {"ets": ets, "theta": theta}
-NAMES = tuple(MODULES)
+
+def modules() -> dict:
+    """The members' modules by name, imported when first needed: they bring Numba, which a
+    command that never touches a member (a forecast of a model without them) should not
+    wait for (about 0.7 s)."""
+    from lstmcast.model import ets, theta
+
+    return {"ets": ets, "theta": theta}
 
 
 class Members:
@@ -90,7 +96,7 @@ def fit(windows, pipe, nt: int, season: int, held_idx: np.ndarray) -> tuple[Memb
         y = unscaled(windows.data[a:b, :nt], center, scale)
         mine = np.flatnonzero(held_series == s)
         origins = windows.starts[held_idx[mine]] + L
-        for name, module in MODULES.items():
+        for name, module in modules().items():
             row = []
             for t in range(nt):
                 if len(mine):
@@ -108,7 +114,7 @@ def forecast(members: Members, rows: np.ndarray, horizon: int, pipe, keys: list[
     ``rows`` (keys ``keys``) from their members' states."""
     out = {}
     for name in names:
-        module = MODULES[name]
+        module = modules()[name]
         models = members.models[name]
         nt = len(models[0]) if models else 0
         f = np.zeros((len(rows), horizon, nt))
@@ -126,7 +132,7 @@ def advanced(members: Members, rows: np.ndarray, new: list[np.ndarray]) -> Membe
     models = {name: [list(r) for r in m] for name, m in members.models.items()}
     for r, values in zip(rows, new):
         if len(values):
-            for name, module in MODULES.items():
+            for name, module in modules().items():
                 models[name][r] = [module.advance(model, values[:, t]) for t, model in enumerate(models[name][r])]
     return Members(models, members.season)
 
@@ -135,7 +141,7 @@ def refitted(members: Members, rows: np.ndarray, values: list[np.ndarray]) -> Me
     """``members`` with the series at ``rows`` fitted again on ``values`` (each (rows, nt))."""
     models = {name: [list(r) for r in m] for name, m in members.models.items()}
     for r, v in zip(rows, values):
-        for name, module in MODULES.items():
+        for name, module in modules().items():
             models[name][r] = [module.fit(v[:, t], members.season) for t in range(v.shape[1])]
     return Members(models, members.season)
 
@@ -147,7 +153,7 @@ def held_forecasts(members: Members, rows: np.ndarray, values: list[np.ndarray],
     in scaled units, the forecast at origin ``o`` (0 <= o <= rows) made after ``values[:o]``.
     One pass per member: the state is advanced from origin to origin."""
     out = {}
-    for name, module in MODULES.items():
+    for name, module in modules().items():
         per = []
         for r, v, o, c, s in zip(rows, values, origins, centers, scales):
             o = np.asarray(o, dtype=np.int64)
@@ -172,7 +178,7 @@ def to_arrays(members: Members) -> dict[str, np.ndarray]:
     (series, target), rows padded with 0 (float64, or int64 for whole numbers), and ``.<array>.size`` (the length of
     each row's array; -1 for a scalar); ``members.season``."""
     out = {"members.season": np.array([members.season], dtype=np.int64)}
-    for name, module in MODULES.items():
+    for name, module in modules().items():
         flat = [module.to_arrays(model) for row in members.models[name] for model in row]
         for part in (flat[0] if flat else {}):
             values = [np.asarray(d[part]) for d in flat]
@@ -197,7 +203,7 @@ def from_arrays(arrays: dict[str, np.ndarray], S: int, nt: int) -> Members | Non
     if season.shape != (1,) or not 1 <= int(season[0]) <= 1_000_000:
         raise ValueError("members.season is damaged")
     models = {}
-    for name, module in MODULES.items():
+    for name, module in modules().items():
         prefix = f"members.{name}."
         parts = sorted({k[len(prefix):] for k in arrays if k.startswith(prefix) and not k.endswith(".size")})
         if not parts:

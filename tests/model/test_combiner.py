@@ -148,7 +148,7 @@ def test_members_arrays_round_trip_and_refuse_damage(fitted):
     _, model = fitted
     arrays = members.to_arrays(model.members_)
     back = members.from_arrays(arrays, 2, 1)
-    for name, module in members.MODULES.items():
+    for name, module in members.modules().items():
         for s in range(2):
             np.testing.assert_allclose(module.forecast(back.models[name][s][0], 7),
                                        module.forecast(model.members_.models[name][s][0], 7))
@@ -175,7 +175,7 @@ def test_update_moves_the_members_on_and_keeps_the_mix(fitted, tmp_path):
     m = load_model_copy(model, tmp_path)
     m.update(longer, epochs=1)
     np.testing.assert_array_equal(m.guard_["mix"], model.guard_["mix"])
-    for name, module in members.MODULES.items():
+    for name, module in members.modules().items():
         old = model.members_.models[name][0][0]
         z = longer.series["a"]["sales"].to_numpy()[160:]
         np.testing.assert_allclose(module.forecast(m.members_.models[name][0][0], 5),
@@ -193,10 +193,10 @@ def test_held_forecasts_from_the_stored_state_match_a_run_from_the_start():
     t = np.arange(150)
     y = 50 + 0.3 * t + 4 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.5, 150)
     n0 = 120
-    fitted = members.Members({name: [[module.fit(y[:n0], 12)]] for name, module in members.MODULES.items()}, 12)
+    fitted = members.Members({name: [[module.fit(y[:n0], 12)]] for name, module in members.modules().items()}, 12)
     origins = np.array([0, 5, 3, 30])
     made = members.held_forecasts(fitted, [0], [y[n0:, None]], [origins], 6, [np.zeros(1)], [np.ones(1)])
-    for name, module in members.MODULES.items():
+    for name, module in members.modules().items():
         model = fitted.models[name][0][0]
         np.testing.assert_allclose(made[name][0][:, :, 0], module.forecasts_from(model, y, n0 + origins, 6),
                                    rtol=1e-9, atol=1e-9)
