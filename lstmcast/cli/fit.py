@@ -127,7 +127,7 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages,
         if guard.get("members"):
             from lstmcast.model import combiner
 
-            msg.note("members' mean weight and held-out error (scaled units): " + combiner.line(guard["members"]))
+            msg.note("members' mean weight / held-out error: " + combiner.line(guard["members"]))
     return {"model": str(model_path), "epochs": t["epochs_run"], "best_epoch": t["best_epoch"],
             "best_val_loss": t["best_val_loss"], "stopped": t["stopped"], "seconds": round(seconds, 3),
             "lookback": m.lookback, "horizon": m.horizon, "series": len(dataset.series),

@@ -43,7 +43,7 @@ def _guard(guard: dict) -> str:
     from lstmcast.model import combiner
 
     rule = f"combiner ({guard['rule']}), " if guard.get("rule", "guard") != "guard" else ""
-    members = f"; members' weight and error: {combiner.line(guard['members'])}" if guard.get("members") else ""
+    members = f"; members' mean weight / held-out error: {combiner.line(guard['members'])}" if guard.get("members") else ""
     return f"on, {rule}{guard.get('windows')} held-out windows: {counts}{shown}{members}"
 
 

@@ -61,13 +61,16 @@ class Backtest:
                 f"  .verdict: the sentence above; .folds: each fold's forecasts")
 
     def guard_note(self) -> str:
-        """``the baseline guard forecast 8 of 10 series-folds with the LSTM, 2 with seasonal_naive``."""
+        """``the combiner forecast 10 series-folds: 8 with the LSTM, 2 with seasonal_naive``
+        (``the baseline guard`` when no statistical member was among the choices)."""
         total = sum(self.methods.values())
+        stats = any(m in name.split("+") for name in self.methods for m in ("ets", "theta"))
+        who = "the combiner" if stats else "the baseline guard"
         if not total or set(self.methods) == {"lstm"}:
-            return f"the baseline guard kept the LSTM for all {total} series-folds" if total else ""
+            return f"{who} kept the LSTM for all {total} series-folds" if total else ""
         parts = [f"{n} with {'the LSTM' if m == 'lstm' else m}" for m, n in
                  sorted(self.methods.items(), key=lambda kv: (kv[0] != "lstm", -kv[1]))]
-        return f"the baseline guard forecast {total} series-folds: " + ", ".join(parts)
+        return f"{who} forecast {total} series-folds: " + ", ".join(parts)
 
 
 def _cut(dataset: Dataset, rows_from_end: int) -> Dataset:

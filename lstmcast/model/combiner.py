@@ -164,10 +164,9 @@ def table(mix: np.ndarray, scores: np.ndarray) -> dict[str, dict[str, float]]:
 
 
 def line(members: dict[str, dict]) -> str:
-    """``lstm 0.33 (error 0.412), ets 0.33 (0.398), ...``: weight, then held-out error."""
-    return ", ".join(f"{m} {v['weight']:.2f} ({'error ' if i == 0 else ''}"
-                     f"{'-' if v['error'] is None else format(v['error'], '.3g')})"
-                     for i, (m, v) in enumerate(members.items()))
+    """``lstm 1/0.41, naive 0/0.528, ...``: each member's mean weight / held-out error."""
+    return ", ".join(f"{m} {v['weight']:.2g}/{'-' if v['error'] is None else format(v['error'], '.3g')}"
+                     for m, v in members.items())
 
 
 def check(mix: np.ndarray, S: int, nt: int) -> np.ndarray:
