@@ -156,12 +156,17 @@ def at_least_as_big(a: dict, b: dict, hidden: int | None = None) -> bool:
     return True
 
 
-def _forecaster(model: ModelConfig, train: TrainConfig, params: dict):
+def _forecaster(model: ModelConfig, train: TrainConfig, params: dict, search: bool = False):
+    """The forecaster of a trial's options; in the ``search``, without the statistical
+    members: they do not depend on the network's options, and refitting ETS and Theta
+    for every trial and fold doubled a search's fits (the unseen folds and the final fit
+    use the whole combiner)."""
     from lstmcast.model.forecaster import LSTMForecaster
 
     m = model.replace(**{k: v for k, v in params.items() if k in ("lookback", "hidden", "layers",
                                                                    "normalize", "dropout", "ensemble")})
-    return LSTMForecaster(model=m, train=train.replace(lr=params.get("lr", train.lr)))
+    return LSTMForecaster(model=m, train=train.replace(lr=params.get("lr", train.lr)),
+                          **({"_combine": "guard"} if search else {}))
 
 
 def tune(dataset: Dataset, model: ModelConfig, train: TrainConfig, *, fixed: set[str], budget: float | Budget,
@@ -294,7 +299,7 @@ def tune(dataset: Dataset, model: ModelConfig, train: TrainConfig, *, fixed: set
         try:
             if isinstance(forecast, Exception):
                 raise forecast
-            bt = backtest(_cut(search, fold * H), folds=1, forecaster=_forecaster(model, train, trial.params),
+            bt = backtest(_cut(search, fold * H), folds=1, forecaster=_forecaster(model, train, trial.params, search=True),
                           should_stop=fit_stop(trial, fold), runner=remote)
         except DataError as e:
             trial.status, trial.note = "failed", str(e).split(": ", 1)[-1]
@@ -347,7 +352,7 @@ def tune(dataset: Dataset, model: ModelConfig, train: TrainConfig, *, fixed: set
                     deadline = clock.deadline
                     halt = lambda: stop() or clock.clock() + kept > deadline  # noqa: E731
             t0 = time.perf_counter()
-            forecasts = runner([(_forecaster(model, train, t.params), *_fold_history(search, f, H))
+            forecasts = runner([(_forecaster(model, train, t.params, search=True), *_fold_history(search, f, H))
                                 for t, f in group], [], should_stop=halt, partial=True)
             got = [(job, fc) for job, fc in zip(group, forecasts) if fc is not None]
             if len(got) < len(group):  # stopped: the jobs done by then are scored
