@@ -40,7 +40,6 @@ import argparse
 import json
 import math
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -234,25 +233,10 @@ def main(argv=None) -> int:
     chosen = [d for d in datasets.chosen(args.half) if not args.only or d.name in args.only]
     peers = tuple(args.peers) if backtests.autoets_forecaster() is not None else ()
     meta = {**evidence.provenance(args.half, {}, bool(peers)), "configs": list(configs)}
-    results = []
-    from lstmcast.errors import LstmcastError
-
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, data in enumerate(chosen, 1):
-            why = backtests.available(data)
-            if why:
-                print(f"note: skipping {data.name}: {why}", file=sys.stderr)
-                continue
-            try:
-                r = run_one(data, Path(tmp), configs, peers)
-            except LstmcastError as e:
-                print(f"note: {data.name} failed: {e}", file=sys.stderr)
-                continue
-            results.append(r)
-            print(f"[{i}/{len(chosen)}] {data.name}: " + ", ".join(
-                f"{c} {r.get(f'{c}_MASE', math.nan):.3f}" for c in columns([r])), file=sys.stderr)
-            if args.json:
-                evidence.save(Path(args.json), meta, results)
+    results = evidence.each_dataset(
+        chosen, lambda data, folder: run_one(data, folder, configs, peers), meta, args.json,
+        lambda i, data, r: print(f"[{i}/{len(chosen)}] {data.name}: " + ", ".join(
+            f"{c} {r.get(f'{c}_MASE', math.nan):.3f}" for c in columns([r])), file=sys.stderr))
     print(markdown(meta, results), end="")
     return 0
 

@@ -159,6 +159,32 @@ def run_one(data: datasets.Series, folder: Path, params: dict, ets, origins: int
     return r
 
 
+def each_dataset(chosen: list, run, meta: dict, json_path: str | None, say) -> list[dict]:
+    """``run(data, folder)`` for every dataset of ``chosen`` whose packages are installed (a
+    note for the others, and for a dataset lstmcast refuses), in a temporary folder;
+    ``say(i, data, result)`` after each, and the results saved to ``json_path`` (if any)
+    after each, so an interrupted run keeps what it finished."""
+    from lstmcast.errors import LstmcastError
+
+    results: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, data in enumerate(chosen, 1):
+            why = backtests.available(data)
+            if why:
+                print(f"note: skipping {data.name}: {why}", file=sys.stderr)
+                continue
+            try:
+                r = run(data, Path(tmp))
+            except LstmcastError as e:   # lstmcast refused the data: reported, not hidden
+                print(f"note: {data.name} failed: {e}", file=sys.stderr)
+                continue
+            results.append(r)
+            say(i, data, r)
+            if json_path:
+                save(Path(json_path), meta, results)
+    return results
+
+
 def save(path: Path, meta: dict, results: list[dict]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps({"meta": meta, "results": results}, indent=1, default=float) + "\n")

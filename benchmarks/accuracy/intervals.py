@@ -28,7 +28,6 @@ import argparse
 import json
 import math
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -228,26 +227,11 @@ def main(argv=None) -> int:
     with_ets = not args.no_ets and backtests.autoets_forecaster() is not None
     meta = {**evidence.provenance(args.half, {}, with_ets), "configs": list(configs)}
     chosen = [d for d in datasets.chosen(args.half) if not args.only or d.name in args.only]
-    results = []
-    from lstmcast.errors import LstmcastError
-
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, data in enumerate(chosen, 1):
-            why = backtests.available(data)
-            if why:
-                print(f"note: skipping {data.name}: {why}", file=sys.stderr)
-                continue
-            try:
-                r = run_one(data, Path(tmp), configs, args.origins, with_ets)
-            except LstmcastError as e:
-                print(f"note: {data.name} failed: {e}", file=sys.stderr)
-                continue
-            results.append(r)
-            print(f"[{i}/{len(chosen)}] {data.name}: " + ", ".join(
-                f"{c} {_f(r.get(f'{c}_cov_80'))}/{_f(r.get(f'{c}_cov_95'))}"
-                for c in [*configs, "autoets"]), file=sys.stderr)
-            if args.json:
-                evidence.save(Path(args.json), meta, results)
+    results = evidence.each_dataset(
+        chosen, lambda data, folder: run_one(data, folder, configs, args.origins, with_ets), meta, args.json,
+        lambda i, data, r: print(f"[{i}/{len(chosen)}] {data.name}: " + ", ".join(
+            f"{c} {_f(r.get(f'{c}_cov_80'))}/{_f(r.get(f'{c}_cov_95'))}" for c in [*configs, "autoets"]),
+            file=sys.stderr))
     print(markdown(meta, results), end="")
     return 0
 
