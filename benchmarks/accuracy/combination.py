@@ -53,7 +53,8 @@ CONFIGS = {"default": {}, "guard": {"_combine": "guard"}, "network": {"guard": F
            "no-lstm": {"_combine": "stats"}}
 PEERS = ("autoets", "autotheta", "autoarima")
 # AutoARIMA's search on a year of hourly rows takes minutes per fit: it sees at most the
-# last ARIMA_ROWS rows of each fold's history (the same origins and test points)
+# last ARIMA_ROWS rows of each fold's history (the same origins and test points), and, as
+# AutoETS, a season only up to 24 (weekly data's 52 kept one fit running over 10 minutes)
 ARIMA_ROWS = 2000
 SUB_DAILY = ("hourly", "half-hourly")
 TARGET_RATIO, TARGET_ETS_SHARE, TARGET_EARN = 0.97, 0.60, 0.98
@@ -68,7 +69,7 @@ def _peer(kind: str):
     def forecast(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if kind == "autoets":  # seasonal only where it can be estimated (as R's ets)
+            if kind in ("autoets", "autoarima"):  # seasonal only where it can be estimated (as R's ets)
                 season = season if 1 < season <= 24 and len(history) >= 2 * season + 2 else 1
             else:
                 season = season if len(history) >= 2 * season + 2 else 1
@@ -156,7 +157,7 @@ def markdown(meta: dict, results: list[dict]) -> str:
              "lower is better. `default`: the shipped choices; `guard`: lstmcast 0.2 (the baseline guard "
              "alone); `network`: the LSTM alone (--no-guard); `no-lstm`: the combiner without the network; "
              "`statensemble`: the mean of AutoETS, AutoTheta and AutoARIMA (AutoARIMA fitted on at most "
-             f"the last {ARIMA_ROWS} rows of each history). s: seconds of each lstmcast backtest (refits "
+             f"the last {ARIMA_ROWS} rows of each history, seasonal for seasons up to 24, as AutoETS). s: seconds of each lstmcast backtest (refits "
              "included).", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
@@ -221,6 +222,7 @@ def main(argv=None) -> int:
                     help=f"statsforecast peers to run (default: {' '.join(PEERS)}; none: --peers)")
     ap.add_argument("--json", metavar="FILE")
     ap.add_argument("--load", metavar="FILE")
+    ap.add_argument("--resume", action="store_true", help="keep the datasets already in --json FILE")
     args = ap.parse_args(argv)
     if args.load:
         saved = json.loads(Path(args.load).read_text())
@@ -233,10 +235,16 @@ def main(argv=None) -> int:
     chosen = [d for d in datasets.chosen(args.half) if not args.only or d.name in args.only]
     peers = tuple(args.peers) if backtests.autoets_forecaster() is not None else ()
     meta = {**evidence.provenance(args.half, {}, bool(peers)), "configs": list(configs)}
+    done = []
+    if args.resume and args.json and Path(args.json).exists():
+        saved = json.loads(Path(args.json).read_text())
+        done = [r for r in saved["results"] if r["dataset"] in {d.name for d in chosen}]
+        meta["resumed"] = f"{len(done)} datasets from a run of commit {saved['meta']['commit']}"
+        chosen = [d for d in chosen if d.name not in {r["dataset"] for r in done}]
     results = evidence.each_dataset(
         chosen, lambda data, folder: run_one(data, folder, configs, peers), meta, args.json,
         lambda i, data, r: print(f"[{i}/{len(chosen)}] {data.name}: " + ", ".join(
-            f"{c} {r.get(f'{c}_MASE', math.nan):.3f}" for c in columns([r])), file=sys.stderr))
+            f"{c} {r.get(f'{c}_MASE', math.nan):.3f}" for c in columns([r])), file=sys.stderr), done)
     print(markdown(meta, results), end="")
     return 0
 

@@ -159,14 +159,15 @@ def run_one(data: datasets.Series, folder: Path, params: dict, ets, origins: int
     return r
 
 
-def each_dataset(chosen: list, run, meta: dict, json_path: str | None, say) -> list[dict]:
+def each_dataset(chosen: list, run, meta: dict, json_path: str | None, say, done=()) -> list[dict]:
     """``run(data, folder)`` for every dataset of ``chosen`` whose packages are installed (a
     note for the others, and for a dataset lstmcast refuses), in a temporary folder;
     ``say(i, data, result)`` after each, and the results saved to ``json_path`` (if any)
-    after each, so an interrupted run keeps what it finished."""
+    after each, so an interrupted run keeps what it finished (``done``: results kept from
+    an earlier run, saved with them)."""
     from lstmcast.errors import LstmcastError
 
-    results: list[dict] = []
+    results: list[dict] = list(done)
     with tempfile.TemporaryDirectory() as tmp:
         for i, data in enumerate(chosen, 1):
             why = backtests.available(data)
