@@ -16,15 +16,16 @@ def test_the_generated_passages_match_their_sources():
 
 
 def test_a_stale_passage_is_found_and_rewritten():
-    text = "x\n<!-- generated: accuracy-summary -->\nOn 99 series it always wins.\n<!-- end: accuracy-summary -->\n"
+    text = "x\n<!-- generated: combination-summary -->\nOn 99 series it always wins.\n<!-- end: combination-summary -->\n"
     new = generated.rendered(text)
-    assert "always wins" not in new and "beats seasonal naive on" in new
+    assert "always wins" not in new and "times AutoETS's" in new
     assert generated.rendered(new) == new
 
 
 def test_the_readme_and_the_benchmarks_page_carry_the_accuracy_summary():
     for page in ["README.md", "docs/benchmarks/index.md"]:
-        assert "<!-- generated: accuracy-summary -->" in (ROOT / page).read_text(), page
+        for name in ("combination-summary", "intervals-summary"):
+            assert f"<!-- generated: {name} -->" in (ROOT / page).read_text(), (page, name)
 
 
 def test_the_picture_is_drawn_by_the_tool(tmp_path):
