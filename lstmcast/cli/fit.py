@@ -124,6 +124,8 @@ def run(data: str, model_path: str, given: dict, *, resume: bool, msg: Messages,
     guard = forecaster.guard_meta_
     if guard.get("enabled"):
         msg.note(_guard_line(guard, len(dataset.series) * len(forecaster.targets_)))
+        if guard.get("statistical"):
+            msg.note(guard["statistical"])
         if guard.get("members"):
             from lstmcast.model import combiner
 

@@ -32,6 +32,7 @@ from lstmcast.errors import DataError, UsageError
 from lstmcast.files import modelfile
 from lstmcast.data.timeparse import season_position
 from lstmcast.model import ahead, bands, calibration, combiner, defaults, ensemble, persist, rollout, training
+from lstmcast.model import members as statistical
 from lstmcast.model.choices import Choices
 from lstmcast.model.forecast import Forecast, SeriesForecast
 from lstmcast.nn.network import Net, Spec, init_params
@@ -157,7 +158,11 @@ class LSTMForecaster:
         self.guard_, self.guard_meta_, scored = calibration.choose_guard(net, m, nt, windows, held_idx,
                                                                         self.choices.guard_blends)
         self.members_ = None
-        if (self.choices.combine != "guard" and self.guard_meta_.get("enabled") and m.statistical
+        many = len(windows.keys) > statistical.MAX_SERIES
+        if many and self.choices.combine != "guard" and self.guard_meta_.get("enabled") and m.statistical:
+            self.guard_meta_["statistical"] = (f"ETS and Theta not fitted: {len(windows.keys)} series, more "
+                                               f"than {statistical.MAX_SERIES} (the guard alone chose)")
+        if (self.choices.combine != "guard" and self.guard_meta_.get("enabled") and m.statistical and not many
                 and m.transform not in ("diff", "pct") and len(held_idx)):
             self.members_, scored = calibration.choose_mix(self.guard_, self.guard_meta_, scored, windows, pipe,
                                                            m, held_idx, self.choices.combine)

@@ -25,6 +25,10 @@ from __future__ import annotations
 import numpy as np
 
 NAMES = ("ets", "theta")
+# Most series a model fits members for: ETS takes about 40 ms a fit on a short series and
+# a series needs two, so 10,000 series would add some 15 minutes to a fit; above this the
+# guard runs without members (fit says so; measured on a shared 2-core machine)
+MAX_SERIES = 1000
 
 
 def modules() -> dict:

@@ -200,3 +200,11 @@ def test_held_forecasts_from_the_stored_state_match_a_run_from_the_start():
         model = fitted.models[name][0][0]
         np.testing.assert_allclose(made[name][0][:, :, 0], module.forecasts_from(model, y, n0 + origins, 6),
                                    rtol=1e-9, atol=1e-9)
+
+
+def test_many_series_fit_the_guard_without_members(tmp_path, monkeypatch):
+    monkeypatch.setattr(members, "MAX_SERIES", 1)
+    data = load_csv(str(_seasonal_csv(tmp_path / "two.csv")))
+    model = LSTMForecaster(**FAST).fit(data)
+    assert model.members_ is None and "mix" not in model.guard_
+    assert "2 series, more than 1" in model.guard_meta_["statistical"]
