@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lstmcast.prep.windows import fill_missing
+
 NAMES = ("ets", "theta")
 # Most series a model fits members for: ETS takes about 40 ms a fit on a short series and
 # a series needs two, so 10,000 series would add some 15 minutes to a fit; above this the
@@ -70,6 +72,27 @@ def needs_positive(members: Members, row: int) -> bool:
         if model.season > 1 and model.params[2] == 0:
             return True
     return False
+
+
+def values(pipe, key: str, frame, nt: int) -> np.ndarray:
+    """The targets of ``frame`` as the members see them: transformed by ``pipe``, not
+    scaled, gaps filled linearly (rows, nt)."""
+    z = pipe.transformed(frame, key)[0][:, :nt]
+    return fill_missing(np.array(z, dtype=np.float64), range(nt))
+
+
+def continued(members: Members, rows: np.ndarray, new: list, whole: list) -> Members:
+    """``members`` with each series at ``rows`` moved on through its newer rows ``new[i]``
+    (parameters kept), or fitted again on ``whole[i]`` (all its rows) where ``new[i]`` is
+    None (the rows do not continue the history) or reaches 0 or below for a multiplicative
+    member, which cannot follow it."""
+    on, again = [], []
+    for i, (r, v) in enumerate(zip(rows, new)):
+        stuck = v is None or bool((v <= 0).any() and needs_positive(members, r))
+        (again if stuck else on).append(i)
+    rows = np.asarray(rows, dtype=np.int64)
+    out = advanced(members, rows[on], [new[i] for i in on]) if on else members
+    return refitted(out, rows[again], [whole[i] for i in again]) if again else out
 
 
 def unscaled(values: np.ndarray, center: np.ndarray, scale: np.ndarray) -> np.ndarray:

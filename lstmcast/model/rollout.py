@@ -19,7 +19,6 @@ from lstmcast.model import bands, calibration, combiner, guard, members, trainin
 from lstmcast.nn.network import NUMPY_PREDICT_MAX
 from lstmcast.prep.normalize import window_offsets
 from lstmcast.prep.scaling import calendar_features, columns_of
-from lstmcast.prep.windows import fill_missing
 
 # A forecast further than this many times the range of the history it continues, from
 # its last value, is an extrapolation gone wrong (refused); bands are clipped there
@@ -110,27 +109,16 @@ def member_states(model, keys: list[str], rows: np.ndarray, dataset: Dataset | N
     (no ``dataset``), moved on through ``dataset``'s rows after the model's history, or
     fitted again on ``dataset``'s rows of a series that do not continue the history or
     whose newer rows reach 0 or below (a multiplicative member cannot follow them)."""
-    fitted = model.members_
     if dataset is None:
-        return fitted
-    on, new, again, values = [], [], [], []
-    for r, key in zip(rows, keys):
+        return model.members_
+    new, whole = [], []
+    for key in keys:
         frame = dataset.series[key]
         last = model.history_[key].index[-1]
-        z = model.pipeline_.transformed(frame, key)[0][:, :len(model.targets_)]
-        z = fill_missing(z.copy(), range(z.shape[1]))
-        later = z[frame.index.get_loc(last) + 1:] if last in frame.index else None
-        if later is not None and not ((later <= 0).any() and members.needs_positive(fitted, r)):
-            on.append(r)
-            new.append(later)
-        else:  # no overlap, or values at or below 0 that a multiplicative member cannot follow
-            again.append(r)
-            values.append(z)
-    if on:
-        fitted = members.advanced(fitted, np.array(on), new)
-    if again:
-        fitted = members.refitted(fitted, np.array(again), values)
-    return fitted
+        z = members.values(model.pipeline_, key, frame, len(model.targets_))
+        new.append(z[frame.index.get_loc(last) + 1:] if last in frame.index else None)
+        whole.append(z)
+    return members.continued(model.members_, rows, new, whole)
 
 
 def in_units(model, key: str, frame: pd.DataFrame, scaled: np.ndarray, band, levels,

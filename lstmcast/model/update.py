@@ -37,7 +37,7 @@ from lstmcast.data.dataset import Dataset
 from lstmcast.data.timeparse import period, season_position
 from lstmcast.errors import DataError
 from lstmcast.model import adaptive, calibration, combiner, members, training
-from lstmcast.prep.windows import fill_missing, make_windows
+from lstmcast.prep.windows import make_windows
 
 # Chosen on the tuning half of benchmarks/production/update.py (lr x 0.1/0.3/1, replay 1/4/16, epochs
 # 5/10/20; a year of weekly cron on 5 series): lr x 0.3, replay 1, 20 epochs had the lowest
@@ -279,7 +279,7 @@ def _member_forecasts(forecaster, windows, val_idx: np.ndarray, added: dict[str,
         mine, origins = mine[origins >= 0], origins[origins >= 0]
         if not len(mine):
             continue
-        new = _transformed(forecaster, key, recent[key])[old_end:]
+        new = members.values(forecaster.pipeline_, key, recent[key], nt)[old_end:]
         center, scale = forecaster.pipeline_.center_[key][:nt], forecaster.pipeline_.scale_[key][:nt]
         made = members.held_forecasts(fitted, [rows[s]], [new], [origins], H, [center], [scale])
         kept.append(mine)
@@ -290,25 +290,12 @@ def _member_forecasts(forecaster, windows, val_idx: np.ndarray, added: dict[str,
     return np.concatenate(kept), np.stack([np.concatenate(parts[n]) for n in members.NAMES])
 
 
-def _transformed(forecaster, key: str, frame: pd.DataFrame) -> np.ndarray:
-    """The targets of ``frame`` as the members see them (transformed, unscaled, gaps filled)."""
-    z = forecaster.pipeline_.transformed(frame, key)[0][:, :len(forecaster.targets_)]
-    return fill_missing(np.array(z, dtype=np.float64), range(z.shape[1]))
-
-
 def _advance_members(forecaster, frames: dict[str, pd.DataFrame], added: dict[str, int]) -> None:
     """The statistical members moved on through each series' new rows (fitted again on
-    the rows the update sees where new values reach 0 or below)."""
+    the rows the update sees where a multiplicative member cannot follow them)."""
     if getattr(forecaster, "members_", None) is None:
         return
     keys = [k for k in frames if added.get(k)]
-    new = [_transformed(forecaster, k, frames[k])[-added[k]:] for k in keys]
-    rows = forecaster.series_rows(keys)
-    stuck = [bool((v <= 0).any() and members.needs_positive(forecaster.members_, r)) for v, r in zip(new, rows)]
-    on = [i for i, s in enumerate(stuck) if not s]
-    again = [i for i, s in enumerate(stuck) if s]  # a multiplicative member cannot follow them
-    fitted = members.advanced(forecaster.members_, rows[on], [new[i] for i in on])
-    if again:
-        fitted = members.refitted(fitted, rows[again], [_transformed(forecaster, keys[i], frames[keys[i]])
-                                                         for i in again])
-    forecaster.members_ = fitted
+    whole = [members.values(forecaster.pipeline_, k, frames[k], len(forecaster.targets_)) for k in keys]
+    forecaster.members_ = members.continued(forecaster.members_, forecaster.series_rows(keys),
+                                            [z[-added[k]:] for k, z in zip(keys, whole)], whole)
