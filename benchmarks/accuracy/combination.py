@@ -224,12 +224,8 @@ def main(argv=None) -> int:
     ap.add_argument("--load", metavar="FILE")
     ap.add_argument("--resume", action="store_true", help="keep the datasets already in --json FILE")
     args = ap.parse_args(argv)
-    if args.load:
-        saved = json.loads(Path(args.load).read_text())
-        print(markdown(saved["meta"], saved["results"]), end="")
+    if evidence.reprinted(ap, args, markdown):
         return 0
-    if not args.half:
-        ap.error("--half tuning|confirmation is required (or --load FILE)")
     configs = {k: v for k, v in CONFIGS.items() if not args.configs or k in args.configs}
     configs.update({f"rule-{r}": {"_combine": r} for r in args.rules})
     chosen = [d for d in datasets.chosen(args.half) if not args.only or d.name in args.only]

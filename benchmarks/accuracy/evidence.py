@@ -159,6 +159,18 @@ def run_one(data: datasets.Series, folder: Path, params: dict, ets, origins: int
     return r
 
 
+def reprinted(ap, args, markdown) -> bool:
+    """With ``--load FILE``: print ``markdown(meta, results)`` of the saved run and say so
+    (the caller returns); else insist on ``--half``."""
+    if args.load:
+        saved = json.loads(Path(args.load).read_text())
+        print(markdown(saved["meta"], saved["results"]), end="")
+        return True
+    if not args.half:
+        ap.error("--half tuning|confirmation is required (or --load FILE)")
+    return False
+
+
 def each_dataset(chosen: list, run, meta: dict, json_path: str | None, say, done=()) -> list[dict]:
     """``run(data, folder)`` for every dataset of ``chosen`` whose packages are installed (a
     note for the others, and for a dataset lstmcast refuses), in a temporary folder;

@@ -25,7 +25,6 @@ coverage at night (00:00-05:59) and in the day (10:00-15:59). Then the issue's t
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -217,12 +216,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", metavar="FILE")
     ap.add_argument("--load", metavar="FILE")
     args = ap.parse_args(argv)
-    if args.load:
-        saved = json.loads(Path(args.load).read_text())
-        print(markdown(saved["meta"], saved["results"]), end="")
+    if evidence.reprinted(ap, args, markdown):
         return 0
-    if not args.half:
-        ap.error("--half tuning|confirmation is required (or --load FILE)")
     configs = {k: CONFIGS[k] for k in args.configs}
     with_ets = not args.no_ets and backtests.autoets_forecaster() is not None
     meta = {**evidence.provenance(args.half, {}, with_ets), "configs": list(configs)}
