@@ -36,7 +36,7 @@ MISSING = ("fill", "mask")
 DEDUPES = ("first", "last", "mean")
 TRANSFORMS = ("log", "diff", "pct")
 SCALERS = ("standard", "robust")
-NORMALIZE = ("auto", "last", "season", "none")
+NORMALIZE = ("auto", "last", "season", "es", "none")
 LOSSES = ("mse", "mae", "huber")
 
 
@@ -119,11 +119,18 @@ class ModelConfig(Config):
     scaler: str = option("standard", "--scaler", "Scaling: standard or robust.", choices=SCALERS)
     normalize: str = option("auto", "--normalize", "Per-window normalisation: auto, last (predict the "
                             "change from the last value), season (predict the correction to the "
-                            "seasonal profile of the last whole seasons) or none.", choices=NORMALIZE)
+                            "seasonal profile of the last whole seasons), es (predict the correction to an "
+                            "exponential smoothing of the window: level and seasonal indices) or none.",
+                            choices=NORMALIZE)
     season: int | None = option(None, "--season", "Season length, for --normalize season, seasonal "
                                 "naive and MASE (default from the frequency).", kind=int, minimum=1)
     seasons: int | None = option(None, None, "seasons: whole seasons averaged into the seasonal "
                                  "profile (chosen from the data).", kind=int, minimum=1)
+    es_alpha: float | None = option(None, None, "es_alpha: the level's smoothing coefficient of "
+                                    "--normalize es (chosen from the data).", kind=float, minimum=0)
+    es_gamma: float | None = option(None, None, "es_gamma: the seasonal indices' smoothing coefficient of "
+                                    "--normalize es (chosen from the data; none: no season).", kind=float,
+                                    minimum=0)
     nonnegative: bool | None = option(None, "--nonnegative", "Keep forecasts and bands at 0 or above "
                                       "(default: for a target whose training values are all >= 0).",
                                       kind=bool)

@@ -183,6 +183,9 @@ def _normalisation(m) -> str:
     if m.normalize == "season":
         k = m.seasons
         return f"season ({k} season{'s' if k and k > 1 else ''} of {m.season})" if k else f"season ({m.season})"
+    if m.normalize == "es":
+        season = f", season {m.season} gamma {m.es_gamma:g}" if m.es_gamma is not None else ""
+        return f"es (alpha {m.es_alpha:g}{season})"
     return m.normalize
 
 

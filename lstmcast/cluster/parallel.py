@@ -25,6 +25,7 @@ import json
 import numpy as np
 
 from lstmcast.cluster.spread import RETRIES
+from lstmcast.prep.normalize import Norm
 
 
 def train_shard(shard: dict[str, np.ndarray], setup: str, theta: np.ndarray, adam: dict[str, np.ndarray],
@@ -47,7 +48,7 @@ def train_shard(shard: dict[str, np.ndarray], setup: str, theta: np.ndarray, ada
     future = s.get("future_cols", [])
     windows = make_windows(arrays, list(range(nt)), s["lookback"], s["horizon"], s["stride"], future)
     K = int(s.get("ensemble", 1))
-    take = training.taker(windows, nt, s["normalize"], s["season"], s["seasons"], K)
+    take = training.taker(windows, nt, Norm(**s["norm"]), K)
     net = Net(Spec(**s["spec"]), theta.copy(), K)
     trainer = training.build_trainer(net, TrainConfig.from_dict(s["train"], "train"), dropout=s["dropout"],
                                      members=K, nt=nt, n_future=len(future), future_block=s["future_block"])
@@ -82,8 +83,8 @@ class Rounds:
             self.shards.append(client.scatter([part], workers=[workers[i % len(workers)]], hash=False)[0])
             self.setups.append(json.dumps({
                 "n_series": int(b - a), "n_targets": windows.n_targets, "lookback": windows.lookback,
-                "horizon": windows.horizon, "stride": windows.stride, "normalize": m.normalize,
-                "season": m.season, "seasons": m.seasons, "dropout": m.dropout, "ensemble": m.ensemble,
+                "horizon": windows.horizon, "stride": windows.stride, "norm": Norm.of(m).to_dict(),
+                "dropout": m.dropout, "ensemble": m.ensemble,
                 "spec": {k: getattr(spec, k) for k in ("input_size", "hidden_size", "num_layers",
                                                           "output_size", "bidirectional", "future_size",
                                                           "future_hidden", "future_inputs")},

@@ -19,7 +19,7 @@ from lstmcast.config import ModelConfig
 from lstmcast.errors import UsageError
 from lstmcast.model import adaptive, bands, combiner, conformal, guard, members, training
 from lstmcast.nn.network import Net
-from lstmcast.prep.normalize import window_change, window_offsets
+from lstmcast.prep.normalize import Norm, window_change
 
 
 class Scored(NamedTuple):
@@ -53,9 +53,7 @@ def scored(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, first: n
     for a in range(0, len(idx), training.PREDICT_BATCH):
         part = idx[a:a + training.PREDICT_BATCH]
         x, y = windows.take(part)
-        shift, offset = window_offsets(x, nt, H, m.normalize, m.season, m.seasons)
-        xn = x.copy()
-        xn[:, :, :nt] -= shift[:, None, :]
+        xn, offset = Norm.of(m).apply(x, nt, H)
         pred = training.predict(net, m.ensemble, xn, "kernels", windows.take_future(part)).reshape(len(part), H, nt)
         b = slice(a, a + len(part))
         out[b] = pred.astype(np.float64) + offset

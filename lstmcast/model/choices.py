@@ -39,6 +39,9 @@ class Choices:
     interval_scale: str = "auto"
     # Most training windows the choice between --normalize last and season looks at.
     season_max_windows: int = SEASON_MAX_WINDOWS
+    # Whether --normalize auto also considers es (exponential smoothing in the window,
+    # coefficients chosen on the training windows). Evidence: benchmarks/results/es-rule.md.
+    auto_es: bool = False
     # Default lookback in seasons (None: the frequency's table in model/defaults.py).
     lookback_seasons: int | None = None
     # Share of each series' validation windows (the latest) kept apart from early stopping
@@ -79,6 +82,7 @@ class Choices:
             "shrink": type(self.shrink) is bool,
             "interval_scale": self.interval_scale in ("auto", "change", "none"),
             "season_max_windows": type(self.season_max_windows) is int and self.season_max_windows >= 1,
+            "auto_es": type(self.auto_es) is bool,
             "lookback_seasons": self.lookback_seasons is None or (type(self.lookback_seasons) is int
                                                                   and self.lookback_seasons >= 1),
             "holdout": isinstance(self.holdout, (int, float)) and 0 <= self.holdout < 1,

@@ -201,6 +201,9 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
     if np.dtype(forecaster.net_.dtype) != np.float32:
         raise UsageError(f"ONNX export is float32, and this model's network is "
                          f"{np.dtype(forecaster.net_.dtype).name} (refit it)")
+    if m.normalize == "es":
+        raise UsageError("ONNX export cannot carry --normalize es (the exponential smoothing through each "
+                         "window); refit with --normalize auto, last or season to export")
     if m.transform not in (None, "log", "diff", "pct") or m.normalize not in ("none", "last", "season"):
         raise UsageError(f"ONNX export cannot represent --transform {m.transform} with "
                          f"--normalize {m.normalize}")

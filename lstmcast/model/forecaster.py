@@ -128,10 +128,10 @@ class LSTMForecaster:
                                          on_batch=on_batch, should_stop=should_stop)
         if resume is not None:
             trainer.load_state(*resume)
-        normalize, seasons = choose_normalize(windows, train_idx, nt, H, m.season, m.normalize, m.seasons,
-                                              self.choices.season_max_windows)
-        m = dataclass_replace(m, normalize=normalize, seasons=seasons)
-        take = training.taker(windows, nt, m.normalize, m.season, m.seasons, K)
+        norm = choose_normalize(windows, train_idx, nt, H, m.season, m.normalize, m.seasons,
+                                self.choices.season_max_windows, self.choices.auto_es)
+        m = dataclass_replace(m, normalize=norm.mode, seasons=norm.seasons, es_alpha=norm.alpha, es_gamma=norm.gamma)
+        take = training.taker(windows, nt, norm, K)
         self.trainer_ = trainer
         rounds = parallel(windows, m, t, spec, self.choices) if parallel is not None else None
         result = trainer.fit(take, train_idx, val_idx, rounds=rounds)
@@ -146,7 +146,7 @@ class LSTMForecaster:
         self.read_config_ = dataset.read if dataset.read is not None else ReadConfig(
             date_col=dataset.date_col, targets=dataset.targets, features=dataset.features,
             id_col=dataset.id_col, freq=dataset.freq)
-        self.shrink_ = (training.shrink(net, K, training.taker(windows, nt, m.normalize, m.season, m.seasons),
+        self.shrink_ = (training.shrink(net, K, training.taker(windows, nt, norm),
                                         val_idx) if self.choices.shrink else 1.0)
         self.pipeline_ = pipe
         self.freq_ = dataset.freq

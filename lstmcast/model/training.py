@@ -21,22 +21,21 @@ from lstmcast.config import TrainConfig
 from lstmcast.model import ensemble
 from lstmcast.nn.network import Net, Spec
 from lstmcast.nn.train import Trainer, unpack
-from lstmcast.prep.normalize import window_offsets
+from lstmcast.prep.normalize import Norm
 
 PREDICT_BATCH = 4096  # windows per slice when predicting every validation window (bounded memory)
 
 
-def taker(windows, nt: int, normalize: str, season: int, seasons: int | None, members: int = 1):
-    """take(idx) -> (X, Y[, F]) with per-window normalisation applied (:func:`window_offsets`);
+def taker(windows, nt: int, norm: Norm, members: int = 1):
+    """take(idx) -> (X, Y[, F]) with the windows' normalisation applied (:class:`Norm`);
     for an ensemble's training, Y repeated for each member (``members``)."""
     horizon = windows.horizon
 
     def take(idx):
         x, y = windows.take(idx)
         f = windows.take_future(idx)
-        if normalize != "none":
-            shift, base = window_offsets(x, nt, horizon, normalize, season, seasons)
-            x[:, :, :nt] -= shift[:, None, :]
+        if norm.mode != "none":
+            x, base = norm.apply(x, nt, horizon)
             y = y - base
         y = y if members == 1 else np.concatenate([y] * members, axis=1)
         return (x, y) if f is None else (x, y, f)

@@ -188,6 +188,18 @@ def test_data_parallel_training_with_one_worker_is_the_local_fit(data, client):
     assert two.training_["best_val_loss"] < 1.5 * local.training_["best_val_loss"]
 
 
+def test_es_normalisation_travels_to_the_workers(data):
+    """--normalize es's coefficients reach the workers' windows: one worker, the local fit."""
+    from lstmcast.cluster.parallel import Rounds
+
+    opts = {**TINY, "epochs": 3, "normalize": "es"}
+    local = LSTMForecaster(**opts).fit(data)
+    assert local.model_config_.es_alpha is not None
+    with one_worker() as one:
+        remote = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec, c: Rounds(one, w, m, t, spec, c))
+    assert_same_bits(remote.net_.theta, local.net_.theta)
+
+
 def test_an_ensemble_trains_data_parallel_and_keeps_its_members_apart(data, client):
     from lstmcast.cluster.parallel import Rounds
     from lstmcast.model import ensemble

@@ -43,7 +43,7 @@ def test_resolved_checks_normalize_and_season(tmp_path):
     ds = monthly_csv(tmp_path / "s.csv")
     assert LSTMForecaster().resolved(ds)[0].season == 12
     assert LSTMForecaster(season=6).resolved(ds)[0].season == 6
-    with pytest.raises(UsageError, match="--normalize must be auto, last, season or none"):
+    with pytest.raises(UsageError, match="--normalize must be auto, last, season, es or none"):
         LSTMForecaster(normalize="mean")
     with pytest.raises(UsageError, match="--season"):
         LSTMForecaster(season=0)

@@ -6,7 +6,7 @@ import pytest
 from lstmcast.prep import normalize as nz
 from lstmcast.model.baselines import seasonal_naive
 from lstmcast.errors import ModelFileError, UsageError
-from lstmcast.prep.normalize import choose_normalize, window_change, window_offsets
+from lstmcast.prep.normalize import Norm, es_offsets, window_change, window_offsets
 from lstmcast.prep.windows import prepare
 from conftest import monthly_csv, walk_csv
 
@@ -86,6 +86,12 @@ def test_offsets_only_touch_target_columns():
 
 
 # ---------------------------------------------------------------- automatic choice
+
+
+def choose_normalize(*args, **kw):
+    """The chosen mode and seasons (the tests of last and season)."""
+    norm = nz.choose_normalize(*args, **kw)
+    return norm.mode, norm.seasons
 
 
 def test_auto_picks_season_for_seasonal_and_last_for_a_random_walk(tmp_path):
@@ -187,3 +193,114 @@ def test_given_seasons_is_the_only_k_considered(tmp_path):
     assert choose_normalize(w, tr, 1, 12, 12, "season", 9) == ("season", 2)
     assert choose_normalize(w, tr, 1, 12, 12, "auto", 9) == ("season", 2)
     assert choose_normalize(w, tr, 1, 12, 12, "last", 1) == ("last", None)
+
+
+# ---------------------------------------------------------------- es: exponential smoothing
+
+
+def _es_reference(z, season, alpha, gamma, horizon):
+    """One window's additive smoothing, step by step in plain Python (the textbook
+    recurrences): (inputs, base)."""
+    L = len(z)
+    if gamma is None:
+        level = z[0]
+        for t in range(1, L):
+            level = alpha * z[t] + (1 - alpha) * level
+        return [v - level for v in z], [level] * horizon
+    level = sum(z[:season]) / season
+    idx = [z[j] - level for j in range(season)]
+    for t in range(season, L):
+        p = t % season
+        new = alpha * (z[t] - idx[p]) + (1 - alpha) * level
+        idx[p] = gamma * (z[t] - new) + (1 - gamma) * idx[p]
+        level = new
+    return ([z[t] - level - idx[t % season] for t in range(L)],
+            [level + idx[(L + h) % season] for h in range(horizon)])
+
+
+@pytest.mark.parametrize("season,gamma", [(1, None), (4, None), (4, 0.0), (4, 0.3), (5, 1.0)])
+@pytest.mark.parametrize("alpha", [0.0, 0.25, 1.0])
+def test_es_matches_the_textbook_recurrences(season, gamma, alpha):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(6, 13, 2))
+    inputs, base = es_offsets(x, 7, season, alpha, gamma)
+    for b in range(6):
+        for j in range(2):
+            want_in, want_base = _es_reference(list(x[b, :, j]), season, alpha, gamma, 7)
+            np.testing.assert_allclose(inputs[b, :, j], want_in, atol=1e-12)
+            np.testing.assert_allclose(base[b, :, j], want_base, atol=1e-12)
+
+
+def test_es_closed_forms():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 12, 1))
+    # a level coefficient of 1 and no season is exactly "last"
+    inputs, base = es_offsets(x, 4, 1, 1.0, None)
+    shift, want = window_offsets(x, 1, 4, "last", 1)
+    np.testing.assert_allclose(base, want)
+    np.testing.assert_allclose(inputs, x - shift[:, None, :], atol=1e-12)
+    # a level plus a fixed seasonal pattern is followed exactly, whatever the coefficients:
+    # the base continues the pattern, the inputs are all 0
+    pattern = np.array([3.0, -1.0, 0.5, -2.5])
+    z = (7.0 + np.tile(pattern, 3))[None, :, None]
+    for alpha, gamma in ((0.1, 0.05), (0.9, 0.5)):
+        inputs, base = es_offsets(z, 6, 4, alpha, gamma)
+        np.testing.assert_allclose(inputs, 0, atol=1e-12)
+        np.testing.assert_allclose(base[0, :, 0], 7.0 + np.resize(pattern, 6), atol=1e-12)
+    # a constant window: level and base are the constant for any alpha
+    inputs, base = es_offsets(np.full((1, 9, 1), 2.5), 3, 1, 0.3, None)
+    np.testing.assert_allclose(base, 2.5) and np.testing.assert_allclose(inputs, 0)
+    with pytest.raises(UsageError, match="normalize es"):
+        es_offsets(z, 6, 4, None, None)
+
+
+def test_norm_applies_es_to_the_target_columns_only():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 12, 3)).astype(np.float32)
+    norm = Norm("es", 4, None, 0.2, 0.1)
+    out, base = norm.apply(x, 2, 5)
+    want_in, want_base = es_offsets(x[:, :, :2], 5, 4, 0.2, 0.1)
+    assert out.dtype == np.float32 and out is not x
+    np.testing.assert_allclose(out[:, :, :2], want_in, rtol=1e-6)
+    np.testing.assert_array_equal(out[:, :, 2], x[:, :, 2])
+    np.testing.assert_allclose(base, want_base)
+    assert Norm.of({"normalize": "es", "season": 4, "es_alpha": 0.2, "es_gamma": 0.1}) == norm
+
+
+def test_es_chooses_its_coefficients_from_the_data(tmp_path):
+    # a noisy level (random walk under heavy noise): a small alpha smooths the noise away
+    rng = np.random.default_rng(5)
+    level = np.cumsum(rng.normal(scale=0.1, size=400))
+    _, w, tr, _ = prepare(walk_csv(tmp_path / "w.csv"), 28, 7)
+    norm = nz.choose_normalize(w, tr, 1, 7, 7, "es")
+    assert norm.mode == "es" and norm.alpha >= 0.7  # a random walk: the last value
+    import pandas as pd
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=400, freq="D"),
+                          "y": level + rng.normal(scale=2.0, size=400)})
+    frame.to_csv(tmp_path / "noisy.csv", index=False)
+    from lstmcast.data.dataset import load_csv
+    _, w, tr, _ = prepare(load_csv(str(tmp_path / "noisy.csv")), 28, 7)
+    norm = nz.choose_normalize(w, tr, 1, 7, 1, "es")
+    assert norm.mode == "es" and norm.alpha <= 0.2 and norm.gamma is None
+    # auto considers es only when asked (the evidence decides the default)
+    assert nz.choose_normalize(w, tr, 1, 7, 1).mode == "last"
+    assert nz.choose_normalize(w, tr, 1, 7, 1, es=True).mode == "es"
+
+
+def test_fit_with_es_round_trips_and_updates(tmp_path):
+    from lstmcast.model.forecaster import LSTMForecaster, load_model
+
+    data = monthly_csv(tmp_path / "s.csv", noise=0.5)
+    m = LSTMForecaster(hidden=8, epochs=2, seed=0, normalize="es").fit(data)
+    c = m.model_config_
+    assert c.normalize == "es" and 0 <= c.es_alpha <= 1 and c.es_gamma is not None
+    path = tmp_path / "m.safetensors"
+    m.save(path)
+    back = load_model(path)
+    assert back.model_config_.es_alpha == c.es_alpha and back.model_config_.es_gamma == c.es_gamma
+    np.testing.assert_array_equal(back.predict(30)[""].point, m.predict(30)[""].point)
+    # update trains on new windows normalised the same way, and forecasts on
+    more = monthly_csv(tmp_path / "more.csv", n=132, noise=0.5)
+    report = back.update(more)
+    assert report.rows_added == 12
+    assert np.isfinite(back.predict(12)[""].point).all()
