@@ -9,9 +9,8 @@ float32 ONNX operators (opset 17), in this order:
 2. each series' scaler (center and scale of targets and features; with several series,
    an int64 ``series_index`` input gathers them from tables in the graph);
 3. the calendar features (sin/cos of hour of day, day of week, day of year, month) from
-   an int64 ``time`` input, seconds since 1970-01-01 of each row's (zone-less) time: day of
-   week, day of year and month come from integer civil-calendar arithmetic and index
-   tables made by :func:`lstmcast.prep.scaling.calendar_features` itself;
+   an int64 ``time`` input, seconds since 1970-01-01 of each row's (zone-less) time
+   (:mod:`lstmcast.model.export_time`);
 4. the per-window normalisation (``none``, ``last``, ``season``:
    :func:`lstmcast.prep.normalize.window_offsets`);
 5. the network, its output added to the normalisation's base, the scaling and the
@@ -40,17 +39,13 @@ import lstmcast
 from lstmcast.config import ExportConfig
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files.atomic import atomic_write_bytes
-from lstmcast.model import ahead, calibration, combiner, guard
-from lstmcast.nn.onnx import IR_VERSION, OPSET, network_nodes, require_onnx
-from lstmcast.prep.scaling import calendar_features
+from lstmcast.model import ahead, calibration, combiner, export_time, guard
+from lstmcast.nn.onnx import IR_VERSION, OPSET, Graph, network_nodes, require_onnx
 
 FORMAT = "lstmcast-onnx"
 FORMAT_VERSION = 1
 METADATA_KEY = "lstmcast"
 EPOCH = pd.Timestamp("1970-01-01")
-# Days from 0000-03-01 to 1970-01-01 in the proleptic Gregorian calendar (the civil-date
-# algorithm counts from a March 1 so that the leap day ends the year).
-CIVIL_EPOCH_DAYS = 719468
 
 FLOAT32_SAFE = 1e30  # scales and centres beyond this leave no float32 headroom in the graph
 
@@ -70,7 +65,7 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
     L, H, R = desc["lookback"], m.horizon, desc["rows"]
     nt, nf, nc = len(desc["targets"]), len(desc["features"]), len(desc["calendar"])
     keys = desc["series"]
-    g = _Graph()
+    g = Graph()
     inputs = [helper.make_tensor_value_info("history", TensorProto.FLOAT, ["batch", R, nt])]
     if nf:
         inputs.append(helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", R, nf]))
@@ -114,7 +109,7 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
         columns.append(g.op("Div", g.op("Sub", f, per_series(center[:, nt:], "center_features")),
                             per_series(scale[:, nt:], "scale_features"), name="scaled_features"))
     if nc:
-        columns.append(_calendar(g, g.slice("time", R - L, R, axis=1), desc["calendar"]))
+        columns.append(export_time.calendar(g, g.slice("time", R - L, R, axis=1), desc["calendar"]))
 
     # 4: per-window normalisation (window_offsets), on the scaled targets
     shift, base = _offsets(g, x_t, L, H, nt, m.normalize, m.season, m.seasons)
@@ -227,7 +222,7 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
                          f"combiner mixes into {len(odd)} series' forecasts (the first: {odd[0] or 'the series'!r}); "
                          "refit with --no-statistical to export (or forecast with lstmcast)")
     for name in pipe.calendar_names:
-        if name.rsplit("_", 1)[0] not in _CYCLES:
+        if name.rsplit("_", 1)[0] not in export_time.CYCLES:
             raise UsageError(f"ONNX export cannot compute the calendar feature {name!r}")
     R = L + (1 if m.transform in ("diff", "pct") else 0)
     nt, nf, nc = len(forecaster.targets_), len(forecaster.features_), len(pipe.calendar_names)
@@ -348,36 +343,7 @@ def read_description(model) -> dict:
 # ------------------------------------------------------------------ graph pieces
 
 
-class _Graph:
-    """Nodes and initializers with generated names; each op has one output."""
-
-    def __init__(self):
-        self.nodes, self.inits, self._count = [], [], 0
-
-    def _name(self, stem: str) -> str:
-        self._count += 1
-        return f"{stem}_{self._count}"
-
-    def const(self, value, name: str | None = None) -> str:
-        from onnx import numpy_helper
-
-        name = self._name("const") if name is None else name
-        self.inits.append(numpy_helper.from_array(np.asarray(value), name))
-        return name
-
-    def op(self, op_type: str, *inputs: str, name: str | None = None, **attrs) -> str:
-        from onnx import helper
-
-        out = self._name(op_type.lower()) if name is None else name
-        self.nodes.append(helper.make_node(op_type, list(inputs), [out], **attrs))
-        return out
-
-    def slice(self, x: str, start: int, end: int, axis: int) -> str:
-        return self.op("Slice", x, self.const(np.array([start], np.int64)),
-                       self.const(np.array([end], np.int64)), self.const(np.array([axis], np.int64)))
-
-
-def _guard(g: _Graph, forecaster, keys, pred: str, scaled: str, per_series, L: int, H: int,
+def _guard(g: Graph, forecaster, keys, pred: str, scaled: str, per_series, L: int, H: int,
            transform, c_t: str, s_t: str) -> str:
     """The baseline guard (:mod:`lstmcast.model.guard`) on the scaled forecast ``pred``
     (batch, H, nt): each series' baseline, from the scaled window ``scaled`` (batch, L,
@@ -408,12 +374,12 @@ def _guard(g: _Graph, forecaster, keys, pred: str, scaled: str, per_series, L: i
     return mix
 
 
-def _last_row(g: _Graph, hist: str, R: int) -> str:
+def _last_row(g: Graph, hist: str, R: int) -> str:
     """The anchor of diff and pct: the last history row's targets, (batch, 1, nt)."""
     return g.slice(hist, R - 1, R, axis=1)
 
 
-def _offsets(g: _Graph, x: str, L: int, H: int, nt: int, normalize: str, season: int,
+def _offsets(g: Graph, x: str, L: int, H: int, nt: int, normalize: str, season: int,
              seasons: int | None) -> tuple[str | None, str | None]:
     """window_offsets as nodes: (shift (batch, 1, nt), base (batch, H or 1, nt)), or Nones."""
     if normalize == "none":
@@ -433,84 +399,3 @@ def _offsets(g: _Graph, x: str, L: int, H: int, nt: int, normalize: str, season:
     level = g.op("Unsqueeze", g.op("Sub", recent, overall), g.const(np.array([1], np.int64)))
     rows = g.const(np.arange(H, dtype=np.int64) % season)
     return last, g.op("Add", g.op("Gather", profile, rows, axis=1), level, name="base")
-
-
-def _cycle_table(cycle: str) -> np.ndarray:
-    """(n, 2) float32 sin/cos of a whole-day cycle, indexed by day of week (Monday 0),
-    day of year (January 1 is 0; 366 rows) or month (January 0), from calendar_features."""
-    start, periods, freq = {"dow": ("2001-01-01", 7, "D"), "doy": ("2000-01-01", 366, "D"),
-                            "month": ("2001-01-01", 12, "MS")}[cycle]
-    values, names = calendar_features(pd.date_range(start, periods=periods, freq=freq), freq)
-    return values[:, [names.index(f"{cycle}_sin"), names.index(f"{cycle}_cos")]].astype(np.float32)
-
-
-def _civil(g: _Graph, days: str) -> tuple[str, str]:
-    """Days since 1970-01-01 (int64) -> (day of year from 0, month from 0): Howard
-    Hinnant's days_from_civil inverse, in integer ops only (exact for years 0 to 10^14)."""
-    def c(v):
-        return g.const(np.array(v, np.int64))
-
-    def div(a, b):  # operands are >= 0 here, so truncation is floor division
-        return g.op("Div", a, c(b))
-
-    z = g.op("Add", days, c(CIVIL_EPOCH_DAYS))
-    era = div(z, 146097)
-    doe = g.op("Sub", z, g.op("Mul", era, c(146097)))                    # [0, 146096]
-    yoe = div(g.op("Sub", g.op("Add", g.op("Sub", doe, div(doe, 1460)), div(doe, 36524)),
-                   div(doe, 146096)), 365)                               # [0, 399]
-    year = g.op("Add", yoe, g.op("Mul", era, c(400)))                    # March-based year
-    doy_mar = g.op("Sub", doe, g.op("Sub", g.op("Add", g.op("Mul", yoe, c(365)), div(yoe, 4)),
-                                    div(yoe, 100)))                      # [0, 365] from March 1
-    mp = div(g.op("Add", g.op("Mul", doy_mar, c(5)), c(2)), 153)         # [0, 11] from March
-    month0 = g.op("Mod", g.op("Add", mp, c(2)), c(12))
-    jan_feb = g.op("GreaterOrEqual", mp, c(10))
-    year = g.op("Add", year, g.op("Cast", jan_feb, to=7))                # 7: INT64
-    leap = g.op("Or", g.op("And", g.op("Equal", g.op("Mod", year, c(4)), c(0)),
-                           g.op("Not", g.op("Equal", g.op("Mod", year, c(100)), c(0)))),
-                g.op("Equal", g.op("Mod", year, c(400)), c(0)))
-    doy0 = g.op("Where", jan_feb, g.op("Sub", doy_mar, c(306)),
-                g.op("Add", g.op("Add", doy_mar, c(59)), g.op("Cast", leap, to=7)))
-    return doy0, month0
-
-
-_CYCLES = ("hour", "dow", "doy", "month")
-
-
-def _calendar(g: _Graph, seconds: str, names: list[str]) -> str:
-    """calendar_features of int64 times (batch, L): float32 (batch, L, len(names))."""
-    def c(v):
-        return g.const(np.array(v, np.int64))
-
-    of_day = g.op("Mod", seconds, c(86400))  # integer Mod takes the divisor's sign: in [0, 86400)
-    days = g.op("Div", g.op("Sub", seconds, of_day), c(86400))           # exact
-    doy0 = month0 = None
-    parts = []
-    for cycle in dict.fromkeys(n.rsplit("_", 1)[0] for n in names):
-        if cycle == "hour":  # (hour + minute / 60 + second / 3600) / 24
-            angle = g.op("Mul", g.op("Cast", of_day, to=1), g.const(np.float32(2 * np.pi / 86400)))
-            parts += [g.op("Unsqueeze", g.op(fn, angle), c([2])) for fn in ("Sin", "Cos")]
-            continue
-        if cycle == "dow":  # 1970-01-01 was a Thursday (3, counting from Monday 0)
-            index = g.op("Mod", g.op("Add", days, c(3)), c(7))
-        else:
-            if doy0 is None:
-                doy0, month0 = _civil(g, days)
-            index = doy0 if cycle == "doy" else month0
-        parts.append(g.op("Gather", g.const(_cycle_table(cycle), f"calendar_{cycle}"), index, axis=0))
-    return g.op("Concat", *parts, axis=2, name="calendar_features") if len(parts) > 1 else parts[0]
-
-
-def _calendar_model(names: list[str]):
-    """The calendar part alone (input ``time`` int64 (batch, L), output ``calendar``): for tests."""
-    onnx = require_onnx()
-    from onnx import TensorProto, helper
-
-    g = _Graph()
-    out = _calendar(g, "time", names)
-    g.nodes.append(helper.make_node("Identity", [out], ["calendar"]))
-    graph = helper.make_graph(
-        g.nodes, "lstmcast_calendar", [helper.make_tensor_value_info("time", TensorProto.INT64, ["batch", "L"])],
-        [helper.make_tensor_value_info("calendar", TensorProto.FLOAT, ["batch", "L", len(names)])], g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION)
-    onnx.checker.check_model(model, full_check=True)
-    return model

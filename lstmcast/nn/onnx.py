@@ -12,8 +12,9 @@ after the first, concatenated, which is exactly what :meth:`Net.predict_numpy` f
 ONNX's ``LSTM`` runs time-major (``layout=0``): onnxruntime 1.32 refuses the batch-major
 ``layout=1`` on CPU, so the window is transposed to (time, batch, inputs) first.
 
-Pure arrays in, ``onnx`` protos out; ``onnx`` is imported inside the functions, so the
-rest of lstmcast never needs it. No pandas, prep/ or model/ here.
+Also :class:`Graph`, the small builder of nodes with generated names the rest of the
+export is drawn with. Pure arrays in, ``onnx`` protos out; ``onnx`` is imported inside the
+functions, so the rest of lstmcast never needs it. No pandas, prep/ or model/ here.
 """
 
 from __future__ import annotations
@@ -36,6 +37,36 @@ def require_onnx():
     except ImportError:
         raise UsageError("ONNX export needs the onnx package: pip install 'lstmcast[onnx]'") from None
     return onnx
+
+
+class Graph:
+    """Nodes and initializers with generated names; each op has one output (what
+    :mod:`lstmcast.model.export` draws the graph around the network with)."""
+
+    def __init__(self):
+        self.nodes, self.inits, self._count = [], [], 0
+
+    def _name(self, stem: str) -> str:
+        self._count += 1
+        return f"{stem}_{self._count}"
+
+    def const(self, value, name: str | None = None) -> str:
+        from onnx import numpy_helper
+
+        name = self._name("const") if name is None else name
+        self.inits.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, name: str | None = None, **attrs) -> str:
+        from onnx import helper
+
+        out = self._name(op_type.lower()) if name is None else name
+        self.nodes.append(helper.make_node(op_type, list(inputs), [out], **attrs))
+        return out
+
+    def slice(self, x: str, start: int, end: int, axis: int) -> str:
+        return self.op("Slice", x, self.const(np.array([start], np.int64)),
+                       self.const(np.array([end], np.int64)), self.const(np.array([axis], np.int64)))
 
 
 def reorder_gates(a: np.ndarray, hidden: int) -> np.ndarray:

@@ -17,7 +17,7 @@ onnx = pytest.importorskip("onnx")
 from conftest import FIXTURES, SAMPLES, assert_close, daily_frame, monthly_csv, tolerance, walk_csv  # noqa: E402
 from lstmcast.data.dataset import load_csv  # noqa: E402
 from lstmcast.errors import DataError, UsageError  # noqa: E402
-from lstmcast.model import export  # noqa: E402
+from lstmcast.model import export, export_time  # noqa: E402
 from lstmcast.model.forecaster import LSTMForecaster  # noqa: E402
 from lstmcast.nn import onnx as nn_onnx  # noqa: E402
 from lstmcast.nn.network import Net  # noqa: E402
@@ -257,7 +257,7 @@ def test_calendar_arithmetic_matches_calendar_features(freq):
     seconds = np.concatenate([seconds, (edges - export.EPOCH) // pd.Timedelta(seconds=1)])
     index = export.EPOCH + pd.to_timedelta(seconds, unit="s")
     ref, names = calendar_features(index, freq)
-    got = session(export._calendar_model(names)).run(None, {"time": seconds.astype(np.int64)[None]})[0][0]
+    got = session(export_time.calendar_model(names)).run(None, {"time": seconds.astype(np.int64)[None]})[0][0]
     np.testing.assert_allclose(got, ref, rtol=0, atol=2e-6)  # the hour's angle is float32 arithmetic
 
 
