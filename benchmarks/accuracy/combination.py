@@ -9,7 +9,8 @@ default's folds:
 - lstmcast: ``default`` (the shipped choices), ``guard`` (lstmcast 0.2: the baseline guard
   alone, ``_combine="guard"``), ``network`` (the pure network, ``guard=False``),
   ``no-lstm`` (the combiner without the network, ``_combine="stats"``), ``es``
-  (``--normalize es``), ``auto-es`` (``auto`` also considering ``es``), and any other
+  (``--normalize es``), ``auto-es`` (``auto`` also considering ``es``), ``snapshots``
+  (snapshot averaging of the 5 best epochs), ``seeds2`` (``--ensemble 2``), and any other
   rule given with ``--rules``;
 - naive, seasonal naive, drift (from the default's backtest);
 - statsforecast's AutoETS, AutoTheta and AutoARIMA (optional extras) and their mean, the
@@ -51,7 +52,8 @@ from benchmarks.accuracy import evidence
 from benchmarks.common import backtests, datasets
 
 CONFIGS = {"default": {}, "guard": {"_combine": "guard"}, "network": {"guard": False},
-           "no-lstm": {"_combine": "stats"}, "es": {"normalize": "es"}, "auto-es": {"_auto_es": True}}
+           "no-lstm": {"_combine": "stats"}, "es": {"normalize": "es"}, "auto-es": {"_auto_es": True},
+           "snapshots": {"_snapshots": 5}, "seeds2": {"ensemble": 2}}
 PEERS = ("autoets", "autotheta", "autoarima")
 # AutoARIMA's search on a year of hourly rows takes minutes per fit: it sees at most the
 # last ARIMA_ROWS rows of each fold's history (the same origins and test points), and, as

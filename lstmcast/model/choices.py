@@ -42,6 +42,10 @@ class Choices:
     # Whether --normalize auto also considers es (exponential smoothing in the window,
     # coefficients chosen on the training windows). Evidence: benchmarks/results/es-rule.md.
     auto_es: bool = False
+    # Snapshot averaging: the weights of this many best epochs (by validation loss) are
+    # averaged where the mean validates better than the best epoch (1: off).
+    # Evidence: benchmarks/results/snapshots-rule.md.
+    snapshots: int = 1
     # Default lookback in seasons (None: the frequency's table in model/defaults.py).
     lookback_seasons: int | None = None
     # Share of each series' validation windows (the latest) kept apart from early stopping
@@ -83,6 +87,7 @@ class Choices:
             "interval_scale": self.interval_scale in ("auto", "change", "none"),
             "season_max_windows": type(self.season_max_windows) is int and self.season_max_windows >= 1,
             "auto_es": type(self.auto_es) is bool,
+            "snapshots": type(self.snapshots) is int and 1 <= self.snapshots <= 50,
             "lookback_seasons": self.lookback_seasons is None or (type(self.lookback_seasons) is int
                                                                   and self.lookback_seasons >= 1),
             "holdout": isinstance(self.holdout, (int, float)) and 0 <= self.holdout < 1,

@@ -125,7 +125,8 @@ class LSTMForecaster:
         net = Net.from_params(params, K)
         trainer = training.build_trainer(net, t, dropout=m.dropout, members=K, nt=nt, n_future=n_future,
                                          future_block=self.choices.future_block, on_epoch=on_epoch,
-                                         on_batch=on_batch, should_stop=should_stop)
+                                         on_batch=on_batch, should_stop=should_stop,
+                                         snapshots=self.choices.snapshots)
         if resume is not None:
             trainer.load_state(*resume)
         norm = choose_normalize(windows, train_idx, nt, H, m.season, m.normalize, m.seasons,

@@ -64,11 +64,11 @@ def grad_mask(net: Net, members: int, nt: int, n_future: int, future_block: str)
 
 
 def build_trainer(net: Net, train: TrainConfig, *, dropout: float, members: int, nt: int, n_future: int,
-                  future_block: str, on_epoch=None, on_batch=None, should_stop=None) -> Trainer:
+                  future_block: str, on_epoch=None, on_batch=None, should_stop=None, snapshots: int = 1) -> Trainer:
     """The trainer of ``net`` (the only place one is made): ``train``'s schedule, the
     model's dropout, and the gradient mask of the model's members and future block."""
     return Trainer(net, train, dropout=dropout, on_epoch=on_epoch, on_batch=on_batch, should_stop=should_stop,
-                   grad_mask=grad_mask(net, members, nt, n_future, future_block))
+                   grad_mask=grad_mask(net, members, nt, n_future, future_block), snapshots=snapshots)
 
 
 def predict(net: Net, members: int, x: np.ndarray, engine: str = "auto", f: np.ndarray | None = None):

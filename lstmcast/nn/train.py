@@ -74,7 +74,8 @@ class Trainer:
     def __init__(self, net: Net, config, *, dropout: float = 0.0, plateau: Plateau = Plateau(),
                  on_epoch: Callable[[EpochReport], None] | None = None,
                  on_batch: Callable[[int, int], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None, grad_mask: np.ndarray | None = None):
+                 should_stop: Callable[[], bool] | None = None, grad_mask: np.ndarray | None = None,
+                 snapshots: int = 1):
         missing = [n for n in ("epochs", "batch_size") if getattr(config, n) is None]
         if missing:
             raise ValueError(f"the training config is not resolved: {', '.join(missing)} unset")
@@ -99,6 +100,11 @@ class Trainer:
         self.plateau = 0
         self.history: list[dict] = []
         self.seconds = 0.0
+        # snapshot averaging: the weights of the best ``snapshots`` epochs, averaged at the
+        # end where that validates better than the best epoch alone (1: off)
+        self.snapshots = int(snapshots)
+        self.pool: list[tuple[float, np.ndarray]] = []
+        self.averaged = 0
         self._snapshot()
 
     # ------------------------------------------------------------------ state
@@ -213,7 +219,22 @@ class Trainer:
                 stopped = "early-stopping"
                 break
         self._finish()
+        self._average(take, val_idx)
         return self._result(stopped)
+
+    def _average(self, take, val_idx: np.ndarray) -> None:
+        """Snapshot averaging: the mean of the pool's weights replaces the best epoch's
+        where its validation loss is lower."""
+        if self.snapshots < 2 or len(self.pool) < 2 or not len(val_idx):
+            return
+        best = self.net.theta.copy()
+        self.net.theta[:] = np.mean([theta for _, theta in self.pool], axis=0, dtype=np.float64)
+        val = self.validation_loss(take, val_idx)
+        if val < self.best_val:
+            self.best_val, self.averaged = val, len(self.pool)
+            self.best_theta[:] = self.net.theta
+        else:
+            self.net.theta[:] = best
 
     def _after_epoch(self, train_loss: float, val: float) -> None:
         cfg = self.config
@@ -227,6 +248,8 @@ class Trainer:
             if self.plateau >= self.schedule.lr_patience and self.opt.lr > self.schedule.min_lr:
                 self.opt.lr = max(self.schedule.min_lr, self.opt.lr * self.schedule.lr_factor)
                 self.plateau = 0
+        if self.snapshots > 1 and (len(self.pool) < self.snapshots or val < self.pool[-1][0]):
+            self.pool = sorted(self.pool + [(val, self.net.theta.copy())], key=lambda p: p[0])[:self.snapshots]
         self.history.append({"epoch": self.epoch, "train_loss": train_loss, "val_loss": val,
                              "lr": self.opt.lr})
         if self.on_epoch:
