@@ -382,30 +382,42 @@ def format_times(times: pd.Series, form: str | None) -> pd.Series:
     return ts.dt.strftime("%Y-%m-%d") if midnight else ts.map(lambda t: t.isoformat())
 
 
-def season_position(index, freq: str, season: int) -> np.ndarray:
-    """Each timestamp's position in the season (0..season-1), the same for the same time
-    of the cycle in any series: hour of day for hourly data and a season of 24, day of
-    the week for daily data and 7, month of the year for monthly data and 12. Steps of a
-    fixed length count from Monday 2001-01-01 00:00, business days from that Monday,
-    months from January of year 0; anything else counts its steps from that Monday."""
-    index = pd.DatetimeIndex(index)
-    if index.tz is not None:
-        index = index.tz_localize(None)
-    season = max(int(season), 1)
+SEASON_EPOCH = pd.Timestamp("2001-01-01")  # a Monday: season positions count steps from it
+
+
+def season_unit(freq: str) -> tuple[str, int]:
+    """How :func:`season_position` counts steps of ``freq``: ``("months", m)``, steps of
+    ``m`` months from January of year 0; ``("busdays", n)``, steps of ``n`` business days
+    from Monday 2001-01-01; or ``("us", u)``, steps of ``u`` microseconds from Monday
+    2001-01-01 00:00 (a fixed length, or a typical one for anything else)."""
     offset = to_offset(freq)
     n = getattr(offset, "n", 1) or 1
-    epoch = pd.Timestamp("2001-01-01")
     if isinstance(offset, (pd.offsets.MonthBegin, pd.offsets.MonthEnd, pd.offsets.BusinessMonthBegin,
                            pd.offsets.BusinessMonthEnd, pd.offsets.QuarterBegin, pd.offsets.QuarterEnd,
                            pd.offsets.YearBegin, pd.offsets.YearEnd)):
         months = {"Quarter": 3, "Year": 12}
-        per = next((v for k, v in months.items() if k in type(offset).__name__), 1) * n
-        steps = (index.year.to_numpy(np.int64) * 12 + index.month.to_numpy(np.int64) - 1) // per
-    elif isinstance(offset, pd.offsets.BusinessDay):
+        return "months", next((v for k, v in months.items() if k in type(offset).__name__), 1) * n
+    if isinstance(offset, pd.offsets.BusinessDay):
+        return "busdays", n
+    return "us", max(int(period(freq)[2].value) // 1000, 1)  # microseconds reach the year 9999
+
+
+def season_position(index, freq: str, season: int) -> np.ndarray:
+    """Each timestamp's position in the season (0..season-1), the same for the same time
+    of the cycle in any series: hour of day for hourly data and a season of 24, day of
+    the week for daily data and 7, month of the year for monthly data and 12. Steps
+    count as :func:`season_unit` says."""
+    index = pd.DatetimeIndex(index)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    season = max(int(season), 1)
+    unit, size = season_unit(freq)
+    if unit == "months":
+        steps = (index.year.to_numpy(np.int64) * 12 + index.month.to_numpy(np.int64) - 1) // size
+    elif unit == "busdays":
         days = index.normalize().to_numpy("datetime64[D]")
-        steps = np.busday_count(np.datetime64("2001-01-01"), days) // n
+        steps = np.busday_count(SEASON_EPOCH.to_datetime64().astype("datetime64[D]"), days) // size
     else:
-        step_us = max(int(period(freq)[2].value) // 1000, 1)  # microseconds reach the year 9999
-        us = index.to_numpy("datetime64[us]").astype(np.int64) - epoch.to_datetime64().astype("datetime64[us]").astype(np.int64)
-        steps = us // step_us
+        epoch_us = SEASON_EPOCH.to_datetime64().astype("datetime64[us]").astype(np.int64)
+        steps = (index.to_numpy("datetime64[us]").astype(np.int64) - epoch_us) // size
     return np.mod(steps, season).astype(np.int64)
