@@ -19,8 +19,8 @@ import typer
 
 from lstmcast import __version__
 from lstmcast import config
-from lstmcast.cli.flags import (CHECK, EVALUATE, EXPORT, FORECAST, MODEL, OUTPUT, OUTPUT_TABLE, READ, READ_LIMIT,
-                                READ_PARSING, SCHEDULE, TRAIN, TRAIN_UPDATE, TUNE, with_configs)
+from lstmcast.cli.flags import (CHECK, EVALUATE, EXPORT, FORECAST, MODEL, OUTPUT, OUTPUT_LEVELS, OUTPUT_TABLE, READ,
+                                READ_LIMIT, READ_PARSING, SCHEDULE, TRAIN, TRAIN_UPDATE, TUNE, with_configs)
 from lstmcast.errors import Interrupted, LstmcastError, UsageError
 
 DEFAULT_MODEL = "lstmcast-model.safetensors"
@@ -269,25 +269,27 @@ def check(data: Data, model: Model = None, quiet: Quiet = False, debug: Debug = 
 
 
 @app.command()
-@with_configs(READ_LIMIT, EXPORT)
+@with_configs(READ_LIMIT, EXPORT, OUTPUT_LEVELS)
 def export(model: Model = None,
-           json_out: Annotated[bool, _opt("--json", env="JSON", help="Print the description of the inputs and output (JSON) to stdout.")] = False,
+           json_out: Annotated[bool, _opt("--json", env="JSON", help="Print the description of the inputs and outputs (JSON) to stdout.")] = False,
            quiet: Quiet = False, debug: Debug = False, *, given):
     """Export the model's network, scaling and window normalisation as one ONNX graph,
-    so that a service in C#, Java, C++ (or Python without lstmcast) can forecast.
+    so that a service in C#, Java, C++ (or Python without lstmcast) can forecast, with
+    the prediction intervals at each --level.
 
-    Example: lstmcast export --model prices.safetensors -o prices.onnx
+    Example: lstmcast export --model prices.safetensors -o prices.onnx --level 80 --level 95
     """
     from lstmcast.cli import export as command
     from lstmcast.cli.data import refuse_own_inputs
 
     model = model or DEFAULT_MODEL
     e = config.ExportConfig(**given["export"])
+    levels = list(config.OutputConfig(**given["output"]).levels)
     output = e.output or command.default_output(model)
     if json_out and output == "-":
         raise UsageError("--json and -o - would both write to stdout; choose one")
     refuse_own_inputs({"-o": output}, {"--model": model})
-    desc = command.run(model, e.format, output, e.series, e.horizon, given["read"].get("max_input_mb"),
+    desc = command.run(model, e.format, output, e.series, e.horizon, levels, given["read"].get("max_input_mb"),
                        _messages(quiet))
     if json_out:
         import json

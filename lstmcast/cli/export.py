@@ -14,9 +14,9 @@ def default_output(model_path: str) -> str:
     return root + ".onnx"
 
 
-def run(model_path: str, fmt: str, output: str, series: str | None, horizon: int | None,
+def run(model_path: str, fmt: str, output: str, series: str | None, horizon: int | None, levels: list[float],
         max_mb: int | None, msg) -> dict:
-    """Write the export; its description (the contract of the inputs and output)."""
+    """Write the export; its description (the contract of the inputs and outputs)."""
     from lstmcast.model import export
     from lstmcast.model.forecaster import load_model
 
@@ -24,15 +24,17 @@ def run(model_path: str, fmt: str, output: str, series: str | None, horizon: int
     if output == "-":
         from lstmcast.cli.output import to_stdout
 
-        model, desc = export.to_onnx(forecaster, series, horizon)
+        model, desc = export.to_onnx(forecaster, series, horizon, levels)
         to_stdout(model.SerializeToString())
     else:
-        desc = export.write(forecaster, output, series, horizon)
+        desc = export.write(forecaster, output, series, horizon, levels)
+    msg.notes((desc["intervals"] or {}).get("notes", []))
     shapes = "; ".join(f"{i['name']} {_shape(i['shape'])}" for i in desc["inputs"])
-    out = desc["outputs"][0]
+    outs = "; ".join(f"{o['name']} {_shape(o['shape'])}" for o in desc["outputs"])
+    bands = f" at levels {', '.join(f'{v:g}' for v in levels)}" if levels else ""
     msg.note(f"wrote {'stdout' if output == '-' else output}: ONNX opset {desc['opset']}, inputs {shapes}; "
-             f"output {out['name']} {_shape(out['shape'])} (lstmcast export --json, or the guide's "
-             "'ONNX export' in docs/guide/model-file.md, says what each input holds)")
+             f"output{'s' if levels else ''} {outs}{bands} (lstmcast export --json, or the guide's "
+             "'ONNX export' in docs/guide/model-file.md, says what each input and output holds)")
     return desc
 
 

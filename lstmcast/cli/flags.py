@@ -93,6 +93,11 @@ TRAIN = ("train", config.TrainConfig, None)
 # the commands' own options
 OUTPUT = ("output", config.OutputConfig, None)
 OUTPUT_TABLE = ("output", config.OutputConfig, ("format", "output"))  # a table, no levels or plot
+# export: forecast's --level (the same option and checks), for the bands the graph outputs
+OUTPUT_LEVELS = ("output", config.OutputConfig, ("levels",),
+                 {"levels": "Prediction interval level in percent (repeatable), e.g. 80: the graph also outputs "
+                            "the lower and upper bands at these levels, with the band widths in force now "
+                            "(as forecast --level prints them). Default: none, as forecast."})
 SCHEDULE = ("schedule", config.ScheduleConfig, None)
 FORECAST = ("forecast", config.ForecastConfig, None)
 EVALUATE = ("evaluate", config.EvaluateConfig, None)

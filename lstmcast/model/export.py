@@ -13,18 +13,26 @@ float32 ONNX operators (opset 17), in this order:
    (:mod:`lstmcast.model.export_time`);
 4. the per-window normalisation (``none``, ``last``, ``season``:
    :func:`lstmcast.prep.normalize.window_offsets`);
-5. the network, its output added to the normalisation's base, the scaling and the
-   transform inverted (``diff``: the last row plus the cumulative sum; ``pct``: the last
-   row times the cumulative product, unrolled over the horizon), and the floor at 0 of
-   the targets the model keeps non-negative.
+5. the network, its output added to the normalisation's base, and the guard's baselines;
+6. with interval levels (``levels``; ``lstmcast export --level``), the half-widths of
+   ``predict``'s bands at each level, from the calibration in force at export time
+   (:mod:`lstmcast.model.export_bands`); the point and the bands through the scaling and
+   the transform inverted together (``diff``: the last row plus the cumulative sum;
+   ``pct``: the last row times the cumulative product, unrolled over the horizon), each
+   band holding the point, never narrower with the step and clipped where ``predict``
+   clips it; the floor at 0 of the targets the model keeps non-negative, and 0 with a
+   band of [0, 0] at the season positions where a series was always 0 (positions the
+   graph finds from the ``time`` input: :mod:`lstmcast.model.export_time`).
 
-Not in the graph: intervals, forecasts past the trained horizon (recursive), and the
-range checks of ``predict`` (a forecast far outside the history is refused there, returned
-here). What cannot be exported exactly is refused with a UsageError.
+Outputs: ``forecast`` (batch, horizon, targets) and, with levels, ``lower`` and ``upper``
+(levels, batch, horizon, targets). Not in the graph: forecasts past the trained horizon
+(recursive), the band widths of later updates, and the range checks of ``predict`` (a
+forecast far outside the history is refused there, returned here). What cannot be
+exported exactly is refused with a UsageError.
 
-The description (:func:`describe`) says what each input holds; it is also stored as
-JSON in the model's ``metadata_props`` under ``lstmcast``. :func:`feeds` builds the
-inputs from a forecaster's stored history (or newer frames), the reference for other
+The description (:func:`describe`) says what each input and output holds; it is also
+stored as JSON in the model's ``metadata_props`` under ``lstmcast``. :func:`feeds` builds
+the inputs from a forecaster's stored history (or newer frames), the reference for other
 languages.
 """
 
@@ -36,10 +44,10 @@ import numpy as np
 import pandas as pd
 
 import lstmcast
-from lstmcast.config import ExportConfig
+from lstmcast.config import ExportConfig, check_levels
 from lstmcast.errors import DataError, UsageError
 from lstmcast.files.atomic import atomic_write_bytes
-from lstmcast.model import ahead, calibration, combiner, export_time, guard
+from lstmcast.model import adaptive, ahead, calibration, combiner, export_bands, export_time, guard
 from lstmcast.nn.onnx import IR_VERSION, OPSET, Graph, network_nodes, require_onnx
 
 FORMAT = "lstmcast-onnx"
@@ -50,16 +58,20 @@ EPOCH = pd.Timestamp("1970-01-01")
 FLOAT32_SAFE = 1e30  # scales and centres beyond this leave no float32 headroom in the graph
 
 
-def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
+def to_onnx(forecaster, series: str | None = None, horizon: int | None = None, levels=()):
     """``(model, description)``: the checked ModelProto and its JSON-able description.
 
     ``series``: export that series alone (no ``series_index`` input); by default every
     series, and with more than one, ``series_index`` chooses each row's. ``horizon``:
-    steps in the output, at most the trained horizon (the default)."""
+    steps in the output, at most the trained horizon (the default). ``levels``: interval
+    levels in percent, whose bands the outputs ``lower`` and ``upper`` hold (none: the
+    point forecast alone)."""
     onnx = require_onnx()
     from onnx import TensorProto, helper
 
-    desc = describe(forecaster, series, horizon)
+    desc = describe(forecaster, series, horizon, levels)
+    levels = desc["levels"]
+    cal, _ = export_bands.calibrated(forecaster, levels)
     m = forecaster.model_config_
     pipe = forecaster.pipeline_
     L, H, R = desc["lookback"], m.horizon, desc["rows"]
@@ -69,7 +81,7 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
     inputs = [helper.make_tensor_value_info("history", TensorProto.FLOAT, ["batch", R, nt])]
     if nf:
         inputs.append(helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", R, nf]))
-    if nc:
+    if _has(desc, "time"):
         inputs.append(helper.make_tensor_value_info("time", TensorProto.INT64, ["batch", R]))
     if len(keys) > 1:
         inputs.append(helper.make_tensor_value_info("series_index", TensorProto.INT64, ["batch"]))
@@ -144,29 +156,27 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
         pred = g.op("Add", pred, base)
     if desc["guard"]["used"]:
         pred = _guard(g, forecaster, keys, pred, scaled, per_series, L, H, m.transform, c_t, s_t)
-    zt = g.op("Add", g.op("Mul", pred, s_t), c_t)
-    if m.transform == "log":
-        point = g.op("Exp", zt)
-    elif m.transform == "diff":
-        point = g.op("Add", _last_row(g, hist, R), g.op("CumSum", zt, g.const(np.array(1, np.int64))))
-    elif m.transform == "pct":
-        growth = g.op("Add", zt, g.const(np.float32(1.0)))
-        steps = [g.slice(growth, 0, 1, axis=1)]
-        for h in range(1, H):  # ONNX has no CumProd: H multiplications, in numpy's order
-            steps.append(g.op("Mul", steps[-1], g.slice(growth, h, h + 1, axis=1)))
-        point = g.op("Mul", _last_row(g, hist, R), g.op("Concat", *steps, axis=1) if H > 1 else steps[0])
-    else:
-        point = zt
-    steps_out = desc["horizon"]
-    if steps_out < H:
-        point = g.slice(point, 0, steps_out, axis=1)
-    floor = np.where(desc["nonnegative"], 0.0, -np.inf).astype(np.float32)
-    if floor.max() == 0.0:
-        point = g.op("Max", point, g.const(floor[None, None, :], "floor"))
-    g.nodes.append(helper.make_node("Identity", [point], ["forecast"]))
 
-    output = helper.make_tensor_value_info("forecast", TensorProto.FLOAT, ["batch", steps_out, nt])
-    graph = helper.make_graph(g.nodes, "lstmcast_forecast", inputs, [output], g.inits)
+    # 6: the bands (export_bands), inverted with the point; the floor and the zero positions
+    positions = None
+    if desc["season_positions"]:  # of the steps after the last history row
+        last = g.op("Squeeze", g.slice("time", R - 1, R, axis=1), g.const(np.array([1], np.int64)))
+        positions = export_time.positions(g, last, forecaster.freq_, m.season, H)
+    z = pred
+    if levels:
+        lo, hi = export_bands.half_widths(g, forecaster, cal, levels, H, scaled, positions)
+        first = g.op("Unsqueeze", pred, g.const(np.array([0], np.int64)))
+        z = g.op("Concat", first, g.op("Sub", pred, lo), g.op("Add", pred, hi), axis=0)  # (1 + 2 levels, ...)
+    units = _inverse(g, z, m.transform, hist, R, H, c_t, s_t)
+    results = export_bands.in_units(g, forecaster, units, len(levels), hist, R, s_t, positions,
+                                    export_bands.zero_table(forecaster, keys), len(keys) > 1)
+    outputs = []
+    for item, result in zip(desc["outputs"], results):
+        if desc["horizon"] < H:
+            result = g.slice(result, 0, desc["horizon"], axis=-2)
+        g.nodes.append(helper.make_node("Identity", [result], [item["name"]]))
+        outputs.append(helper.make_tensor_value_info(item["name"], TensorProto.FLOAT, item["shape"]))
+    graph = helper.make_graph(g.nodes, "lstmcast_forecast", inputs, outputs, g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                               producer_name="lstmcast", producer_version=lstmcast.__version__,
                               ir_version=IR_VERSION,
@@ -176,19 +186,20 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None):
     return model, desc
 
 
-def write(forecaster, path, series: str | None = None, horizon: int | None = None) -> dict:
+def write(forecaster, path, series: str | None = None, horizon: int | None = None, levels=()) -> dict:
     """Write :func:`to_onnx`'s model to ``path`` atomically; returns the description."""
-    model, desc = to_onnx(forecaster, series, horizon)
+    model, desc = to_onnx(forecaster, series, horizon, levels)
     atomic_write_bytes(path, model.SerializeToString())
     return desc
 
 
-def describe(forecaster, series: str | None = None, horizon: int | None = None) -> dict:
+def describe(forecaster, series: str | None = None, horizon: int | None = None, levels=()) -> dict:
     """The JSON-able contract of the exported graph (refusing what cannot be exported)."""
     forecaster.check_fitted()
     m, pipe = forecaster.model_config_, forecaster.pipeline_
     L, H = m.lookback, m.horizon
     horizon = H if horizon is None else int(horizon)
+    levels = check_levels(levels)  # the --level option's own rule
     if horizon > H:
         raise UsageError(f"ONNX export covers the trained horizon of {H} steps, not {horizon}: "
                          f"forecasts past it are recursive (refit with --horizon {horizon})")
@@ -224,6 +235,8 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
     for name in pipe.calendar_names:
         if name.rsplit("_", 1)[0] not in export_time.CYCLES:
             raise UsageError(f"ONNX export cannot compute the calendar feature {name!r}")
+    cal, notes = export_bands.calibrated(forecaster, levels)
+    positions = export_bands.check(forecaster, keys, cal)
     R = L + (1 if m.transform in ("diff", "pct") else 0)
     nt, nf, nc = len(forecaster.targets_), len(forecaster.features_), len(pipe.calendar_names)
     row = f"the last {R} rows of the series, oldest first (the rows lstmcast keeps as the model's history)"
@@ -233,11 +246,13 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
         inputs.append({"name": "features", "dtype": "float32", "shape": ["batch", R, nf],
                        "meaning": f"feature values in original units, columns {forecaster.features_}, "
                                   "of the same rows as history"})
-    if nc:
+    if nc or positions:
+        uses = [f"the calendar features {pipe.calendar_names}"] if nc else []
+        uses += ["the season positions of the forecast steps (from the last row's)"] if positions else []
         inputs.append({"name": "time", "dtype": "int64", "shape": ["batch", R],
                        "meaning": "each history row's time as whole seconds since 1970-01-01 00:00:00, "
                                   "reading the data's times as UTC (lstmcast's times carry no zone); "
-                                  f"the graph computes the calendar features {pipe.calendar_names} from it"})
+                                  f"the graph computes {' and '.join(uses)} from it"})
     future = forecaster.future_
     if future:
         inputs.append({"name": "future", "dtype": "float32", "shape": ["batch", m.horizon, len(future)],
@@ -259,41 +274,72 @@ def describe(forecaster, series: str | None = None, horizon: int | None = None) 
                                   "of the guard is the line through them and the last history row)"})
         inputs.append({"name": "drift_since", "dtype": "int64", "shape": ["batch"],
                        "meaning": "how many rows the last history row lies after the series' first row"})
-    floor = [t for t, keep in zip(forecaster.targets_, forecaster.nonnegative_) if keep]
+    outputs, intervals = _outputs(forecaster, keys, horizon, levels, cal, notes)
     return {
         "format": FORMAT, "format_version": FORMAT_VERSION, "lstmcast": lstmcast.__version__,
         "opset": OPSET, "ir_version": IR_VERSION,
-        "inputs": inputs,
-        "outputs": [{"name": "forecast", "dtype": "float32", "shape": ["batch", horizon, nt],
-                     "meaning": f"point forecasts of the next {horizon} steps after the last history "
-                                f"row, original units, columns {forecaster.targets_}"
-                                + (f"; at 0 or above for {floor}" if floor else "")}],
+        "inputs": inputs, "outputs": outputs, "levels": levels, "intervals": intervals,
         "series": keys, "history_last": last, "targets": list(forecaster.targets_),
         "features": list(forecaster.features_), "calendar": list(pipe.calendar_names),
         "future": list(forecaster.future_),
         "lookback": L, "rows": R, "horizon": horizon, "trained_horizon": H,
         "freq": forecaster.freq_, "trading_calendar": forecaster.data_.get("calendar"),
-        "transform": m.transform, "normalize": m.normalize,
+        "transform": m.transform, "normalize": m.normalize, "season": m.season, "season_positions": positions,
         "nonnegative": [bool(v) for v in forecaster.nonnegative_],
         "guard": {"used": bool(used.any()), "drift": drift,
                   "baseline": [[guard.BASELINES[b] if b >= 0 else None for b in r] for r in gb.tolist()],
                   "network_weight": gw.tolist()},
-        "not_included": ["prediction intervals", "steps past the trained horizon",
-                         "predict's refusal of forecasts far outside the history's range"]
+        "not_included": (["the band widths of later updates (export again after an update)"] if levels else
+                         ["prediction intervals (export with --level to include them)"])
+        + ["steps past the trained horizon", "predict's refusal of forecasts far outside the history's range"]
         + (["missing target values in history (fill them, as lstmcast does, linearly in time; the "
             "_observed feature columns say which were missing)"] if forecaster.read_config_.missing == "mask"
            else []),
     }
 
 
+def _outputs(forecaster, keys: list[str], horizon: int, levels: list[float], cal: dict | None,
+             notes: list[str]) -> tuple[list[dict], dict | None]:
+    """The description's outputs, and its ``intervals`` (None without levels)."""
+    nt, m = len(forecaster.targets_), forecaster.model_config_
+    floor = [t for t, keep in zip(forecaster.targets_, forecaster.nonnegative_) if keep]
+    held = ""
+    if floor:
+        held = f"; at 0 or above for {floor}"
+        if m.nonnegative is None:
+            held += " (as the training data were; not where the history given goes below 0)"
+        if export_bands.zero_table(forecaster, keys) is not None:
+            held += ", and 0 at the season positions where a series was 0 in every cycle of its training data"
+    columns = f"original units, columns {forecaster.targets_}"
+    outputs = [{"name": "forecast", "dtype": "float32", "shape": ["batch", horizon, nt],
+                "meaning": f"point forecasts of the next {horizon} steps after the last history row, "
+                           f"{columns}{held}"}]
+    if not levels:
+        return outputs, None
+    working = adaptive.effective(forecaster.calibration_, levels)
+    moved = [f"{v:g}% at {w:.4g}%" for v, w in zip(levels, working) if abs(v - w) > 1e-9]
+    for side in ("lower", "upper"):
+        outputs.append({"name": side, "dtype": "float32", "shape": [len(levels), "batch", horizon, nt],
+                        "meaning": f"the {side} ends of the prediction intervals at the levels {levels} (percent, "
+                                   f"the first axis in that order) of forecast's steps, {columns}; lstmcast "
+                                   f"forecast's bands, from the band widths in force at export time{held}"})
+    intervals = {"calibrated_at": [round(w, 6) for w in working],
+                 "scores": calibration.scores_behind(forecaster.residuals_, forecaster.calibration_),
+                 "widths": "in force at export time" + (
+                     f" (update's adaptive steps calibrate {', '.join(moved)})" if moved else ""),
+                 "notes": notes}
+    return outputs, intervals
+
+
 def feeds(forecaster, frames: dict | None = None, series: str | None = None,
-          future: dict | None = None) -> dict[str, np.ndarray]:
+          future: dict | None = None, levels=()) -> dict[str, np.ndarray]:
     """The graph's inputs for the forecaster's stored history, or for ``frames`` (series
     key -> frame with the model's columns, its last rows used), in the order of the
     description's ``series``: what a service in another language builds itself.
     ``future`` (series key -> frame of the future covariates indexed by time, as
-    ``predict`` takes them) fills the ``future`` input of a model with covariates."""
-    desc = describe(forecaster, series)
+    ``predict`` takes them) fills the ``future`` input of a model with covariates;
+    ``levels``: those of the export (a graph with bands may read the ``time`` input)."""
+    desc = describe(forecaster, series, levels=levels)
     R, keys = desc["rows"], desc["series"]
     frames = forecaster.history_ if frames is None else frames
     tails = [frames[k].iloc[-R:] for k in keys]
@@ -304,7 +350,7 @@ def feeds(forecaster, frames: dict | None = None, series: str | None = None,
     out = {"history": np.stack([f[desc["targets"]].to_numpy(np.float32) for f in tails])}
     if desc["features"]:
         out["features"] = np.stack([f[desc["features"]].to_numpy(np.float32) for f in tails])
-    if desc["calendar"]:
+    if _has(desc, "time"):
         out["time"] = np.stack([np.asarray((f.index - EPOCH) // pd.Timedelta(seconds=1), dtype=np.int64)
                                 for f in tails])
     if len(keys) > 1:
@@ -377,6 +423,28 @@ def _guard(g: Graph, forecaster, keys, pred: str, scaled: str, per_series, L: in
 def _last_row(g: Graph, hist: str, R: int) -> str:
     """The anchor of diff and pct: the last history row's targets, (batch, 1, nt)."""
     return g.slice(hist, R - 1, R, axis=1)
+
+
+def _inverse(g: Graph, z: str, transform, hist: str, R: int, H: int, c_t: str, s_t: str) -> str:
+    """Scaled forecasts ``z`` (..., batch, H, nt) in original units: the scaler and the
+    transform inverted along the steps (axis -2), as ``Pipeline.inverse`` does."""
+    zt = g.op("Add", g.op("Mul", z, s_t), c_t)
+    if transform == "log":
+        return g.op("Exp", zt)
+    if transform == "diff":
+        return g.op("Add", _last_row(g, hist, R), g.op("CumSum", zt, g.const(np.array(-2, np.int64))))
+    if transform == "pct":
+        growth = g.op("Add", zt, g.const(np.float32(1.0)))
+        steps = [g.slice(growth, 0, 1, axis=-2)]
+        for h in range(1, H):  # ONNX has no CumProd: H multiplications, in numpy's order
+            steps.append(g.op("Mul", steps[-1], g.slice(growth, h, h + 1, axis=-2)))
+        return g.op("Mul", _last_row(g, hist, R), g.op("Concat", *steps, axis=-2) if H > 1 else steps[0])
+    return zt
+
+
+def _has(desc: dict, name: str) -> bool:
+    """Whether the description lists an input ``name``."""
+    return any(i["name"] == name for i in desc["inputs"])
 
 
 def _offsets(g: Graph, x: str, L: int, H: int, nt: int, normalize: str, season: int,

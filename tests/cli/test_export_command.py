@@ -1,8 +1,9 @@
 """`lstmcast export --format onnx` as a user runs it: the installed command writes the
-file, onnxruntime (a real one) runs it, and its forecast is lstmcast's."""
+file, onnxruntime (a real one) runs it, and its forecast and bands are lstmcast's."""
 
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -27,8 +28,8 @@ def fitted(tmp_path_factory):
     return d
 
 
-def forecast(folder, model):
-    r = run("forecast", "-m", model, "-f", "csv", cwd=folder)
+def forecast(folder, model, *args):
+    r = run("forecast", "-m", model, "-f", "csv", *args, cwd=folder)
     assert r.returncode == 0
     return pd.read_csv(io.StringIO(r.stdout.decode()))
 
@@ -47,6 +48,31 @@ def test_the_exported_graph_forecasts_what_lstmcast_forecasts(fitted):
     got = session.run(["forecast"], feeds)[0][0, :, 0]
     want = forecast(fitted, "w.safetensors")["temp_max"].to_numpy()
     assert_close(got, want)  # a float32 graph in onnxruntime
+
+
+def test_the_exported_bands_are_forecast_levels(fitted):
+    """export --level carries forecast --level's bands: (levels, batch, steps, targets)."""
+    r = run("export", "-m", "s.safetensors", "-o", "bands.onnx", "--level", "95", "-l", "80", "--json", cwd=fitted)
+    assert r.returncode == 0, r.stderr
+    desc = json.loads(r.stdout)
+    assert desc["levels"] == [80.0, 95.0] and [o["name"] for o in desc["outputs"]] == ["forecast", "lower", "upper"]
+    assert re.search(rb"; lower \[2, batch, \d+, 1\]; upper \[2, batch, \d+, 1\] at levels 80, 95 ", r.stderr)
+    from lstmcast.model.export import feeds
+    from lstmcast.model.forecaster import load_model
+
+    session = ort.InferenceSession(str(fitted / "bands.onnx"))
+    point, lower, upper = session.run(None, feeds(load_model(fitted / "s.safetensors"), levels=desc["levels"]))
+    want = forecast(fitted, "s.safetensors", "--level", "80", "--level", "95")
+    for row, key in enumerate(desc["series"]):
+        rows = want[want["symbol"] == key]
+        scale = float(rows[["price_upper_95", "price_lower_95"]].abs().to_numpy().max())
+        for j, level in enumerate(("80", "95")):
+            for got, side in ((lower, "lower"), (upper, "upper")):
+                np.testing.assert_allclose(got[j, row, :, 0], rows[f"price_{side}_{level}"], rtol=1e-4,
+                                           atol=1e-5 * scale)
+        assert (lower[:, row] <= point[row]).all() and (point[row] <= upper[:, row]).all()
+    r = run("export", "-m", "s.safetensors", "-o", "bands.onnx", "--level", "0.95", cwd=fitted)
+    assert r.returncode == 2 and b"did you mean 95?" in r.stderr
 
 
 def test_a_long_format_model_exports_every_series_or_one(fitted):

@@ -1,9 +1,10 @@
 """ONNX export against lstmcast itself, run in the real onnxruntime: the whole graph on the
-stored history against ``predict``, the network part against ``Net.predict`` and the
-PyTorch recordings, the calendar arithmetic against ``calendar_features``, and the
-refusals. The fits are tiny and keep a random, unshrunk head, so that the network's
+stored history against ``predict`` (the point and the bands), the network part against
+``Net.predict`` and the PyTorch recordings, the calendar and season-position arithmetic
+against ``calendar_features`` and ``season_position``, and the refusals. The fits are tiny and keep a random, unshrunk head, so that the network's
 share of every forecast is large enough for a wrong graph to show."""
 
+import dataclasses
 import json
 import sys
 
@@ -15,9 +16,10 @@ ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
 from conftest import FIXTURES, SAMPLES, assert_close, daily_frame, monthly_csv, tolerance, walk_csv  # noqa: E402
-from lstmcast.data.dataset import load_csv  # noqa: E402
+from lstmcast.data.dataset import future_index, load_csv  # noqa: E402
+from lstmcast.data.timeparse import season_position  # noqa: E402
 from lstmcast.errors import DataError, UsageError  # noqa: E402
-from lstmcast.model import export, export_time  # noqa: E402
+from lstmcast.model import export, export_bands, export_time  # noqa: E402
 from lstmcast.model.forecaster import LSTMForecaster  # noqa: E402
 from lstmcast.nn import onnx as nn_onnx  # noqa: E402
 from lstmcast.nn.network import Net  # noqa: E402
@@ -171,6 +173,139 @@ def test_nonnegative_floor(tmp_path):
     assert (out == 0).any() and (m.predict()[""].point == 0).any()
     unfloored = LSTMForecaster(**TINY, normalize="last", nonnegative=False).fit(ds)
     assert (check_export(unfloored)[0] < 0).any()
+
+
+# ---------------------------------------------------------------- the bands
+
+LEVELS = (80, 95)
+
+
+def check_bands(m, levels=LEVELS, frames=None, dataset=None, **kwargs):
+    """The graph's forecast, lower and upper against predict()'s point and bands (from the
+    stored history, or from ``frames`` / ``dataset``, the same rows); returns predict's result."""
+    model, desc = export.to_onnx(m, levels=levels, **kwargs)
+    assert desc["levels"] == [float(v) for v in levels] and "prediction intervals" not in str(desc["not_included"])
+    assert [o.name for o in model.graph.output] == ["forecast", "lower", "upper"]
+    feeds = export.feeds(m, frames, kwargs.get("series"), levels=levels)
+    point, lower, upper = session(model).run(["forecast", "lower", "upper"], feeds)
+    n, H = len(desc["series"]), desc["horizon"]
+    assert lower.shape == upper.shape == (len(levels), n, H, len(m.targets_))
+    ref = m.predict(H, dataset=dataset, levels=levels)
+    for i, key in enumerate(desc["series"]):
+        want = ref[key]
+        bands = np.stack([np.stack([want.lower[v], want.upper[v]]) for v in ref.levels])
+        scale = float(np.abs(bands).max())  # float32 rounding relative to the data's size
+        for got, expected in [(point[i], want.point), *[(a[j, i], b[v]) for j, v in enumerate(ref.levels)
+                                                         for a, b in ((lower, want.lower), (upper, want.upper))]]:
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * scale, err_msg=key)
+        slack = 1e-6 * scale
+        assert (lower[:, i] <= point[i] + slack).all() and (point[i] <= upper[:, i] + slack).all()
+        assert (lower[0, i] >= lower[-1, i] - slack).all() and (upper[0, i] <= upper[-1, i] + slack).all()
+    return ref
+
+
+BAND_CASES = [("monthly", {}), ("stocks", {}), ("monthly", {"transform": "log"}), ("walk", {"transform": "diff"}),
+              ("monthly", {"transform": "pct", "normalize": "season"}),
+              ("stocks", {"guard": True, "statistical": False})]
+
+
+@pytest.mark.parametrize("data, options", BAND_CASES, ids=[f"{d}-{'-'.join(f'{k}={v}' for k, v in o.items())}"
+                                                           for d, o in BAND_CASES])
+def test_bands_match_predict(tmp_path, data, options):
+    m = LSTMForecaster(**{**TINY, **options}).fit(DATA[data](tmp_path))
+    check_bands(m)
+    if len(m.history_) > 1:  # one series of several, a shorter horizon, one level
+        check_bands(m, levels=(90,), series="IBM", horizon=3)
+
+
+def test_bands_where_the_floor_and_the_clip_bind(tmp_path):
+    ds = walk_csv(tmp_path / "w.csv")
+    frame = ds.series[""]
+    low = frame.copy()
+    low["value"] -= low["value"].iloc[-1] - 0.2  # ends just above 0: bands cross it
+    m = LSTMForecaster(**TINY, normalize="last", nonnegative=True).fit(dataclasses.replace(ds, series={"": low}))
+    ref = check_bands(m)
+    assert (ref[""].lower[95.0] == 0).all() and (ref[""].upper[95.0] > 0).all()  # the floor binds
+    m.residuals_ = m.residuals_ * 1e4  # bands far beyond the history's range: clipped there
+    assert "clipped" in " ".join(check_bands(m).notes)
+    # a floor the data chose (a series never below 0) is lifted for newer rows that go below 0,
+    # in predict and in the graph; the stored history keeps it
+    data = LSTMForecaster(**TINY, normalize="last").fit(ds)
+    assert data.nonnegative_ == [True] and data.model_config_.nonnegative is None
+    ref = check_bands(data, frames={"": low}, dataset=dataclasses.replace(ds, series={"": low}))
+    assert (ref[""].lower[95.0] < 0).any() and "went below 0" in " ".join(ref.notes)
+    check_bands(data)
+
+
+def test_bands_after_update_use_the_adaptive_level(tmp_path):
+    ds = walk_csv(tmp_path / "w.csv")
+    frame = ds.series[""]
+    m = LSTMForecaster(**TINY).fit(dataclasses.replace(ds, series={"": frame.iloc[:-30]}))
+    for k in (20, 10, 0):  # three updates of 10 rows: each moves the calibrated levels
+        m.update(dataclasses.replace(ds, series={"": frame.iloc[:len(frame) - k]}), epochs=1)
+    desc = export.describe(m, levels=LEVELS)
+    assert desc["intervals"]["calibrated_at"] != [80.0, 95.0] and "adaptive" in desc["intervals"]["widths"]
+    check_bands(m)
+
+
+def sunny(path, days=30):
+    """Hourly irradiance: 0 every night, a noisy arch by day."""
+    t = np.arange(24 * days)
+    sun = np.maximum(0, np.sin(2 * np.pi * (t % 24 - 6) / 24)) * (100 + np.random.default_rng(2).normal(0, 5, len(t)))
+    pd.DataFrame({"time": pd.date_range("2023-05-01", periods=len(t), freq="h").strftime("%Y-%m-%d %H:%M"),
+                  "sun": sun.round(3)}).to_csv(path, index=False)
+    return load_csv(str(path))
+
+
+def test_zero_positions_and_position_factors_in_the_graph(tmp_path):
+    """Nights forecast 0 with a band of [0, 0], the position of each step found in the graph
+    from the time input (added for it when the model has no calendar features), and bands
+    that follow the hour of day."""
+    ds = sunny(tmp_path / "sun.csv")
+    for options in ({}, {"calendar": False}, {"_bands": "auto"}):
+        m = LSTMForecaster(**TINY, lookback=48, horizon=24, **options).fit(ds)
+        assert m.zeros_ is not None
+        desc = export.describe(m, levels=LEVELS)
+        assert desc["season_positions"] and "time" in [i["name"] for i in desc["inputs"]]
+        ref = check_bands(m)
+        night = ref[""].point == 0
+        assert night.any() and (ref[""].upper[95.0][night] == 0).all()
+        check_bands(m, horizon=5)
+    assert m.calibration_["positions"] and export_bands.calibrated(m, [80.0])[0]["rho"] is not None
+    assert [i["name"] for i in export.describe(m)["inputs"]] == ["history", "time"]
+
+
+@pytest.mark.parametrize("freq, season", [("h", 24), ("D", 7), ("B", 5), ("2B", 3), ("MS", 12), ("ME", 12),
+                                          ("QS", 4), ("YS", 3), ("W-SUN", 52), ("15min", 96)])
+def test_season_positions_match_season_position(freq, season):
+    """The steps' positions in the graph against lstmcast's own, 1890-2150."""
+    index = pd.date_range("1890-01-01", "2150-01-01", freq=freq)
+    last = index[np.random.default_rng(0).integers(0, len(index), 200)]
+    seconds = ((last - export.EPOCH) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
+    got = session(export_time.positions_model(freq, season, 9)).run(None, {"time": seconds})[0]
+    want = np.stack([season_position(future_index(t, freq, 9), freq, season) for t in last])
+    np.testing.assert_array_equal(got, want)
+
+
+def test_bands_refusals(tmp_path):
+    m = LSTMForecaster(**TINY, lookback=48, horizon=24).fit(sunny(tmp_path / "sun.csv"))
+    with pytest.raises(UsageError, match=r"--level 0.8 would be a 0.8% interval"):
+        export.describe(m, levels=(0.8,))
+    m.data_["calendar"] = [1, 2, 3]
+    with pytest.raises(UsageError, match=r"^ONNX export cannot find the season positions of the forecast steps "
+                                         r"\(the model's trading calendar\), and the model forecasts 0 at the "
+                                         r"positions where a series was always 0: refit with --no-nonnegative"):
+        export.to_onnx(m)
+    m.zeros_, m.freq_, m.data_["calendar"] = None, "SMS", None
+    export.describe(m, levels=LEVELS)  # no position factors: nothing to find
+    m.calibration_.update(pool=True, positions=True)
+    with pytest.raises(UsageError, match=r"\(steps of SMS have no fixed length\), and the bands follow the "
+                                         r"season: export without --level to export$"):
+        export.describe(m, levels=LEVELS)
+    export.describe(m)
+    bare = LSTMForecaster(**TINY, val_fraction=0.0).fit(monthly_csv(tmp_path / "m.csv"))
+    with pytest.raises(UsageError, match="no validation residuals"):
+        export.to_onnx(bare, levels=LEVELS)
 
 
 @pytest.mark.parametrize("data, options", [("monthly", {}), ("stocks", {"transform": "log"}),
