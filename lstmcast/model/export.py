@@ -160,12 +160,12 @@ def to_onnx(forecaster, series: str | None = None, horizon: int | None = None, l
     # 6: the bands (export_bands), inverted with the point; the floor and the zero positions
     positions = None
     if desc["season_positions"]:  # of the steps after the last history row
-        last = g.op("Squeeze", g.slice("time", R - 1, R, axis=1), g.const(np.array([1], np.int64)))
+        last = g.op("Squeeze", g.slice("time", R - 1, R, axis=1), g.ints([1]))
         positions = export_time.positions(g, last, forecaster.freq_, m.season, H)
     z = pred
     if levels:
         lo, hi = export_bands.half_widths(g, forecaster, cal, levels, H, scaled, positions)
-        first = g.op("Unsqueeze", pred, g.const(np.array([0], np.int64)))
+        first = g.op("Unsqueeze", pred, g.ints([0]))
         z = g.op("Concat", first, g.op("Sub", pred, lo), g.op("Add", pred, hi), axis=0)  # (1 + 2 levels, ...)
     units = _inverse(g, z, m.transform, hist, R, H, c_t, s_t)
     results = export_bands.in_units(g, forecaster, units, len(levels), hist, R, s_t, positions,
@@ -432,7 +432,7 @@ def _inverse(g: Graph, z: str, transform, hist: str, R: int, H: int, c_t: str, s
     if transform == "log":
         return g.op("Exp", zt)
     if transform == "diff":
-        return g.op("Add", _last_row(g, hist, R), g.op("CumSum", zt, g.const(np.array(-2, np.int64))))
+        return g.op("Add", _last_row(g, hist, R), g.op("CumSum", zt, g.ints(-2)))
     if transform == "pct":
         growth = g.op("Add", zt, g.const(np.float32(1.0)))
         steps = [g.slice(growth, 0, 1, axis=-2)]

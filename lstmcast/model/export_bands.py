@@ -124,7 +124,7 @@ def in_units(g: Graph, forecaster, units: str, levels: int, hist: str, R: int, s
             lower = g.op("Sub", point, _monotone(g, g.op("Sub", point, lower), m.horizon, period))
             upper = g.op("Add", point, _monotone(g, g.op("Sub", upper, point), m.horizon, period))
         lower, upper = _clipped(g, lower, upper, hist, R, s_t if m.transform is None else None)
-        point = g.op("Squeeze", point, g.const(np.array([0], np.int64)))
+        point = g.op("Squeeze", point, g.ints([0]))
     else:
         point = units
     floor, floored = _floor(g, forecaster, hist, zeros is not None)
@@ -181,7 +181,6 @@ def _zero_at(g: Graph, zeros: np.ndarray, positions: str, several: bool) -> str:
     S, season, nt = zeros.shape
     table = g.const(zeros.reshape(S * season, nt), "zero_positions")
     if several:  # row series_index * season + position of the flattened table
-        offset = g.op("Mul", g.op("Unsqueeze", "series_index", g.const(np.array([1], np.int64))),
-                      g.const(np.array(season, np.int64)))
+        offset = g.op("Mul", g.op("Unsqueeze", "series_index", g.ints([1])), g.ints(season))
         positions = g.op("Add", offset, positions)
     return g.op("Gather", table, positions, axis=0)

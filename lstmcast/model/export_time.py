@@ -39,8 +39,7 @@ def cycle_table(cycle: str) -> np.ndarray:
 def civil(g: Graph, days: str) -> tuple[str, str, str]:
     """Days since 1970-01-01 (int64) -> (day of year from 0, month from 0, year): Howard
     Hinnant's days_from_civil inverse, in integer ops only (exact for years 0 to 10^14)."""
-    def c(v):
-        return g.const(np.array(v, np.int64))
+    c = g.ints
 
     def div(a, b):  # operands are >= 0 here, so truncation is floor division
         return g.op("Div", a, c(b))
@@ -68,8 +67,7 @@ def civil(g: Graph, days: str) -> tuple[str, str, str]:
 
 def calendar(g: Graph, seconds: str, names: list[str]) -> str:
     """calendar_features of int64 times (batch, L): float32 (batch, L, len(names))."""
-    def c(v):
-        return g.const(np.array(v, np.int64))
+    c = g.ints
 
     of_day = g.op("Mod", seconds, c(86400))  # integer Mod takes the divisor's sign: in [0, 86400)
     days = g.op("Div", g.op("Sub", seconds, of_day), c(86400))           # exact
@@ -106,8 +104,7 @@ def positions(g: Graph, seconds: str, freq: str, season: int, steps: int) -> str
     int64: int64 (batch, steps), each step one count of :func:`season_unit` after the one
     before (as :func:`lstmcast.data.dataset.future_index` continues a frequency without a
     trading calendar)."""
-    def c(v):
-        return g.const(np.array(v, np.int64))
+    c = g.ints
 
     def floor_div(a, b: int):  # integer Div truncates; take the remainder (>= 0) off first
         return g.op("Div", g.op("Sub", a, g.op("Mod", a, c(b))), c(b))

@@ -57,6 +57,10 @@ class Graph:
         self.inits.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
+    def ints(self, value) -> str:
+        """An int64 constant (indices, axes, shapes, integer arithmetic)."""
+        return self.const(np.array(value, np.int64))
+
     def op(self, op_type: str, *inputs: str, name: str | None = None, **attrs) -> str:
         from onnx import helper
 

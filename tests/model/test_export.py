@@ -108,8 +108,12 @@ def network_matters(m):
         assert np.abs(ref[key].point - base[key].point).max() > 100 * tolerance() * np.abs(ref[key].point).max()
 
 
-@pytest.mark.parametrize("data, options", CASES, ids=[f"{d}-{'-'.join(f'{k}={v}' for k, v in o.items())}"
-                                                      for d, o in CASES])
+def ids(cases):
+    """Test ids of (data, options) cases: monthly-transform=log."""
+    return [f"{d}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for d, o in cases]
+
+
+@pytest.mark.parametrize("data, options", CASES, ids=ids(CASES))
 def test_graph_matches_predict(tmp_path, data, options):
     m = LSTMForecaster(**TINY, **options).fit(DATA[data](tmp_path))
     for name, value in options.items():
@@ -209,8 +213,7 @@ BAND_CASES = [("monthly", {}), ("stocks", {}), ("monthly", {"transform": "log"})
               ("stocks", {"guard": True, "statistical": False})]
 
 
-@pytest.mark.parametrize("data, options", BAND_CASES, ids=[f"{d}-{'-'.join(f'{k}={v}' for k, v in o.items())}"
-                                                           for d, o in BAND_CASES])
+@pytest.mark.parametrize("data, options", BAND_CASES, ids=ids(BAND_CASES))
 def test_bands_match_predict(tmp_path, data, options):
     m = LSTMForecaster(**{**TINY, **options}).fit(DATA[data](tmp_path))
     check_bands(m)
