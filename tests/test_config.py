@@ -18,7 +18,7 @@ from lstmcast.errors import UsageError
     (ModelConfig, {"hidden": 2.5}, "--hidden must be a whole number"),
     (ModelConfig, {"layers": True}, "--layers must be a number"),
     (ModelConfig, {"dropout": 1.0}, "--dropout must be below 1"),
-    (ModelConfig, {"normalize": "mean"}, "--normalize must be auto, last, season or none"),
+    (ModelConfig, {"normalize": "mean"}, "--normalize must be auto, last, season, es or none"),
     (ModelConfig, {"stride": None}, "stride must be set"),
     (TrainConfig, {"lr": float("nan")}, "--lr must be a finite number"),
     (TrainConfig, {"lr": 0}, "--lr must be at least"),
@@ -96,7 +96,7 @@ def test_the_names_are_the_ones_the_lower_layers_implement():
     assert scaling.TRANSFORMS == (None, *config.TRANSFORMS) and scaling.SCALERS == config.SCALERS
     x = np.zeros((2, 30, 1), np.float32)
     for name in config.NORMALIZE[1:]:  # auto is resolved before windows are normalised
-        normalize.window_offsets(x, 1, 3, name, 7)
+        normalize.Norm(name, 7, None, 0.5, 0.1).apply(x, 1, 3)
 
 
 def _typer_options(command):
