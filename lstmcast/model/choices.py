@@ -40,11 +40,14 @@ class Choices:
     # Most training windows the choice between --normalize last and season looks at.
     season_max_windows: int = SEASON_MAX_WINDOWS
     # Whether --normalize auto also considers es (exponential smoothing in the window,
-    # coefficients chosen on the training windows). Evidence: benchmarks/results/es-rule.md.
+    # coefficients chosen on the training windows). Evidence: benchmarks/results/es-tuning.md
+    # (tuning half 1.011 of the default's geometric-mean MASE: not adopted).
     auto_es: bool = False
     # Snapshot averaging: the weights of this many best epochs (by validation loss) are
-    # averaged where the mean validates better than the best epoch (1: off).
-    # Evidence: benchmarks/results/snapshots-rule.md.
+    # averaged where the mean validates better than the best epoch (1: off; the pool is
+    # not in a checkpoint, so a resumed fit averages the epochs after the resume).
+    # Evidence: benchmarks/results/snapshots-tuning.md (tuning half 1.001 of one network's
+    # geometric-mean MASE: not adopted).
     snapshots: int = 1
     # Default lookback in seasons (None: the frequency's table in model/defaults.py).
     lookback_seasons: int | None = None
