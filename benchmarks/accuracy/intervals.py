@@ -80,6 +80,13 @@ def _score(folds, season: int, get) -> dict:
     return out
 
 
+def bands(fold, t):
+    """The model's (lower80, upper80, lower95, upper95) of target ``t`` in a backtest fold,
+    for :func:`_score`."""
+    j = list(fold.actual.columns).index(t)
+    return tuple(np.asarray(fold.bounds[lv][b][:, j], np.float64) for lv in LEVELS for b in (0, 1))
+
+
 def _autoets(history: np.ndarray, horizon: int, season: int):
     from statsforecast.models import AutoETS
 
@@ -116,11 +123,7 @@ def run_one(data, folder: Path, configs: dict, origins: int, with_ets: bool) -> 
             print(f"note: {data.name} {name}: {e}", file=sys.stderr)
             continue
 
-        def get(fold, t):
-            j = list(fold.actual.columns).index(t)
-            return tuple(np.asarray(fold.bounds[lv][b][:, j], np.float64) for lv in LEVELS for b in (0, 1))
-
-        r = _score(bt.folds, season, get)
+        r = _score(bt.folds, season, bands)
         out.update({f"{name}_{k2}": v for k2, v in r.items()})
         out[f"{name}_scores"] = calibration.scores_behind(model.residuals_, model.calibration_)
         out[f"{name}_how"] = "+".join(k2 for k2 in ("pool", "positions", "signed") if model.calibration_.get(k2)) \
@@ -180,9 +183,12 @@ def markdown(meta: dict, results: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary(results: list[dict], names: list[str]) -> str:
+def summary(results: list[dict], names: list[str], labels: dict[str, str] | None = None) -> str:
+    """The targets' table over ``results``, a column per name (headed by ``labels``, if
+    given); the seconds row only for names that have seconds."""
     n = len(results)
-    lines = ["| measure | " + " | ".join(names) + " | target |", "|---|" + "---|" * (len(names) + 1)]
+    lines = ["| measure | " + " | ".join((labels or {}).get(c, c) for c in names) + " | target |",
+             "|---|" + "---|" * (len(names) + 1)]
 
     def row(label, fn, target=""):
         lines.append(f"| {label} | " + " | ".join(fn(c) for c in names) + f" | {target} |")
@@ -202,7 +208,8 @@ def summary(results: list[dict], names: list[str]) -> str:
         row("MSIS below AutoETS's", beats, ">= 50 %")
     row("geometric mean MSIS", lambda c: _f(float(np.exp(np.nanmean(np.log(
         [r.get(f"{c}_msis_95", math.nan) for r in results if r.get(f"{c}_msis_95", 0) > 0])))), ".3f"))
-    row("seconds", lambda c: f"{sum(r.get(f'{c}_seconds', 0) for r in results):.0f}")
+    row("seconds", lambda c: f"{sum(r.get(f'{c}_seconds', 0) for r in results):.0f}"
+        if any(f"{c}_seconds" in r for r in results) else "")
     return "\n".join(lines)
 
 
