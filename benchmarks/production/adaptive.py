@@ -93,7 +93,7 @@ def walk(model, ds, H: int, k: int, step: int, season: int, epochs: int | None) 
                 kept += bool(report.kept_old_weights)
                 epochs_run += report.epochs
             except LstmcastError as e:   # as cron: the model stays as it was, the next update catches up
-                errors.append(f"origin {i}: {type(e).__name__}: {e}")
+                errors.append(f"origin {i}: {type(e).__name__}: " + str(e).replace(f"{Path(ds.source).parent}/", ""))
     def score(origins):
         return intervals._score([f for fs in origins for f in fs], season, intervals.bands)
 
