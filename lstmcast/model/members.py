@@ -34,9 +34,9 @@ MAX_SERIES = 1000
 
 
 def modules() -> dict:
-    """The members' modules by name, imported when first needed: they bring Numba, which a
-    command that never touches a member (a forecast of a model without them) should not
-    wait for (about 0.7 s)."""
+    """The members' modules by name, imported when first needed (a command that never
+    touches a member does not load them); they load Numba only to fit, advance or
+    filter, so a forecast from stored states never does."""
     from lstmcast.model import ets, theta
 
     return {"ets": ets, "theta": theta}

@@ -44,19 +44,15 @@ Layouts (all float64):
 
 Series of three points or fewer are not fitted: STM with alpha 0.5 and an initial level
 that forecasts a constant series as that constant. One small Numba kernel does all the
-filtering (:func:`_filter`); everything else is numpy.
+filtering (``_filter`` in :mod:`lstmcast.model.theta_kernels`, imported only to fit,
+advance or filter); everything else is numpy, so a forecast never loads Numba.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from lstmcast.nn import jitcache
-
-jitcache.configure()  # before Numba loads: where compiled code is cached
-
-import numpy as np  # noqa: E402
-from numba import njit  # noqa: E402
+import numpy as np
 
 KINDS = ("STM", "OTM", "DSTM", "DOTM")
 Z_90 = 1.6448536269514722      # standard normal 95 % quantile: the 90 % two-sided test
@@ -65,7 +61,6 @@ C_MAX = 1.0 - 1e-10            # 1 - 1/theta at theta = 1e10, statsforecast's up
 MIN_INDEX = 0.01               # smallest multiplicative index before additive is used
 SKIP = 3                       # one-step errors left out of the MSE (statsforecast's too)
 
-_JIT = dict(cache=True, error_model="numpy", nogil=True)
 _NO_ORIGINS = np.empty(0, np.int64)
 _NO_OUT = np.empty((0, 0))
 
@@ -84,9 +79,8 @@ class ThetaModel:
     n: int                 # observations seen (fitted + advanced)
 
 
-# ---------------------------------------------------------------- the kernel
+# ---------------------------------------------------------------- the step (plain Python; Numba compiles it in theta_kernels)
 
-@njit(**_JIT)
 def _step(level, mean, a, b, t, v, alpha, dynamic):
     """The state after observing ``v`` as observation number ``t + 1``."""
     level = alpha * v + (1.0 - alpha) * level
@@ -98,50 +92,6 @@ def _step(level, mean, a, b, t, v, alpha, dynamic):
             b = ((t - 1.0) * b + 6.0 * (v - mean) / (t + 1.0)) / (t + 2.0)
             a = new_mean - b * (t + 2.0) / 2.0
     return level, new_mean, a, b
-
-
-@njit(**_JIT)
-def _filter(y, dynamic, alpha, c, st, t0, skip, origins, horizon, out, sums):
-    """Run the model over ``y`` from state ``st`` (after ``t0`` observations), in place.
-
-    ``c = 1 - 1/theta``. For ``i >= skip`` adds to ``sums``: the squared one-step error,
-    and the least-squares sums of ``r = y - level``, ``g`` (the starting level's weight in
-    the level) and ``d`` (the bracket that ``c`` multiplies): rr, gg, dd, rg, rd, gd.
-    ``out[k]`` gets the ``horizon`` forecasts made after ``origins[k]`` values of ``y``
-    (origins sorted, 0..len(y))."""
-    q = 1.0 - alpha
-    qt = q ** t0
-    g = 1.0
-    level, mean, a, b = st[0], st[1], st[2], st[3]
-    n = y.shape[0]
-    k = 0
-    for i in range(n + 1):
-        t = t0 + i
-        while k < origins.shape[0] and origins[k] == i:
-            fl, fm, fa, fb, fq = level, mean, a, b, qt
-            for j in range(horizon):
-                mu = fl + c * (fa * fq + fb * (1.0 - fq * q) / alpha)
-                out[k, j] = mu
-                fl, fm, fa, fb = _step(fl, fm, fa, fb, t + j, mu, alpha, dynamic)
-                fq *= q
-            k += 1
-        if i == n:
-            break
-        d = a * qt + b * (1.0 - qt * q) / alpha
-        r = y[i] - level
-        if i >= skip:
-            e = r - c * d
-            sums[0] += e * e
-            sums[1] += r * r
-            sums[2] += g * g
-            sums[3] += d * d
-            sums[4] += r * g
-            sums[5] += r * d
-            sums[6] += g * d
-        level, mean, a, b = _step(level, mean, a, b, t, y[i], alpha, dynamic)
-        qt *= q
-        g *= q
-    st[0], st[1], st[2], st[3] = level, mean, a, b
 
 
 # ---------------------------------------------------------------- seasonality
@@ -217,6 +167,8 @@ def _solve(s, c):
 
 def _evaluate(y, dynamic, alpha, c_fixed, a, b):
     """The best initial level and c for this alpha: ``(sse, level0, c)``."""
+    from lstmcast.model.theta_kernels import _filter
+
     st = np.array([y[0], 0.0, a, b])
     sums = np.zeros(7)
     _filter(y, dynamic, alpha, 0.0, st, 0, SKIP, _NO_ORIGINS, 0, _NO_OUT, sums)
@@ -309,6 +261,8 @@ def _select(z, season):
 def _run(model, x, start, origins, horizon):
     """Filter deseasonalised ``x`` from ``start`` (``model.init`` when None, else
     ``model.state`` after ``model.n``): the state and forecasts (rows, horizon)."""
+    from lstmcast.model.theta_kernels import _filter
+
     alpha, theta = model.params[0], model.params[1]
     st = (model.init if start is None else model.state).copy()
     out = np.zeros((len(origins), horizon))
@@ -325,20 +279,19 @@ def _whole(horizon, what="horizon") -> int:
 
 def forecast(model: ThetaModel, horizon: int) -> np.ndarray:
     """``(horizon,)`` point forecasts from ``model.state``, reseasonalised. The kernel's
-    forecast loop in plain Python (its step function's ``py_func``): a forecast from a
-    stored model compiles nothing, so a cold cache does not delay ``lstmcast forecast``
+    forecast loop in plain Python (:func:`_step`, which the kernel compiles): a forecast from a
+    stored model neither imports Numba nor compiles, so a cold cache does not delay ``lstmcast forecast``
     (tests/cli/test_concurrency.py); ``forecasts_from`` at the last origin is the same."""
     horizon = _whole(horizon)
     alpha, theta = float(model.params[0]), float(model.params[1])
     c, q = 1.0 - 1.0 / theta, 1.0 - alpha
     level, mean, a, b = (float(v) for v in model.state)
     dynamic, t, fq = model.kind.startswith("D"), model.n, q ** model.n
-    step = _step.py_func
     out = np.empty((1, horizon))
     for j in range(horizon):
         mu = level + c * (a * fq + b * (1.0 - fq * q) / alpha)
         out[0, j] = mu
-        level, mean, a, b = step(level, mean, a, b, t + j, mu, alpha, dynamic)
+        level, mean, a, b = _step(level, mean, a, b, t + j, mu, alpha, dynamic)
         fq *= q
     return _reseason(out, model.seasonal, model.params[2] > 0, [model.n])[0]
 

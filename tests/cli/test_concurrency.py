@@ -106,6 +106,26 @@ def test_concurrent_forecasts_with_a_cold_jit_cache(tmp_path):
     assert not any(cold.rglob("*.nbi")), "a forecast compiled something"
 
 
+def test_a_forecast_with_statistical_members_never_loads_numba(tmp_path):
+    # ETS and Theta forecast from their stored states in numpy: their kernels (and Numba)
+    # load only to fit, advance or filter
+    n = 60
+    pd.DataFrame({"month": pd.date_range("2015-01-01", periods=n, freq="MS").strftime("%Y-%m"),
+                  "sales": 100 + 10 * np.sin(np.arange(n) * np.pi / 6) + np.arange(n)}).to_csv(
+        tmp_path / "monthly.csv", index=False)
+    r = run("fit", "monthly.csv", "--epochs", "2", "--hidden", "8", "-q", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr.decode()
+    info = run("info", cwd=tmp_path)
+    assert b"ets" in info.stdout + info.stderr and b"theta" in info.stdout + info.stderr
+    code = ("import sys; sys.argv = ['lstmcast', 'forecast', '-H', '30', '-q']\n"
+            "from lstmcast.cli.app import main\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+            "print('numba' in sys.modules, code, file=sys.stderr)")
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert p.stderr.strip().splitlines()[-1] in ("False 0", "False None"), p.stderr[-500:]
+    assert len(p.stdout.splitlines()) == 1 + 30
+
+
 def test_overlapping_fits_fill_a_cold_cache_safely(first_fits):
     assert first_fits["codes"] == [0, 0], first_fits["errors"]
     assert any(first_fits["cache"].rglob("*.nbi"))
