@@ -131,6 +131,8 @@ class ModelConfig(Config):
     es_gamma: float | None = option(None, None, "es_gamma: the seasonal indices' smoothing coefficient of "
                                     "--normalize es (chosen from the data; none: no season).", kind=float,
                                     minimum=0)
+    es_series: bool = option(False, None, "es_series: whether series have their own --normalize es "
+                             "coefficients (the model file's normalize.es; chosen from the data).", kind=bool)
     nonnegative: bool | None = option(None, "--nonnegative", "Keep forecasts and bands at 0 or above "
                                       "(default: for a target whose training values are all >= 0).",
                                       kind=bool)

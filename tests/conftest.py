@@ -143,3 +143,23 @@ def edit_model_file(path, change) -> None:
 @pytest.fixture
 def edit_model():
     return edit_model_file
+
+
+def two_kinds_csv(path, short=0):
+    """Long format: ``walk`` (a random walk: the last value is best, alpha near 1) and
+    ``noisy`` (a slowly moving level under heavy noise: a small alpha smooths the noise
+    away), 400 daily rows each; with ``short``, a third series of that many rows."""
+    import pandas as pd
+
+    rng = np.random.default_rng(11)
+    dates = pd.date_range("2020-01-01", periods=400, freq="D").strftime("%Y-%m-%d")
+    walk = 50 + np.cumsum(rng.normal(0, 1, 400))
+    noisy = 50 + np.cumsum(rng.normal(0, 0.05, 400)) + rng.normal(0, 2.0, 400)
+    frames = [pd.DataFrame({"id": "walk", "date": dates, "y": walk.round(4)}),
+              pd.DataFrame({"id": "noisy", "date": dates, "y": noisy.round(4)})]
+    if short:
+        frames.append(pd.DataFrame({"id": "short", "date": dates[-short:], "y": walk[-short:].round(4)}))
+    pd.concat(frames).to_csv(path, index=False)
+    from lstmcast.data.dataset import load_csv
+
+    return load_csv(str(path), id_col="id")

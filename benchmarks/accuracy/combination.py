@@ -9,7 +9,8 @@ default's folds:
 - lstmcast: ``default`` (the shipped choices), ``guard`` (lstmcast 0.2: the baseline guard
   alone, ``_combine="guard"``), ``network`` (the pure network, ``guard=False``),
   ``no-lstm`` (the combiner without the network, ``_combine="stats"``), ``es``
-  (``--normalize es``), ``auto-es`` (``auto`` also considering ``es``), ``snapshots``
+  (``--normalize es``), ``es-series`` (``es`` with each series' own coefficients),
+  ``es-pooled`` (``es`` with one set for the model, as ``es`` is by default), ``auto-es`` (``auto`` also considering ``es``), ``snapshots``
   (snapshot averaging of the 5 best epochs), ``seeds2`` (``--ensemble 2``), and any other
   rule given with ``--rules``;
 - naive, seasonal naive, drift (from the default's backtest);
@@ -50,9 +51,12 @@ import numpy as np
 
 from benchmarks.accuracy import evidence
 from benchmarks.common import backtests, datasets
+from lstmcast.prep.normalize import ES_SERIES_WINDOWS
 
 CONFIGS = {"default": {}, "guard": {"_combine": "guard"}, "network": {"guard": False},
            "no-lstm": {"_combine": "stats"}, "es": {"normalize": "es"}, "auto-es": {"_auto_es": True},
+           "es-series": {"normalize": "es", "_es_series_windows": ES_SERIES_WINDOWS},
+           "es-pooled": {"normalize": "es", "_es_series_windows": None},
            "snapshots": {"_snapshots": 5}, "seeds2": {"ensemble": 2}}
 PEERS = ("autoets", "autotheta", "autoarima")
 # AutoARIMA's search on a year of hourly rows takes minutes per fit: it sees at most the

@@ -185,7 +185,8 @@ def _normalisation(m) -> str:
         return f"season ({k} season{'s' if k and k > 1 else ''} of {m.season})" if k else f"season ({m.season})"
     if m.normalize == "es":
         season = f", season {m.season} gamma {m.es_gamma:g}" if m.es_gamma is not None else ""
-        return f"es (alpha {m.es_alpha:g}{season})"
+        own = "; each series with enough windows its own" if m.es_series else ""
+        return f"es (alpha {m.es_alpha:g}{season}{own})"
     return m.normalize
 
 

@@ -90,7 +90,19 @@ class Rounds:
                                                           "future_hidden", "future_inputs")},
                 "future_cols": list(windows.future_cols), "future_block": choices.future_block,
                 "train": t.to_dict()}))
+        self.shard_keys = [list(windows.keys[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
         self.message_bytes = 0  # what one round sends and receives, for the scaling estimate
+
+    def with_norm(self, norm: Norm) -> None:
+        """Send the workers ``norm`` as fit chose it, per-series coefficients keyed as each
+        worker's windows are (by the series' place in its shard)."""
+        for i, keys in enumerate(self.shard_keys):
+            setup = json.loads(self.setups[i])
+            setup["norm"] = norm.to_dict()
+            if norm.series:
+                setup["norm"]["series"] = {str(j): list(norm.series[k]) for j, k in enumerate(keys)
+                                           if k in norm.series}
+            self.setups[i] = json.dumps(setup)
 
     def __call__(self, trainer, order: np.ndarray):
         if self.on_round is not None:

@@ -49,7 +49,7 @@ from lstmcast.errors import InputMissingError, ModelFileError
 __all__ = ["MAX_HEADER_BYTES", "save", "load", "network_params"]
 
 FORMAT = "lstmcast-model"
-FORMAT_VERSION = (3, 1)  # a new minor only adds keys; a new major needs a migration in modelfile
+FORMAT_VERSION = (3, 2)  # a new minor only adds keys; a new major needs a migration in modelfile
 OLDEST_MAJOR = 1  # the oldest major version still read (through modelfile.MIGRATIONS)
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 # The most array data a model file may hold: a global model of 10,000 series with a year of

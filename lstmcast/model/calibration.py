@@ -40,10 +40,12 @@ class Scored(NamedTuple):
 
 
 def scored(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, first: np.ndarray,
-           row0: np.ndarray) -> Scored:
+           row0: np.ndarray, norm: Norm | None = None) -> Scored:
     """Forecasts of held-out windows ``idx``; ``first`` (series, targets) is each series'
     first value and ``row0`` (series,) how many rows before the windows' first row it lies
-    (drift starts there)."""
+    (drift starts there). ``norm``: the model's normalisation (``Norm.of(m)`` when None:
+    no per-series coefficients)."""
+    norm = Norm.of(m) if norm is None else norm
     L, H = m.lookback, m.horizon
     out = np.zeros((len(idx), H, nt))
     base = np.zeros((3, len(idx), H, nt))
@@ -53,7 +55,7 @@ def scored(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, first: n
     for a in range(0, len(idx), training.PREDICT_BATCH):
         part = idx[a:a + training.PREDICT_BATCH]
         x, y = windows.take(part)
-        xn, offset = Norm.of(m).apply(x, nt, H)
+        xn, offset = norm.apply(x, nt, H, norm.keys_of(windows, part))
         pred = training.predict(net, m.ensemble, xn, "kernels", windows.take_future(part)).reshape(len(part), H, nt)
         b = slice(a, a + len(part))
         out[b] = pred.astype(np.float64) + offset
@@ -64,7 +66,8 @@ def scored(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, first: n
     return Scored(out, base, ys, change, series)
 
 
-def choose_guard(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, blends) -> tuple[dict, dict, Scored]:
+def choose_guard(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, blends,
+                 norm: Norm | None = None) -> tuple[dict, dict, Scored]:
     """Each series' forecaster (:mod:`lstmcast.model.guard`) chosen on windows ``idx``:
     ``(guard arrays, guard metadata, what :func:`scored` returned)``.
     The guard is scored even when it is off (``info`` shows the scores)."""
@@ -72,7 +75,7 @@ def choose_guard(net: Net, m: ModelConfig, nt: int, windows, idx: np.ndarray, bl
     first = windows.data[windows.offsets[:-1]][:, :nt].astype(np.float64)
     arrays = guard.empty(S, nt, first, np.diff(windows.offsets) - 1)
     meta = {"enabled": False}
-    result = scored(net, m, nt, windows, idx, first, np.zeros(S, np.int64))
+    result = scored(net, m, nt, windows, idx, first, np.zeros(S, np.int64), norm)
     if m.transform not in ("diff", "pct") and len(idx):
         b, w, scores = guard.choose(result.network, result.baselines, result.actual, result.series, S, blends)
         arrays["scores"] = scores.astype(np.float32)

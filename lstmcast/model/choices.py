@@ -43,6 +43,12 @@ class Choices:
     # coefficients chosen on the training windows). Evidence: benchmarks/results/es-tuning.md
     # (tuning half 1.011 of the default's geometric-mean MASE: not adopted).
     auto_es: bool = False
+    # --normalize es: a series with at least this many training windows gets its own
+    # coefficients, where they differ from the model's (None: one set for the model).
+    # Evidence: benchmarks/results/es-series-tuning.md (ES_SERIES_WINDOWS on the tuning
+    # half's four multi-series datasets: 1.026 of one set's geometric-mean MASE, above the
+    # rule's 1.01: not adopted).
+    es_series_windows: int | None = None
     # Snapshot averaging: the weights of this many best epochs (by validation loss) are
     # averaged where the mean validates better than the best epoch (1: off; the pool is
     # not in a checkpoint, so a resumed fit averages the epochs after the resume).

@@ -36,7 +36,7 @@ from lstmcast.model import members as statistical
 from lstmcast.model.choices import Choices
 from lstmcast.model.forecast import Forecast, SeriesForecast
 from lstmcast.nn.network import Net, Spec, init_params
-from lstmcast.prep.normalize import choose_normalize
+from lstmcast.prep.normalize import Norm, choose_normalize
 from lstmcast.prep.windows import fill_missing, min_rows, prepare, rows_for_training
 
 # Fewest training windows a fit accepts: below this the weights, the early stopping and
@@ -130,11 +130,16 @@ class LSTMForecaster:
         if resume is not None:
             trainer.load_state(*resume)
         norm = choose_normalize(windows, train_idx, nt, H, m.season, m.normalize, m.seasons,
-                                self.choices.season_max_windows, self.choices.auto_es)
-        m = dataclass_replace(m, normalize=norm.mode, seasons=norm.seasons, es_alpha=norm.alpha, es_gamma=norm.gamma)
+                                self.choices.season_max_windows, self.choices.auto_es,
+                                self.choices.es_series_windows)
+        m = dataclass_replace(m, normalize=norm.mode, seasons=norm.seasons, es_alpha=norm.alpha, es_gamma=norm.gamma,
+                              es_series=bool(norm.series))
         take = training.taker(windows, nt, norm, K)
         self.trainer_ = trainer
+        self.es_series_ = norm.series
         rounds = parallel(windows, m, t, spec, self.choices) if parallel is not None else None
+        if rounds is not None and hasattr(rounds, "with_norm"):
+            rounds.with_norm(norm)
         result = trainer.fit(take, train_idx, val_idx, rounds=rounds)
         self.model_config_, self.train_config_ = m, t
         self.net_ = net
@@ -157,7 +162,7 @@ class LSTMForecaster:
                             "encodings": dict(dataset.encodings),
                             "masked": int(windows.masked)}
         self.guard_, self.guard_meta_, scored = calibration.choose_guard(net, m, nt, windows, held_idx,
-                                                                        self.choices.guard_blends)
+                                                                        self.choices.guard_blends, norm)
         self.members_ = None
         many = len(windows.keys) > statistical.MAX_SERIES
         if many and self.choices.combine != "guard" and self.guard_meta_.get("enabled") and m.statistical:
@@ -245,6 +250,10 @@ class LSTMForecaster:
         """Write the fitted model to ``path`` (atomically); returns ``self``."""
         save_model(self, path)
         return self
+
+    def norm(self) -> Norm:
+        """The fitted model's window normalisation, per-series es coefficients included."""
+        return Norm.of(self.model_config_, getattr(self, "es_series_", None))
 
     def check_fitted(self):
         if not hasattr(self, "history_"):  # set last: an interrupted fit has only the network

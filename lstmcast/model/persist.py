@@ -33,7 +33,7 @@ DTYPES = {"pipeline.center": "float64", "pipeline.scale": "float64", "calibratio
           "history.values": "float64", "guard.baseline": "int8", "guard.weight": "float32",
           "guard.scores": "float32", "guard.first": "float64", "guard.since": "int64",
           "guard.mix": "float32", "guard.member_scores": "float32", "calibration.positions": "int64",
-          "bounds.zeros": "uint8"}
+          "bounds.zeros": "uint8", "normalize.es": "float64"}
 
 
 def _checked_positions(a, n: int, season: int):
@@ -56,6 +56,37 @@ def _checked_zeros(a, S: int, nt: int, season: int):
     return a.astype(bool)
 
 
+def _es_array(own: dict, keys: list[str]) -> np.ndarray:
+    """Per-series es coefficients as (series, 2) [alpha, gamma] in the history's order
+    (a model file holds no NaN): gamma -1 for no season, alpha -1 for a series with the
+    model's coefficients."""
+    out = np.full((len(keys), 2), -1.0)
+    for i, k in enumerate(keys):
+        if k in own:
+            a, g = own[k]
+            out[i] = a, -1.0 if g is None else g
+    return out
+
+
+def _checked_es(a, keys: list[str], m) -> dict | None:
+    """The per-series es coefficients of ``normalize.es``, checked (ValueError), or None."""
+    if bool(m.es_series) != (a is not None):
+        raise ValueError("normalize.es does not match config.model.es_series")
+    if a is None:
+        return None
+    a = np.asarray(a)
+    if a.shape != (len(keys), 2):
+        raise ValueError(f"normalize.es has shape {a.shape}, not ({len(keys)}, 2)")
+    alpha, gamma = a[:, 0], a[:, 1]
+    own = alpha != -1.0
+    if (m.normalize != "es" or not own.any() or (gamma[~own] != -1.0).any()
+            or not ((alpha[own] > 0) & (alpha[own] <= 1)).all()
+            or not (((gamma[own] >= 0) & (gamma[own] <= 1)) | (gamma[own] == -1.0)).all()):
+        raise ValueError("normalize.es does not hold smoothing coefficients in 0..1 for each series")
+    return {k: (float(alpha[i]), None if gamma[i] == -1.0 else float(gamma[i]))
+            for i, k in enumerate(keys) if own[i]}
+
+
 def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
     """``self``'s learned state as named arrays and JSON sections (no pickle): ``config`` (the
     resolved configs), ``forecaster`` (everything else), ``network`` and ``dtype``.
@@ -73,6 +104,8 @@ def to_state(self) -> tuple[dict[str, np.ndarray], dict]:
     if getattr(self, "zeros_", None) is not None:
         arrays["bounds.zeros"] = np.asarray(self.zeros_, dtype=np.uint8)
     keys = list(self.history_)
+    if getattr(self, "es_series_", None):
+        arrays["normalize.es"] = _es_array(self.es_series_, keys)
     arrays["history.values"] = np.stack([
         f[[*self.targets_, *self.features_]].to_numpy(np.float64) for f in self.history_.values()])
     state = {"pipeline": pmeta, "data": self.data_, "nonnegative": self.nonnegative_,
@@ -182,6 +215,7 @@ def from_state(cls, arrays: dict[str, np.ndarray], doc: dict, configs):
         self.members_ = members.from_arrays(arrays, len(keys), nt)
         self.positions_ = _checked_positions(arrays.get("calibration.positions"), len(residuals), m.season)
         self.zeros_ = _checked_zeros(arrays.get("bounds.zeros"), len(keys), nt, m.season)
+        self.es_series_ = _checked_es(arrays.get("normalize.es"), keys, m)
         if self.members_ is None and "mix" in self.guard_ and combiner.uses(self.guard_["mix"]):
             raise ValueError("the combiner weighs statistical members the file does not hold")
     except ValueError as e:

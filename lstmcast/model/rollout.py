@@ -17,7 +17,6 @@ from lstmcast.data.dataset import Dataset, future_index
 from lstmcast.errors import DataError
 from lstmcast.model import bands, calibration, combiner, guard, members, training
 from lstmcast.nn.network import NUMPY_PREDICT_MAX
-from lstmcast.prep.normalize import Norm
 from lstmcast.prep.scaling import calendar_features, columns_of
 
 # A forecast further than this many times the range of the history it continues, from
@@ -40,14 +39,14 @@ def network_steps(model, keys: list[str], tails: dict[str, pd.DataFrame], inputs
     L, H = m.lookback, m.horizon
     nt = len(model.targets_)
     hist = np.stack([inputs[k] for k in keys])  # (series, L, inputs)
-    norm = Norm.of(m)
+    norm = model.norm()
     ends = [tails[k].index[-1] for k in keys]
     out = []
     while sum(o.shape[1] for o in out) < horizon:
         x = hist[:, -L:].copy()
         done = sum(o.shape[1] for o in out)
         f = None if known is None else known[:, done:done + H].reshape(len(keys), -1)
-        x, base = norm.apply(x, nt, H)
+        x, base = norm.apply(x, nt, H, keys)
         if len(keys) <= NUMPY_PREDICT_MAX:  # a window at a time, as before batching: the
             # same float32 roundings, so a model forecasts the same numbers forever
             pred = np.concatenate([_network(model, x[i:i + 1], f=None if f is None else f[i:i + 1])

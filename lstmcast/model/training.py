@@ -35,7 +35,7 @@ def taker(windows, nt: int, norm: Norm, members: int = 1):
         x, y = windows.take(idx)
         f = windows.take_future(idx)
         if norm.mode != "none":
-            x, base = norm.apply(x, nt, horizon)
+            x, base = norm.apply(x, nt, horizon, norm.keys_of(windows, idx))
             y = y - base
         y = y if members == 1 else np.concatenate([y] * members, axis=1)
         return (x, y) if f is None else (x, y, f)

@@ -37,7 +37,6 @@ from lstmcast.data.dataset import Dataset
 from lstmcast.data.timeparse import period, season_position
 from lstmcast.errors import DataError
 from lstmcast.model import adaptive, calibration, combiner, members, training
-from lstmcast.prep.normalize import Norm
 from lstmcast.prep.windows import make_windows
 
 # Chosen on the tuning half of benchmarks/production/update.py (lr x 0.1/0.3/1, replay 1/4/16, epochs
@@ -171,7 +170,8 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
     future = [nt + forecaster.features_.index(c) for c in forecaster.future_]
     windows = make_windows(usable, list(range(nt)), L, H, m.stride, future)
     train_idx, val_idx = windows.split(max(t.val_fraction, 0.2))
-    take = training.taker(windows, nt, Norm.of(m), m.ensemble)
+    norm = forecaster.norm()
+    take = training.taker(windows, nt, norm, m.ensemble)
     report.notes += _check_scale(take, train_idx, val_idx, dataset.source)
 
     n_updates = len(forecaster.training_.get("updates", []))
@@ -199,7 +199,7 @@ def update(forecaster, dataset: Dataset, *, epochs: int | None = None, lr: float
         net.theta[:] = old
         report.kept_old_weights, report.val_loss_after = True, before
     elif _shrink:  # as fit does: scale the head by the validation least-squares factor in [0, 1]
-        training.shrink(net, m.ensemble, training.taker(windows, nt, Norm.of(m)), val_idx)
+        training.shrink(net, m.ensemble, training.taker(windows, nt, norm), val_idx)
     _recalibrate(forecaster, windows, val_idx, added, recent)
     _advance_members(forecaster, frames, added)
     for key, frame in frames.items():
@@ -246,7 +246,7 @@ def _recalibrate(forecaster, windows, val_idx, added: dict[str, int], recent: di
     rows = forecaster.series_rows(windows.keys)
     row0 = g["since"][rows] - (np.diff(windows.offsets) - 1)
     result = calibration.scored(forecaster.net_, forecaster.model_config_, len(forecaster.targets_), windows,
-                                val_idx, g["first"][rows], row0)
+                                val_idx, g["first"][rows], row0, forecaster.norm())
     if stats is not None:
         result = result._replace(members=stats)
     r, change, kept = calibration.guarded_residuals(result, g, rows)

@@ -15,7 +15,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from conftest import assert_same_bits, daily_frame  # noqa: E402
+from conftest import assert_same_bits, daily_frame, two_kinds_csv  # noqa: E402
 from lstmcast.data.dataset import load_csv  # noqa: E402
 from lstmcast.cluster import payload, spread  # noqa: E402
 from lstmcast.errors import UsageError  # noqa: E402
@@ -188,13 +188,18 @@ def test_data_parallel_training_with_one_worker_is_the_local_fit(data, client):
     assert two.training_["best_val_loss"] < 1.5 * local.training_["best_val_loss"]
 
 
-def test_es_normalisation_travels_to_the_workers(data):
-    """--normalize es's coefficients reach the workers' windows: one worker, the local fit."""
+@pytest.mark.parametrize("kinds", [False, True])
+def test_es_normalisation_travels_to_the_workers(data, tmp_path, kinds):
+    """--normalize es's coefficients reach the workers' windows: one worker, the local fit;
+    with series of two kinds, each series' own coefficients, keyed anew in the shard."""
     from lstmcast.cluster.parallel import Rounds
 
-    opts = {**TINY, "epochs": 3, "normalize": "es"}
+    opts = {**TINY, "epochs": 3, "normalize": "es", "_es_series_windows": 20}
+    if kinds:
+        data = two_kinds_csv(tmp_path / "two.csv")
     local = LSTMForecaster(**opts).fit(data)
     assert local.model_config_.es_alpha is not None
+    assert bool(local.es_series_) == kinds
     with one_worker() as one:
         remote = LSTMForecaster(**opts).fit(data, parallel=lambda w, m, t, spec, c: Rounds(one, w, m, t, spec, c))
     assert_same_bits(remote.net_.theta, local.net_.theta)

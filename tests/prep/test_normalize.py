@@ -8,7 +8,7 @@ from lstmcast.model.baselines import seasonal_naive
 from lstmcast.errors import ModelFileError, UsageError
 from lstmcast.prep.normalize import Norm, es_offsets, window_change, window_offsets
 from lstmcast.prep.windows import prepare
-from conftest import monthly_csv, walk_csv
+from conftest import monthly_csv, two_kinds_csv, walk_csv
 
 # ---------------------------------------------------------------- window_offsets
 
@@ -304,3 +304,81 @@ def test_fit_with_es_round_trips_and_updates(tmp_path):
     report = back.update(more)
     assert report.rows_added == 12
     assert np.isfinite(back.predict(12)[""].point).all()
+
+
+def test_es_chooses_coefficients_per_series(tmp_path):
+    # each series chooses on its own windows: the walk its last value, the noisy level a
+    # small alpha; a series with too few windows keeps the model's coefficients
+    data = two_kinds_csv(tmp_path / "two.csv", short=40)
+    _, w, tr, _ = prepare(data, 14, 7)
+    norm = nz.choose_normalize(w, tr, 1, 7, 1, "es", series_windows=nz.ES_SERIES_WINDOWS)
+    # "short": fewer than ES_SERIES_WINDOWS windows, so the model's; a series whose best
+    # are the model's is not in the map either (the loop below checks both ways)
+    assert norm.series and "short" not in norm.series
+    assert (tr[w.series[tr] == w.keys.index("short")].size < nz.ES_SERIES_WINDOWS)
+    own = {**dict.fromkeys(("walk", "noisy"), (norm.alpha, norm.gamma)), **norm.series}
+    assert own["walk"][0] >= 0.7 and own["noisy"][0] <= 0.2
+    assert own["walk"][1] is None and norm.gamma is None  # a season of 1: no indices
+    # each series' own coefficients are the best on its own windows, from the same grid
+    for key, (alpha, _) in own.items():
+        mine = tr[w.series[tr] == w.keys.index(key)]
+        x, y = w.take(mine)
+        err = {a: np.abs(y - Norm("es", 1, None, a, None).apply(x, 1, 7)[1]).sum() for a in nz.ES_ALPHAS}
+        assert alpha == min(err, key=err.get)
+    # one series alone: no per-series coefficients (the model's are its own)
+    _, w1, tr1, _ = prepare(walk_csv(tmp_path / "w.csv"), 14, 7)
+    assert nz.choose_normalize(w1, tr1, 1, 7, 1, "es", series_windows=nz.ES_SERIES_WINDOWS).series is None
+    # off by default (the evidence: benchmarks/results/es-series-tuning.md)
+    assert nz.choose_normalize(w, tr, 1, 7, 1, "es").series is None
+
+
+def test_norm_applies_each_series_coefficients_to_its_windows():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(6, 16, 2)).astype(np.float32)
+    keys = ["a", "b", "c", "a", "b", "c"]  # "c": not in the map, the model's coefficients
+    norm = Norm("es", 4, None, 0.3, 0.1, {"a": (0.9, None), "b": (0.05, 0.4)})
+    out, base = norm.apply(x, 1, 5, keys)
+    for i, k in enumerate(keys):
+        alpha, gamma = norm.series.get(k, (0.3, 0.1))
+        want_in, want_base = es_offsets(x[i:i + 1, :, :1], 5, 4, alpha, gamma)
+        np.testing.assert_allclose(out[i:i + 1, :, :1], want_in, rtol=1e-6)
+        np.testing.assert_allclose(base[i:i + 1], want_base, rtol=1e-12)
+    np.testing.assert_array_equal(out[:, :, 1], x[:, :, 1])
+    # without keys, or without a map, every window takes the model's coefficients
+    np.testing.assert_array_equal(norm.apply(x, 1, 5)[1], Norm("es", 4, None, 0.3, 0.1).apply(x, 1, 5)[1])
+
+
+def test_fit_with_per_series_es_round_trips_updates_and_refuses_a_damaged_map(tmp_path):
+    from lstmcast.files import store
+    from lstmcast.model.forecaster import LSTMForecaster, load_model
+
+    data = two_kinds_csv(tmp_path / "two.csv")
+    m = LSTMForecaster(hidden=8, epochs=2, seed=0, normalize="es", lookback=14, horizon=7, guard=False,
+                       _es_series_windows=nz.ES_SERIES_WINDOWS).fit(data)  # the network forecasts every series
+    assert m.model_config_.es_series and m.es_series_
+    path = tmp_path / "m.safetensors"
+    m.save(path)
+    back = load_model(path)
+    assert back.es_series_ == m.es_series_
+    before = m.predict(10)
+    for k in ("walk", "noisy"):
+        np.testing.assert_array_equal(back.predict(10)[k].point, before[k].point)
+    # the coefficients matter: the same network with the model's coefficients for every
+    # series forecasts otherwise
+    back.es_series_ = None
+    key = next(iter(m.es_series_))
+    assert not np.array_equal(back.predict(10)[key].point, before[key].point)
+    back = load_model(path)
+    more = two_kinds_csv(tmp_path / "two.csv")  # the same rows: nothing new to learn from
+    assert back.update(more).rows_added == 0
+    # a file whose map is out of range, or missing while the config says it is there, is refused
+    arrays, meta = store.load(path)
+    bad = dict(arrays)
+    bad["normalize.es"] = np.array(arrays["normalize.es"]) * 5.0
+    store.save(tmp_path / "bad.safetensors", bad, meta)
+    with pytest.raises(ModelFileError, match="normalize.es"):
+        load_model(tmp_path / "bad.safetensors")
+    bad = {k: v for k, v in arrays.items() if k != "normalize.es"}
+    store.save(tmp_path / "bad2.safetensors", bad, meta)
+    with pytest.raises(ModelFileError, match="normalize.es"):
+        load_model(tmp_path / "bad2.safetensors")
