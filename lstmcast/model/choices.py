@@ -96,6 +96,8 @@ class Choices:
             "interval_scale": self.interval_scale in ("auto", "change", "none"),
             "season_max_windows": type(self.season_max_windows) is int and self.season_max_windows >= 1,
             "auto_es": type(self.auto_es) is bool,
+            "es_series_windows": self.es_series_windows is None or (type(self.es_series_windows) is int
+                                                                    and self.es_series_windows >= 1),
             "snapshots": type(self.snapshots) is int and 1 <= self.snapshots <= 50,
             "lookback_seasons": self.lookback_seasons is None or (type(self.lookback_seasons) is int
                                                                   and self.lookback_seasons >= 1),

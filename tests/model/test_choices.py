@@ -57,7 +57,7 @@ def test_files_without_choices_read_with_todays_values():
 
 
 @pytest.mark.parametrize("bad", [{"future_block": "diagonal"}, {"shrink": "yes"}, {"guard_blends": [2.0]},
-                                 {"brand_new": 1}, []])
+                                 {"es_series_windows": "20"}, {"brand_new": 1}, []])
 def test_a_crafted_choice_is_a_model_file_error(tmp_path, edit_model, bad):
     m = LSTMForecaster(hidden=4, epochs=1).fit(promo_csv(tmp_path / "p.csv"))
     m.save(tmp_path / "m.safetensors")
